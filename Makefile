@@ -1,0 +1,52 @@
+# wired: the commands a user runs. `make run` serves www/; `make test` runs every test.
+CARGO     ?= cargo
+FUZZ_TIME ?= 60
+ADDR      ?= 127.0.0.1:8080
+QUICK     ?=
+
+.PHONY: all build run test test-deps lint fmt fuzz doc bench soak e2e clean
+
+all: build
+
+build:
+	$(CARGO) build --release
+
+run: build
+	./target/release/wired --root www --listen $(ADDR)
+
+# Everything: unit tests, the parser's tables, raw-socket tests against the
+# real binary, doc tests, and the browser check. Installs what tests need.
+test: test-deps
+	$(CARGO) build --workspace --all-targets
+	$(CARGO) test --workspace
+	$(MAKE) doc
+
+# Real components the tests use, installed when missing (Debian; needs root).
+test-deps:
+	@tests/install-deps.sh
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+# Each cargo-fuzz target for FUZZ_TIME seconds (default 60). cargo-fuzz is
+# installed when missing; it runs on stable through RUSTC_BOOTSTRAP=1.
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	cd fuzz && for t in $$(RUSTC_BOOTSTRAP=1 cargo fuzz list); do \
+		echo "== fuzz $$t for $(FUZZ_TIME) s"; \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_TIME) || exit 1; \
+	done
+
+# Rustdoc of every crate, with warnings as errors.
+doc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --document-private-items
+
+bench:
+	bench/run.sh $(if $(QUICK),--quick,)
+
+clean:
+	$(CARGO) clean

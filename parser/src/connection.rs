@@ -1,0 +1,138 @@
+//! Connection semantics: persistence, `Expect`, `Upgrade`, and the token lists
+//! those fields carry.
+
+/// Split a comma-separated list into its elements (RFC 9110 §5.6.1).
+///
+/// Empty elements are skipped and optional whitespace around each element is
+/// trimmed, so `"close,, keep-alive "` yields `close` and `keep-alive`.
+///
+/// ```
+/// use wired_parser::connection::list_elements;
+/// let items: Vec<&[u8]> = list_elements(b" close,,keep-alive ").collect();
+/// assert_eq!(items, [&b"close"[..], &b"keep-alive"[..]]);
+/// ```
+pub fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|&b| b == b',').map(trim_ows).filter(|e| !e.is_empty())
+}
+
+/// True when the comma-separated `value` contains `token`, compared
+/// case-insensitively (RFC 9110 §7.6.1: connection options are case-insensitive).
+///
+/// ```
+/// use wired_parser::connection::has_token;
+/// assert!(has_token(b"keep-alive, Upgrade", b"upgrade"));
+/// assert!(!has_token(b"keep-alive-ish", b"keep-alive"));
+/// ```
+pub fn has_token(value: &[u8], token: &[u8]) -> bool {
+    list_elements(value).any(|e| e.eq_ignore_ascii_case(token))
+}
+
+/// Remove optional whitespace (SP and HTAB) from both ends (RFC 9110 §5.6.3).
+///
+/// ```
+/// assert_eq!(wired_parser::connection::trim_ows(b" \tx \t"), b"x");
+/// ```
+pub fn trim_ows(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// What the `Connection`, `Expect` and `Upgrade` fields said, gathered while
+/// the head parser walks the fields once.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionOptions {
+    /// `Connection: close` was present.
+    pub close: bool,
+    /// `Connection: keep-alive` was present (meaningful for HTTP/1.0).
+    pub keep_alive: bool,
+    /// `Connection: upgrade` was present.
+    pub upgrade: bool,
+}
+
+impl ConnectionOptions {
+    /// Record one `Connection` field value.
+    ///
+    /// ```
+    /// let mut c = wired_parser::connection::ConnectionOptions::default();
+    /// c.add(b"Keep-Alive, Upgrade");
+    /// assert!(c.keep_alive && c.upgrade && !c.close);
+    /// ```
+    pub fn add(&mut self, value: &[u8]) {
+        for token in list_elements(value) {
+            if token.eq_ignore_ascii_case(b"close") {
+                self.close = true;
+            } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                self.keep_alive = true;
+            } else if token.eq_ignore_ascii_case(b"upgrade") {
+                self.upgrade = true;
+            }
+        }
+    }
+
+    /// Whether the connection persists after this request.
+    ///
+    /// RFC 9112 §9.3: HTTP/1.1 persists unless `close` is present; HTTP/1.0
+    /// persists only when the client asked with `keep-alive` (and not `close`).
+    ///
+    /// ```
+    /// use wired_parser::{Version, connection::ConnectionOptions};
+    /// let none = ConnectionOptions::default();
+    /// assert!(none.persistent(Version::Http11));
+    /// assert!(!none.persistent(Version::Http10));
+    /// ```
+    pub fn persistent(&self, version: crate::Version) -> bool {
+        match version {
+            crate::Version::Http11 => !self.close,
+            crate::Version::Http10 => self.keep_alive && !self.close,
+        }
+    }
+}
+
+/// Interpret an `Expect` field value (RFC 9110 §10.1.1).
+///
+/// Returns `Ok(true)` for `100-continue` (case-insensitive), and
+/// `Err(UnknownExpectation)` for anything else, which deserves a 417.
+///
+/// ```
+/// use wired_parser::connection::expect_continue;
+/// assert_eq!(expect_continue(b"100-Continue"), Ok(true));
+/// assert!(expect_continue(b"202-accepted").is_err());
+/// ```
+pub fn expect_continue(value: &[u8]) -> Result<bool, crate::Error> {
+    let value = trim_ows(value);
+    if value.eq_ignore_ascii_case(b"100-continue") {
+        Ok(true)
+    } else {
+        Err(crate::Error::UnknownExpectation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Version;
+
+    #[test]
+    fn token_lists_follow_rfc9110_5_6_1() {
+        let items: Vec<&[u8]> = list_elements(b",, a ,\tb,,").collect();
+        assert_eq!(items, [&b"a"[..], &b"b"[..]]);
+        assert!(has_token(b"CLOSE", b"close"));
+        assert!(!has_token(b"closed", b"close"));
+        assert!(!has_token(b"", b"close"));
+    }
+
+    #[test]
+    fn persistence_by_version() {
+        let mut c = ConnectionOptions::default();
+        c.add(b"keep-alive");
+        assert!(c.persistent(Version::Http10));
+        c.add(b"close");
+        assert!(!c.persistent(Version::Http10));
+        assert!(!c.persistent(Version::Http11));
+    }
+}

@@ -1,0 +1,434 @@
+//! The request head, read incrementally (RFC 9112 §2-§5).
+//!
+//! A server reads whatever the socket has and asks "is the head complete?".
+//! [`HeadParser`] answers without re-reading what it already scanned: it
+//! remembers where it stopped looking for the blank line that ends the head,
+//! so a client that sends one byte at a time costs one byte of work per byte
+//! (a slowloris defence, after picohttpparser). Only a complete head is handed
+//! to `httparse`, which validates the grammar in one pass; then the fields the
+//! server depends on (Host, framing, connection options) are read once.
+
+use memchr::memchr_iter;
+
+use crate::connection::{self, ConnectionOptions};
+use crate::framing::{Body, Framing};
+use crate::{Error, Limits, Method};
+
+/// A header field as it appears in the buffer: a name and a raw value.
+pub use httparse::Header;
+
+/// An empty header slot, to build the array the parser fills.
+pub const EMPTY_HEADER: Header<'static> = httparse::EMPTY_HEADER;
+
+/// The protocol version of a request (RFC 9112 §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// HTTP/1.0
+    Http10,
+    /// HTTP/1.1
+    Http11,
+}
+
+impl Version {
+    /// The version as written on the wire.
+    ///
+    /// ```
+    /// assert_eq!(wired_parser::Version::Http10.as_str(), "HTTP/1.0");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
+/// The answer to "is the head complete?".
+#[derive(Debug, PartialEq, Eq)]
+pub enum Status<T> {
+    /// Not yet: read more bytes and ask again with the whole buffer.
+    Partial,
+    /// Complete.
+    Complete(T),
+}
+
+/// A complete, validated request head. Everything borrows the caller's buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Request<'b, 'h> {
+    /// The method (RFC 9110 §9).
+    pub method: Method<'b>,
+    /// The request target exactly as sent (see [`crate::target`] to interpret it).
+    pub target: &'b str,
+    /// HTTP/1.0 or HTTP/1.1.
+    pub version: Version,
+    /// The header fields in the order received.
+    pub headers: &'h [Header<'b>],
+    /// Bytes from the start of the buffer to the end of the blank line that
+    /// ends the head, including any empty lines skipped before the request line.
+    /// The body, or the next pipelined request, starts here.
+    pub head_len: usize,
+    /// How the body is delimited.
+    pub body: Body,
+    /// Whether the connection may carry another request after this one.
+    pub keep_alive: bool,
+    /// The client sent `Expect: 100-continue` (HTTP/1.1 only).
+    pub expect_continue: bool,
+    /// The `Upgrade` field value, when `Connection: upgrade` accompanies it.
+    pub upgrade: Option<&'b [u8]>,
+    /// The `Host` field value (absent only in HTTP/1.0 requests).
+    pub host: Option<&'b [u8]>,
+}
+
+impl<'b> Request<'b, '_> {
+    /// The value of the first field named `name` (case-insensitive).
+    ///
+    /// ```
+    /// # use wired_parser::*;
+    /// let mut fields = [EMPTY_HEADER; 8];
+    /// let raw = b"GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n";
+    /// let Ok(Status::Complete(req)) = HeadParser::new().parse(raw, &Limits::default(), &mut fields) else { panic!() };
+    /// assert_eq!(req.header("accept"), Some(&b"*/*"[..]));
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&'b [u8]> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    }
+}
+
+/// Incremental head parser. Keep one per connection; call [`HeadParser::reset`]
+/// before the next request.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HeadParser {
+    /// Where the request line starts, once leading empty lines are skipped.
+    start: usize,
+    /// Every LF before this index has been checked.
+    scanned: usize,
+    /// The first byte of the request line has been seen.
+    started: bool,
+    /// The request line's LF has been seen.
+    line_done: bool,
+}
+
+impl HeadParser {
+    /// A parser at the start of a request.
+    pub fn new() -> Self {
+        HeadParser::default()
+    }
+
+    /// Forget the last request, ready for the next one.
+    pub fn reset(&mut self) {
+        *self = HeadParser::default();
+    }
+
+    /// Look at `buf` (all the bytes of this request read so far, starting at
+    /// its first byte) and say whether the head is complete.
+    ///
+    /// `fields` is where header fields are written; at most
+    /// `limits.max_headers` of its slots are used.
+    ///
+    /// ```
+    /// # use wired_parser::*;
+    /// let mut p = HeadParser::new();
+    /// let mut fields = [EMPTY_HEADER; 8];
+    /// assert_eq!(p.parse(b"GET / HT", &Limits::default(), &mut fields), Ok(Status::Partial));
+    /// let mut fields = [EMPTY_HEADER; 8];
+    /// let r = p.parse(b"GET / HTTP/1.0\r\n\r\n", &Limits::default(), &mut fields);
+    /// assert!(matches!(r, Ok(Status::Complete(_))));
+    /// ```
+    pub fn parse<'b, 'h>(
+        &mut self,
+        buf: &'b [u8],
+        limits: &Limits,
+        fields: &'h mut [Header<'b>],
+    ) -> Result<Status<Request<'b, 'h>>, Error> {
+        if !self.skip_empty_lines(buf, limits)? {
+            return Ok(Status::Partial);
+        }
+        let max = limits.max_headers.min(fields.len());
+        let fields = fields.get_mut(..max).unwrap_or_default();
+        let mut parsed = httparse::Request::new(fields);
+
+        // Fast path, on the first look at a head: most heads arrive whole in
+        // one read, so let httparse find the end itself, then check the two
+        // things it is lenient about (bare LF, line length). Anything it does
+        // not accept goes to the precise scan below, so both paths give the
+        // same answer however the bytes are split.
+        let mut first_look = None;
+        if self.scanned == self.start {
+            let window_end = buf.len().min(self.start.saturating_add(limits.max_head_bytes));
+            let window = buf.get(self.start..window_end).unwrap_or_default();
+            match parsed.parse(window) {
+                Ok(httparse::Status::Complete(n)) if plain_crlf(window, n, parsed.headers, limits) => {
+                    return self.finish(parsed, self.start + n);
+                }
+                outcome => first_look = Some(outcome),
+            }
+        }
+
+        // Precise path: scan line by line from where the last call stopped.
+        let Some(end) = self.find_end(buf, limits)? else {
+            return Ok(Status::Partial);
+        };
+        let head = buf.get(self.start..end).unwrap_or_default();
+        match first_look {
+            // httparse already saw this whole head and refused it.
+            Some(Err(e)) => Err(diagnose(head, e)),
+            // httparse accepted what the scan refuses, or the reverse; cannot
+            // happen, but refusing is the safe answer.
+            Some(Ok(_)) => Err(Error::RequestLine),
+            None => match parsed.parse(head) {
+                Ok(httparse::Status::Complete(n)) if n == head.len() => self.finish(parsed, end),
+                Ok(_) => Err(Error::RequestLine),
+                Err(e) => Err(diagnose(head, e)),
+            },
+        }
+    }
+
+    /// Skip empty lines before the request line; false while more bytes are
+    /// needed to see where it starts.
+    fn skip_empty_lines(&mut self, buf: &[u8], limits: &Limits) -> Result<bool, Error> {
+        // RFC 9112 §2.2: a server SHOULD ignore at least one empty line (CRLF)
+        // received before the request line.
+        while !self.started {
+            match buf.get(self.start..).unwrap_or_default() {
+                [b'\r', b'\n', ..] => self.start += 2,
+                [b'\r', _, ..] => return Err(Error::BareCr),
+                [b'\n', ..] => return Err(Error::BareLf),
+                [b'\r'] | [] => return Ok(false),
+                [_, ..] => {
+                    self.started = true;
+                    self.scanned = self.start;
+                }
+            }
+            if self.start > limits.max_head_bytes {
+                return Err(Error::HeadersTooLarge);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Find the end of the head line by line, remembering progress between calls.
+    fn find_end(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<usize>, Error> {
+        let from = self.scanned;
+        let tail = buf.get(from..).unwrap_or_default();
+        for i in memchr_iter(b'\n', tail) {
+            let lf = from + i;
+            // RFC 9112 §2.2: lines end in CRLF. A bare LF is something a
+            // recipient MAY accept; wired does not, because two parsers that
+            // disagree about line ends are a smuggling door.
+            if lf == 0 || buf.get(lf - 1) != Some(&b'\r') {
+                return Err(Error::BareLf);
+            }
+            if !self.line_done {
+                self.line_done = true;
+                if lf + 1 - self.start > limits.max_request_line {
+                    return Err(Error::UriTooLong);
+                }
+            }
+            if lf >= self.start + 3 && buf.get(lf - 3..=lf) == Some(b"\r\n\r\n") {
+                if lf + 1 - self.start > limits.max_head_bytes {
+                    return Err(Error::HeadersTooLarge);
+                }
+                return Ok(Some(lf + 1));
+            }
+        }
+        self.scanned = buf.len();
+        let seen = buf.len().saturating_sub(self.start);
+        if !self.line_done && seen > limits.max_request_line {
+            return Err(Error::UriTooLong);
+        }
+        if seen > limits.max_head_bytes {
+            return Err(Error::HeadersTooLarge);
+        }
+        Ok(None)
+    }
+
+    /// Read the fields the server relies on, once, and settle framing.
+    fn finish<'b, 'h>(
+        &mut self,
+        parsed: httparse::Request<'h, 'b>,
+        head_len: usize,
+    ) -> Result<Status<Request<'b, 'h>>, Error> {
+        let method = Method::from_token(parsed.method.ok_or(Error::Method)?);
+        let target = parsed.path.ok_or(Error::Target)?;
+        let version = match parsed.version {
+            Some(0) => Version::Http10,
+            Some(1) => Version::Http11,
+            _ => return Err(Error::VersionNotSupported),
+        };
+        let headers: &'h [Header<'b>] = parsed.headers;
+        let mut host = None;
+        let mut framing = Framing::default();
+        let mut options = ConnectionOptions::default();
+        let mut expect_continue = false;
+        let mut upgrade = None;
+        for field in headers {
+            let name = field.name.as_bytes();
+            // Compare on length first: most fields are none of these.
+            match name.len() {
+                4 if name.eq_ignore_ascii_case(b"host") => {
+                    // RFC 9112 §3.2: exactly one Host.
+                    if host.is_some() {
+                        return Err(Error::DuplicateHost);
+                    }
+                    host = Some(check_host(field.value)?);
+                }
+                14 if name.eq_ignore_ascii_case(b"content-length") => {
+                    framing.content_length(field.value)?
+                }
+                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                    framing.transfer_encoding(field.value)?
+                }
+                10 if name.eq_ignore_ascii_case(b"connection") => options.add(field.value),
+                // RFC 9110 §10.1.1: a server MUST ignore 100-continue in HTTP/1.0.
+                6 if name.eq_ignore_ascii_case(b"expect") && version == Version::Http11 => {
+                    expect_continue = connection::expect_continue(field.value)?;
+                }
+                7 if name.eq_ignore_ascii_case(b"upgrade") => upgrade = Some(field.value),
+                _ => {}
+            }
+        }
+        // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
+        if version == Version::Http11 && host.is_none() {
+            return Err(Error::MissingHost);
+        }
+        let body = framing.finish(version)?;
+        // RFC 9110 §7.8: Upgrade only counts when listed in Connection.
+        let upgrade = upgrade.filter(|_| options.upgrade);
+        Ok(Status::Complete(Request {
+            method,
+            target,
+            version,
+            headers,
+            head_len,
+            body,
+            keep_alive: options.persistent(version),
+            expect_continue,
+            upgrade,
+            host,
+        }))
+    }
+}
+
+/// Whether a head httparse accepted (the first `n` bytes of `window`, with
+/// `fields` pointing into it) also passes the rules httparse is lenient about:
+/// every line ends in CRLF (RFC 9112 §2.2), and the request line fits its limit.
+///
+/// httparse refuses an LF inside a request line or a field value, so the only
+/// LFs in an accepted head are line ends: the one just before each field name,
+/// and the two at the very end. Checking those few places is far cheaper than
+/// looking at every byte again.
+fn plain_crlf(window: &[u8], n: usize, fields: &[Header<'_>], limits: &Limits) -> bool {
+    let Some(head) = window.get(..n) else { return false };
+    let base = head.as_ptr() as usize;
+    // The request line ends where the first field starts (or the head ends).
+    let line_len = fields
+        .first()
+        .map_or(n.saturating_sub(2), |f| (f.name.as_ptr() as usize).wrapping_sub(base));
+    if line_len > limits.max_request_line || !head.ends_with(b"\r\n\r\n") {
+        return false;
+    }
+    fields.iter().all(|field| {
+        let at = (field.name.as_ptr() as usize).wrapping_sub(base);
+        at >= 2 && head.get(at - 2..at) == Some(b"\r\n")
+    })
+}
+
+/// Bytes allowed in a Host value: unreserved, sub-delims, `%` for
+/// pct-encoded, `:` for the port, `[` `]` for IP literals (RFC 3986 §3.2.2).
+/// A comma is a sub-delim but never in a real host name; it is left out so
+/// that two Host fields folded into one are caught.
+static HOST_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let allowed = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%:[]!$&'()*+;=";
+    let mut i = 0;
+    while i < allowed.len() {
+        table[allowed[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+/// Validate a Host value: `uri-host [ ":" port ]` (RFC 9112 §3.2, RFC 3986 §3.2.2).
+/// An empty value is allowed (RFC 9112 §3.2: sent when the target has no authority).
+fn check_host(value: &[u8]) -> Result<&[u8], Error> {
+    let ok = value.iter().all(|&b| HOST_BYTES[usize::from(b)]);
+    if !ok {
+        // A comma means two values were folded into one field.
+        return Err(if value.contains(&b',') { Error::DuplicateHost } else { Error::BadHost });
+    }
+    Ok(value)
+}
+
+/// Turn httparse's coarse error into the precise reason, looking at the bytes again.
+/// This only runs on the error path, so the common case pays nothing for it.
+fn diagnose(head: &[u8], e: httparse::Error) -> Error {
+    let line_end = memchr::memchr(b'\n', head).unwrap_or(head.len());
+    let (line, rest) = head.split_at(line_end);
+    // RFC 9112 §2.2: lines end in CRLF; the line-by-line scan would have
+    // stopped at the first bare LF, so this is checked first to agree with it.
+    if memchr_iter(b'\n', head).any(|i| i == 0 || head.get(i - 1) != Some(&b'\r')) {
+        return Error::BareLf;
+    }
+    // RFC 9112 §2.2: a CR anywhere must be followed by LF.
+    if memchr_iter(b'\r', head).any(|i| head.get(i + 1) != Some(&b'\n')) {
+        return Error::BareCr;
+    }
+    match e {
+        httparse::Error::HeaderName => {
+            for field_line in rest.split(|&b| b == b'\n').skip(1) {
+                // RFC 9112 §5.2: obs-fold in a request MUST be rejected with 400.
+                if let Some(b' ' | b'\t') = field_line.first() {
+                    return Error::ObsFold;
+                }
+                let name_end = field_line.iter().position(|&b| b == b':');
+                let name = name_end.and_then(|n| field_line.get(..n)).unwrap_or(field_line);
+                // RFC 9112 §5.1: no whitespace between name and colon; MUST reject with 400.
+                if name_end.is_some() && name.last().is_some_and(|b| *b == b' ' || *b == b'\t') {
+                    return Error::SpaceBeforeColon;
+                }
+            }
+            Error::FieldName
+        }
+        httparse::Error::HeaderValue => Error::FieldValue,
+        httparse::Error::TooManyHeaders => Error::HeadersTooLarge,
+        httparse::Error::Version => version_error(line),
+        // httparse says Token for both a bad method and a bad target.
+        httparse::Error::Token => {
+            let method = line.split(|&b| b == b' ').next().unwrap_or_default();
+            if line.split(|&b| b == b' ').count() != 3 {
+                Error::RequestLine
+            } else if !method.is_empty() && method.len() < line.len() && method.iter().all(|&b| is_tchar(b)) {
+                Error::Target
+            } else {
+                Error::Method
+            }
+        }
+        _ => Error::RequestLine,
+    }
+}
+
+/// A token character (RFC 9110 §5.6.2).
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// RFC 9110 §2.5 / §15.6.6: a well-formed version we do not speak is 505; a
+/// malformed one is 400.
+fn version_error(line: &[u8]) -> Error {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.split(|&b| b == b' ').count() != 3 {
+        return Error::RequestLine;
+    }
+    let version = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
+    match version {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            Error::VersionNotSupported
+        }
+        _ => Error::Version,
+    }
+}

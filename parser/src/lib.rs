@@ -1,0 +1,62 @@
+//! # wired-parser: HTTP/1.1 requests from bytes, with no I/O
+//!
+//! This crate turns the bytes a server has read from a socket into a request it
+//! can trust. It never touches a socket, a clock or the allocator on the hot
+//! path: the caller owns the buffer, and everything returned borrows it.
+//!
+//! ## A tour, in the order a request meets it
+//!
+//! 1. [`head`]: [`HeadParser`] is fed the bytes read so far. It remembers how far
+//!    it has scanned, so a head that dribbles in one byte at a time is not
+//!    re-parsed from the start (a slowloris defence), finds the blank line that
+//!    ends the head with `memchr`, enforces the [`Limits`], and only then hands
+//!    the complete head to `httparse`. The answer is [`Status::Partial`] (read
+//!    more), [`Status::Complete`] with a [`Request`], or an [`Error`] that knows
+//!    its status code.
+//! 2. [`framing`]: from the header fields, decide how the body is delimited
+//!    (RFC 9112 §6): no body, exactly N bytes, or chunked — or refuse the
+//!    request, because ambiguous framing is how requests are smuggled.
+//! 3. [`connection`]: keep-alive or close, `Expect: 100-continue`, `Upgrade`,
+//!    and the `Host` rule; token lists parsed per RFC 9110 §5.6.1.
+//! 4. [`chunked`]: a resumable decoder for chunked bodies that can be fed any
+//!    slicing of the input and yields body bytes without copying.
+//! 5. [`target`]: the request target's four forms, percent-decoding and
+//!    dot-segment removal into a path that cannot climb above `/`.
+//! 6. [`values`]: small parsers for the header values a file server needs:
+//!    HTTP dates, `Range`, entity tags, `Accept-Encoding`.
+//!
+//! ```
+//! use wired_parser::{HeadParser, Limits, Status, Body};
+//!
+//! let bytes = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n";
+//! let mut parser = HeadParser::new();
+//! let mut fields = [wired_parser::EMPTY_HEADER; 16];
+//! match parser.parse(bytes, &Limits::default(), &mut fields) {
+//!     Ok(Status::Complete(req)) => {
+//!         assert_eq!(req.target, "/index.html");
+//!         assert_eq!(req.body, Body::None);
+//!         assert!(req.keep_alive);
+//!         assert_eq!(req.head_len, bytes.len());
+//!     }
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod chunked;
+pub mod connection;
+pub mod error;
+pub mod framing;
+pub mod head;
+pub mod limits;
+pub mod method;
+pub mod target;
+pub mod values;
+
+pub use chunked::{ChunkedDecoder, Decoded};
+pub use error::Error;
+pub use framing::Body;
+pub use head::{EMPTY_HEADER, Header, HeadParser, Request, Status, Version};
+pub use limits::Limits;
+pub use method::Method;
