@@ -1,0 +1,139 @@
+//! The access log in Combined Log Format, buffered per worker and written at
+//! most once a second (or when the buffer fills), never once per request.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+
+use wired_parser::Request;
+
+use crate::config::AccessLog as Target;
+use crate::conn::Conn;
+use crate::worker::Services;
+
+/// Flush when this much is buffered.
+const FLUSH_BYTES: usize = 64 * 1024;
+
+/// A worker's access log.
+pub struct AccessLog {
+    out: Box<dyn Write + Send>,
+    buf: Vec<u8>,
+    flushed_at: u64,
+}
+
+impl AccessLog {
+    /// Open the configured log; `None` when it is off.
+    pub fn open(target: &Target) -> io::Result<Option<AccessLog>> {
+        let out: Box<dyn Write + Send> = match target {
+            Target::Off => return Ok(None),
+            Target::Stdout => Box::new(io::stdout()),
+            Target::File(path) => {
+                let file: File = OpenOptions::new().create(true).append(true).open(path)?;
+                Box::new(file)
+            }
+        };
+        Ok(Some(AccessLog { out, buf: Vec::with_capacity(FLUSH_BYTES), flushed_at: 0 }))
+    }
+
+    /// Write what is buffered when a second has passed or the buffer is full.
+    pub fn flush_if_due(&mut self, now_secs: u64) {
+        if !self.buf.is_empty() && (now_secs != self.flushed_at || self.buf.len() >= FLUSH_BYTES) {
+            self.flushed_at = now_secs;
+            self.flush();
+        }
+    }
+
+    /// Write what is buffered.
+    pub fn flush(&mut self) {
+        if let Err(e) = self.out.write_all(&self.buf).and_then(|()| self.out.flush()) {
+            log::warn!("access log: {e}");
+        }
+        self.buf.clear();
+    }
+}
+
+impl Services {
+    /// Log one answered request:
+    /// `host - - [day/Mon/year:hh:mm:ss +0000] "request line" status bytes "referer" "user-agent"`.
+    pub fn log_access(&mut self, conn: &Conn, req: &Request<'_, '_>, status: u16, bytes: u64) {
+        let Some(log) = self.access.as_mut() else { return };
+        let line = &mut log.buf;
+        let _ = write!(line, "{} - - [", conn.peer.ip());
+        clf_date(line, self.clock.http_date());
+        line.extend_from_slice(b"] \"");
+        escape(line, req.method.as_str().as_bytes());
+        line.push(b' ');
+        escape(line, req.target.as_bytes());
+        line.push(b' ');
+        line.extend_from_slice(req.version.as_str().as_bytes());
+        let _ = write!(line, "\" {status} {bytes} \"");
+        escape(line, req.header("referer").unwrap_or(b"-"));
+        line.extend_from_slice(b"\" \"");
+        escape(line, req.header("user-agent").unwrap_or(b"-"));
+        line.extend_from_slice(b"\"\n");
+        if line.len() >= FLUSH_BYTES {
+            log.flush();
+        }
+    }
+
+    /// Log a request that could not be parsed.
+    pub fn log_refused(&mut self, conn: &Conn, status: u16) {
+        let Some(log) = self.access.as_mut() else { return };
+        let line = &mut log.buf;
+        let _ = write!(line, "{} - - [", conn.peer.ip());
+        clf_date(line, self.clock.http_date());
+        let _ = writeln!(line, "] \"-\" {status} 0 \"-\" \"-\"");
+    }
+}
+
+/// Rearrange an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) into the
+/// Common Log Format's `06/Nov/1994:08:49:37 +0000`.
+fn clf_date(out: &mut Vec<u8>, http_date: &[u8; 29]) {
+    let day = &http_date[5..7];
+    let month = &http_date[8..11];
+    let year = &http_date[12..16];
+    let time = &http_date[17..25];
+    out.extend_from_slice(day);
+    out.push(b'/');
+    out.extend_from_slice(month);
+    out.push(b'/');
+    out.extend_from_slice(year);
+    out.push(b':');
+    out.extend_from_slice(time);
+    out.extend_from_slice(b" +0000");
+}
+
+/// Copy bytes, escaping quotes, backslashes and anything not printable, so a
+/// request cannot forge log lines.
+fn escape(out: &mut Vec<u8>, bytes: &[u8]) {
+    for &b in bytes {
+        match b {
+            b'"' | b'\\' => {
+                out.push(b'\\');
+                out.push(b);
+            }
+            0x20..=0x7e => out.push(b),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clf_date_from_http_date() {
+        let mut out = Vec::new();
+        clf_date(&mut out, b"Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(out, b"06/Nov/1994:08:49:37 +0000");
+    }
+
+    #[test]
+    fn escaping_stops_log_forgery() {
+        let mut out = Vec::new();
+        escape(&mut out, b"a\"b\n\\");
+        assert_eq!(out, b"a\\\"b\\x0a\\\\");
+    }
+}

@@ -1,0 +1,102 @@
+//! The server's configuration, as parsed from the command line by `main.rs`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use wired_parser::Limits;
+
+/// Where the access log goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessLog {
+    /// No access log.
+    Off,
+    /// Standard output.
+    Stdout,
+    /// A file, appended to.
+    File(PathBuf),
+}
+
+/// A `--cache-control` rule: the value, for every file or for one extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheControl {
+    /// The extension without its dot (`css`), or `None` for every file.
+    pub extension: Option<String>,
+    /// The field value, such as `max-age=3600`.
+    pub value: String,
+}
+
+/// Everything a worker needs to know; one copy shared read-only by all workers.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Addresses to listen on.
+    pub listen: Vec<SocketAddr>,
+    /// The document root.
+    pub root: PathBuf,
+    /// Worker threads (one event loop each).
+    pub workers: usize,
+    /// Connections per worker beyond which new ones are refused.
+    pub max_connections: usize,
+    /// Head size limits handed to the parser.
+    pub limits: Limits,
+    /// Largest request body accepted (413 beyond it).
+    pub max_body_bytes: u64,
+    /// The whole head must arrive within this (slowloris defence).
+    pub head_timeout: Duration,
+    /// Longest pause while reading a request body.
+    pub body_timeout: Duration,
+    /// How long an idle keep-alive connection is kept.
+    pub keepalive_timeout: Duration,
+    /// Longest a client may go without reading any of its response.
+    pub send_timeout: Duration,
+    /// On SIGTERM/SIGINT, how long in-flight responses get to finish.
+    pub drain_timeout: Duration,
+    /// The access log.
+    pub access_log: AccessLog,
+    /// Serve directory listings where there is no index.html.
+    pub autoindex: bool,
+    /// Follow symbolic links that lead outside the root.
+    pub follow_symlinks: bool,
+    /// Extra extension → media type pairs (`--mime-types FILE`).
+    pub mime_types: Vec<(String, String)>,
+    /// Custom error pages: status → URL path under the root.
+    pub error_pages: Vec<(u16, String)>,
+    /// `Cache-Control` values to add to file responses.
+    pub cache_control: Vec<CacheControl>,
+    /// Print an annotated account of the wire (`--trace`).
+    pub trace: Option<TraceTarget>,
+}
+
+/// Where `--trace` writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceTarget {
+    /// Standard error.
+    Stderr,
+    /// A file.
+    File(PathBuf),
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 8080))],
+            root: PathBuf::from("www"),
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_connections: 16_384,
+            limits: Limits::default(),
+            max_body_bytes: 16 * 1024 * 1024,
+            head_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(75),
+            send_timeout: Duration::from_secs(30),
+            drain_timeout: Duration::from_secs(10),
+            access_log: AccessLog::Off,
+            autoindex: false,
+            follow_symlinks: false,
+            mime_types: Vec::new(),
+            error_pages: Vec::new(),
+            cache_control: Vec::new(),
+            trace: None,
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Phase 4: the lingering close.
+//!
+//! When a server closes a socket that still has unread bytes from the client,
+//! the kernel answers with a reset, and a reset can make the client throw
+//! away the response it has not read yet. So when unread bytes may follow
+//! (an unread body, a refused request, pipelined requests after a
+//! `Connection: close`), wired shuts its sending side first, then reads and
+//! drops what still arrives, for a short while, before closing (nginx's
+//! `lingering_close`).
+
+use std::io::{ErrorKind, Read};
+use std::net::Shutdown;
+use std::time::Duration;
+
+use super::{Conn, Phase, Step};
+use crate::worker::Services;
+
+/// How long to keep draining after the last response.
+const LINGER_TIME: Duration = Duration::from_secs(2);
+
+/// The most bytes drained before giving up on a polite close.
+const LINGER_BYTES: usize = 1024 * 1024;
+
+impl Conn {
+    /// Everything is sent and the connection ends here: close now, or linger
+    /// when the client may still be sending.
+    pub(super) fn finish(&mut self, slot: usize, svc: &mut Services) -> Step {
+        let unread = self.input.as_ref().is_some_and(|b| !b.is_empty());
+        if !(self.linger_needed || unread) || self.peer_closed {
+            return Step::Close;
+        }
+        if self.sock.shutdown(Shutdown::Write).is_err() {
+            return Step::Close;
+        }
+        svc.trace_note(self, "response sent; write side shut, draining what the client still sends");
+        self.release_buffers(svc);
+        self.set_deadline(slot, svc, LINGER_TIME);
+        self.phase = Phase::Linger;
+        Step::Continue
+    }
+
+    pub(super) fn linger(&mut self, _slot: usize, _svc: &mut Services) -> Step {
+        let mut scratch = [0u8; 4096];
+        let mut drained = 0;
+        loop {
+            match (&self.sock).read(&mut scratch) {
+                Ok(0) => return Step::Close,
+                Ok(n) => {
+                    drained += n;
+                    if drained > LINGER_BYTES {
+                        return Step::Close;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return Step::Close,
+            }
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! One client connection: a state machine advanced by readiness events.
+//!
+//! The phases follow a request's life, one file each, in order:
+//!
+//! ```text
+//!            accept
+//!              │
+//!              ▼
+//!   ┌──────► Head ──────────────┐ (head complete, body to drop)
+//!   │          │                ▼
+//!   │          │ (response    Discard
+//!   │          │  queued)       │
+//!   │          ▼                │
+//!   └─keep── Write ◄────────────┘
+//!    alive     │
+//!              │ (close: error, Connection: close, HTTP/1.0)
+//!              ▼
+//!           Linger ──► Closed
+//! ```
+//!
+//! * [`read_head`]: read bytes, parse heads, ask a handler, queue the response.
+//! * [`read_body`]: read and drop a request body the handler did not want, so
+//!   the next pipelined request starts at the right byte.
+//! * [`write`]: format response heads and send queued bytes, then files.
+//! * [`close`]: half-close and drain briefly, so the client reads the last
+//!   response before any reset (a "lingering close").
+//!
+//! Every phase function returns a [`Step`]; the socket is registered once for
+//! both directions, edge-triggered, and each phase works until the kernel
+//! says `WouldBlock`.
+
+mod close;
+mod read_body;
+mod read_head;
+mod write;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use wired_parser::{ChunkedDecoder, HeadParser};
+
+use crate::buffer::Buffer;
+use crate::timer::TimerKey;
+use crate::worker::Services;
+
+pub use read_head::HEADER_SLOTS;
+pub use write::Tail;
+
+/// What a phase function tells the driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Run the (possibly new) phase now.
+    Continue,
+    /// Nothing more to do until the next readiness event or timer.
+    Wait,
+    /// The step budget ran out with work left: come back after other connections.
+    Yield,
+    /// Close the connection.
+    Close,
+}
+
+/// The protocol phase of a connection.
+#[derive(Debug)]
+pub enum Phase {
+    /// Waiting for or reading a request head.
+    Head,
+    /// Reading and dropping a request body the handler did not want.
+    Discard(BodyLeft),
+    /// Sending queued responses.
+    Write,
+    /// Write side shut; dropping whatever the client still sends, briefly.
+    Linger,
+    /// Finished; the worker removes the connection.
+    Closed,
+}
+
+/// What is left of a request body.
+#[derive(Debug)]
+pub enum BodyLeft {
+    /// This many bytes (Content-Length).
+    Length(u64),
+    /// A chunked body, decoded to find its end.
+    Chunked(ChunkedDecoder),
+}
+
+/// How many phase steps one event may run before yielding to others.
+const MAX_STEPS: usize = 64;
+
+/// A client connection.
+#[derive(Debug)]
+pub struct Conn {
+    /// The socket.
+    pub sock: TcpStream,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// Our address.
+    pub local: SocketAddr,
+    /// A number unique within the worker, to tell reused slab slots apart.
+    pub serial: u64,
+    /// Where the request is in its life.
+    pub phase: Phase,
+    /// Bytes read but not yet used (checked out of the pool only while needed).
+    pub input: Option<Buffer>,
+    /// Response bytes waiting to be sent.
+    pub output: Option<Buffer>,
+    /// A response body that follows `output` (a file, or a large memory body).
+    pub tail: Tail,
+    /// The head parser's progress on the current request.
+    pub parser: HeadParser,
+    /// Close after the queued responses are sent.
+    pub close_after: bool,
+    /// The last read drained the socket: the next bytes will bring an event.
+    pub read_drained: bool,
+    /// The peer closed its sending side.
+    pub peer_closed: bool,
+    /// The head timer is armed for the request being read.
+    pub head_timer_set: bool,
+    /// Unread bytes may follow: close with a lingering close, not at once.
+    pub linger_needed: bool,
+    /// The deadline for the current phase, in wheel ticks (0: none).
+    pub deadline: u64,
+    /// The tick of this connection's live wheel entry (0: none).
+    pub armed: u64,
+    /// Requests answered on this connection.
+    pub requests: u64,
+    /// When the connection was accepted.
+    pub accepted: Instant,
+}
+
+impl Conn {
+    /// A freshly accepted connection.
+    pub fn new(sock: TcpStream, peer: SocketAddr, local: SocketAddr, serial: u64, now: Instant) -> Self {
+        Conn {
+            sock,
+            peer,
+            local,
+            serial,
+            phase: Phase::Head,
+            input: None,
+            output: None,
+            tail: Tail::None,
+            parser: HeadParser::new(),
+            close_after: false,
+            read_drained: false,
+            peer_closed: false,
+            head_timer_set: false,
+            linger_needed: false,
+            deadline: 0,
+            armed: 0,
+            requests: 0,
+            accepted: now,
+        }
+    }
+
+    /// Run the state machine until it must wait for the kernel.
+    pub fn drive(&mut self, slot: usize, svc: &mut Services) -> Step {
+        for _ in 0..MAX_STEPS {
+            let step = match self.phase {
+                Phase::Head => self.read_head(slot, svc),
+                Phase::Discard(_) => self.read_body(slot, svc),
+                Phase::Write => self.write(slot, svc),
+                Phase::Linger => self.linger(slot, svc),
+                Phase::Closed => Step::Close,
+            };
+            match step {
+                Step::Continue => continue,
+                Step::Close => {
+                    self.phase = Phase::Closed;
+                    return Step::Close;
+                }
+                other => return other,
+            }
+        }
+        Step::Yield
+    }
+
+    /// The timer for the current phase ran out.
+    pub fn on_timeout(&mut self, slot: usize, svc: &mut Services) -> Step {
+        match self.phase {
+            Phase::Head if self.input.as_ref().is_some_and(|b| !b.is_empty()) => {
+                // RFC 9110 §15.5.9: 408 tells the client why before closing.
+                svc.trace_note(self, "head timeout: answering 408 and closing");
+                self.queue_error(svc, 408, true);
+                self.phase = Phase::Write;
+                self.drive(slot, svc)
+            }
+            _ => {
+                svc.trace_note(self, "timeout in an idle, body, write or lingering phase: closing");
+                Step::Close
+            }
+        }
+    }
+
+    /// Set the deadline for the current phase, arming the wheel only when
+    /// the new deadline is earlier than the live entry.
+    pub fn set_deadline(&mut self, slot: usize, svc: &mut Services, after: Duration) {
+        let tick = svc.wheel.tick_of(svc.now + after);
+        self.deadline = tick;
+        if self.armed == 0 || tick < self.armed {
+            svc.wheel.insert(TimerKey { slot, serial: self.serial }, tick);
+            self.armed = tick;
+        }
+    }
+
+    /// Give buffers back to the pool when they hold nothing.
+    pub fn release_idle_buffers(&mut self, svc: &mut Services) {
+        if self.input.as_ref().is_some_and(Buffer::is_empty) {
+            if let Some(b) = self.input.take() {
+                svc.pool.put(b);
+            }
+        }
+        if self.output.as_ref().is_some_and(Buffer::is_empty) {
+            if let Some(b) = self.output.take() {
+                svc.pool.put(b);
+            }
+        }
+    }
+
+    /// Return every buffer to the pool (the connection is closing).
+    pub fn release_buffers(&mut self, svc: &mut Services) {
+        if let Some(b) = self.input.take() {
+            svc.pool.put(b);
+        }
+        if let Some(b) = self.output.take() {
+            svc.pool.put(b);
+        }
+    }
+
+    /// True when the connection sits between requests with nothing buffered.
+    pub fn is_idle(&self) -> bool {
+        matches!(self.phase, Phase::Head)
+            && self.input.as_ref().is_none_or(Buffer::is_empty)
+            && self.output.as_ref().is_none_or(Buffer::is_empty)
+            && matches!(self.tail, Tail::None)
+    }
+}

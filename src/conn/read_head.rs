@@ -1,0 +1,218 @@
+//! Phase 1: read bytes until a request head is complete, then answer it.
+//!
+//! Several pipelined requests may sit in one read. They are answered in order
+//! and their responses queued together, so that one `write` can carry them
+//! all (RFC 9112 §9.3.2) — but never more than [`MAX_BATCH`] at a time, and
+//! never past a response whose body comes from a file, which must be sent
+//! before anything after it.
+
+use std::io::{ErrorKind, Read};
+
+use wired_parser::{Body, EMPTY_HEADER, Error, Status};
+
+use super::{BodyLeft, Conn, Phase, Step, Tail};
+use crate::buffer::Buffer;
+use crate::handler::{self, Dispatch};
+use crate::worker::Services;
+
+/// Most responses queued from one read before they are sent.
+pub const MAX_BATCH: usize = 32;
+
+/// Header slots on the stack for one parse; the configured limit is capped to it.
+pub const HEADER_SLOTS: usize = 128;
+
+/// Bodies up to this size that nobody wants are read and dropped, keeping
+/// the connection; larger ones close it after the response (as nginx does).
+const DISCARD_LIMIT: u64 = 1024 * 1024;
+
+/// The output buffer must have this much room before another response is queued.
+const BATCH_ROOM: usize = 16 * 1024;
+
+/// What became of the bytes buffered.
+enum Parsed {
+    /// More bytes are needed.
+    Partial,
+    /// A response was queued; the request may have a body left to drop.
+    Answered,
+    /// An error response was queued and the connection will close.
+    Refused,
+}
+
+impl Conn {
+    pub(super) fn read_head(&mut self, slot: usize, svc: &mut Services) -> Step {
+        let mut batched = 0;
+        loop {
+            if self.input.as_ref().is_some_and(|b| !b.is_empty()) {
+                match self.parse_one(slot, svc) {
+                    Parsed::Answered => {
+                        batched += 1;
+                        if !matches!(self.phase, Phase::Head) {
+                            return Step::Continue;
+                        }
+                        let room = self.output.as_ref().map_or(0, Buffer::remaining);
+                        if self.close_after || !matches!(self.tail, Tail::None) || batched >= MAX_BATCH || room < BATCH_ROOM {
+                            self.phase = Phase::Write;
+                            return Step::Continue;
+                        }
+                        continue;
+                    }
+                    Parsed::Refused => {
+                        self.phase = Phase::Write;
+                        return Step::Continue;
+                    }
+                    Parsed::Partial => {
+                        if !self.head_timer_set {
+                            // The slowloris defence: the whole head must arrive in time.
+                            self.head_timer_set = true;
+                            self.set_deadline(slot, svc, svc.config.head_timeout);
+                        }
+                    }
+                }
+            }
+            // Nothing complete is buffered: send what is queued before reading more.
+            if self.output.as_ref().is_some_and(|b| !b.is_empty()) || !matches!(self.tail, Tail::None) {
+                self.phase = Phase::Write;
+                return Step::Continue;
+            }
+            if self.peer_closed {
+                // The client finished sending; a partial head will never complete.
+                return Step::Close;
+            }
+            if self.read_drained {
+                return self.wait_for_request(slot, svc);
+            }
+            match self.fill(svc) {
+                Ok(0) => {
+                    self.peer_closed = true;
+                    svc.trace_note(self, "client closed its side (read returned 0)");
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => self.read_drained = true,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::OutOfMemory => {
+                    // The buffer is full of a head that is not complete: the
+                    // parser's limits are smaller than the buffer, so it has
+                    // already refused it; this is a safety net.
+                    self.queue_error(svc, 431, true);
+                    self.phase = Phase::Write;
+                    return Step::Continue;
+                }
+                Err(_) => return Step::Close,
+            }
+        }
+    }
+
+    /// Nothing to do until the client sends: give buffers back and arm the
+    /// idle timer (keep-alive between requests, the head timer inside one).
+    fn wait_for_request(&mut self, slot: usize, svc: &mut Services) -> Step {
+        if self.input.as_ref().is_none_or(Buffer::is_empty) {
+            self.release_idle_buffers(svc);
+            let idle = if self.requests == 0 { svc.config.head_timeout } else { svc.config.keepalive_timeout };
+            self.set_deadline(slot, svc, idle);
+        }
+        Step::Wait
+    }
+
+    /// One read into the input buffer. `Ok(0)` is end of stream.
+    pub(super) fn fill(&mut self, svc: &mut Services) -> std::io::Result<usize> {
+        let buf = self.input.get_or_insert_with(|| svc.pool.get());
+        if buf.remaining() == 0 {
+            buf.compact();
+        }
+        let spare = buf.spare();
+        let want = spare.len();
+        if want == 0 {
+            return Err(ErrorKind::OutOfMemory.into());
+        }
+        let n = (&self.sock).read(spare)?;
+        buf.filled(n);
+        let total = buf.len();
+        // A short read emptied the socket's receive queue; with edge-triggered
+        // epoll the next arrival brings a new event, so there is no need for
+        // another read that would only say WouldBlock.
+        self.read_drained = n > 0 && n < want;
+        if n > 0 && svc.trace.is_some() {
+            let fresh = self.input.as_ref().and_then(|b| b.bytes().get(total - n..)).unwrap_or_default();
+            svc.trace_recv(self, fresh);
+        }
+        Ok(n)
+    }
+
+    /// Parse one head from the input buffer and, when complete, answer it.
+    fn parse_one(&mut self, slot: usize, svc: &mut Services) -> Parsed {
+        let Some(mut input) = self.input.take() else { return Parsed::Partial };
+        let (parsed, used) = self.parse_and_answer(slot, &input, svc);
+        // The head is used; the body (or the next request) starts after it.
+        input.consume(used);
+        self.input = Some(input);
+        parsed
+    }
+
+    fn parse_and_answer(&mut self, _slot: usize, input: &Buffer, svc: &mut Services) -> (Parsed, usize) {
+        let mut fields = [EMPTY_HEADER; HEADER_SLOTS];
+        let limits = svc.config.limits;
+        let req = match self.parser.parse(input.bytes(), &limits, &mut fields) {
+            Ok(Status::Partial) => return (Parsed::Partial, 0),
+            Ok(Status::Complete(req)) => req,
+            Err(e) => {
+                svc.trace_parse_error(self, input.bytes(), e);
+                self.refuse(svc, e);
+                return (Parsed::Refused, 0);
+            }
+        };
+        self.head_timer_set = false;
+        self.parser.reset();
+        self.requests += 1;
+        let head_len = req.head_len;
+        svc.trace_request(self, &input.bytes()[..head_len.min(input.len())], &req);
+
+        // RFC 9110 §8.6 / §15.5.14: refuse a body we would not accept before reading it.
+        if let Body::Length(n) = req.body {
+            if n > svc.config.max_body_bytes {
+                self.refuse(svc, Error::BodyTooLarge);
+                return (Parsed::Refused, 0);
+            }
+        }
+
+        let dispatch = handler::dispatch(svc, &req, self.peer, self.local);
+        let Dispatch { reply, head_only } = dispatch;
+        let mut close = !req.keep_alive || reply.close || svc.draining;
+
+        // What happens to a body the handler did not want (RFC 9112 §9.3,
+        // RFC 9110 §10.1.1): a client waiting for 100 Continue will not send
+        // it, so the connection closes; a small one is read and dropped to keep
+        // the connection; a large one is not worth reading.
+        let body_left = match req.body {
+            Body::None => None,
+            _ if req.expect_continue => {
+                close = true;
+                None
+            }
+            Body::Length(n) if n > DISCARD_LIMIT => {
+                close = true;
+                self.linger_needed = true;
+                None
+            }
+            Body::Length(n) => Some(BodyLeft::Length(n)),
+            Body::Chunked => Some(BodyLeft::Chunked(wired_parser::ChunkedDecoder::new(&limits))),
+        };
+        self.close_after = close;
+        let version = req.version;
+        svc.log_access(self, &req, reply.status, if head_only { 0 } else { reply.body.len() });
+        self.queue_response(svc, reply, head_only, version);
+
+        if let Some(left) = body_left {
+            self.phase = Phase::Discard(left);
+        }
+        (Parsed::Answered, head_len)
+    }
+
+    /// Queue the error response for a request that cannot be parsed, and
+    /// close after it: the framing of what follows is in doubt (RFC 9112 §9.6).
+    fn refuse(&mut self, svc: &mut Services, e: Error) {
+        self.requests += 1;
+        svc.log_refused(self, e.status());
+        self.linger_needed = true;
+        self.queue_error(svc, e.status(), true);
+    }
+}

@@ -1,0 +1,248 @@
+//! Phase 3: format response heads and send them, with their bodies.
+//!
+//! A response head and a small body are copied into the connection's output
+//! buffer; several pipelined responses can share it and leave in one `write`.
+//! A body in a file follows as the buffer's [`Tail`]: the head goes out with
+//! `MSG_MORE` so that it shares a packet with the file's first bytes, and the
+//! file goes out with `sendfile`, straight from the page cache.
+
+use std::io::{ErrorKind, Write};
+
+use wired_parser::Version;
+
+use super::{Conn, Phase, Step};
+use crate::response::{Body, FileSlice, Part, Reply, bodiless, reason};
+use crate::sys;
+use crate::worker::Services;
+
+/// A response body waiting behind the output buffer.
+#[derive(Debug, Default)]
+pub enum Tail {
+    /// Nothing.
+    #[default]
+    None,
+    /// Bytes in memory too large for the output buffer, from `pos` on.
+    Static(&'static [u8], usize),
+    /// The same, owned.
+    Owned(Vec<u8>, usize),
+    /// A file slice; `offset` and `len` advance as bytes go out.
+    File(FileSlice),
+    /// Parts still to send, in reverse order (the next part is last).
+    Parts(Vec<Part>),
+}
+
+impl Conn {
+    /// Format a response into the output buffer (and tail).
+    pub fn queue_response(&mut self, svc: &mut Services, reply: Reply, head_only: bool, version: Version) {
+        let no_body = bodiless(reply.status, head_only);
+        let out = self.output.get_or_insert_with(|| svc.pool.get());
+        let head = &mut svc.head;
+        head.clear();
+        // RFC 9110 §2.5, RFC 9112 §4: we speak HTTP/1.1, whatever minor version the client sent.
+        head.extend_from_slice(b"HTTP/1.1 ");
+        push_u64(head, u64::from(reply.status));
+        head.push(b' ');
+        head.extend_from_slice(reason(reply.status).as_bytes());
+        // RFC 9110 §6.6.1: an origin server with a clock MUST send Date.
+        head.extend_from_slice(b"\r\nServer: wired\r\nDate: ");
+        head.extend_from_slice(svc.clock.http_date());
+        head.extend_from_slice(b"\r\n");
+        head.extend_from_slice(svc.fields.as_bytes());
+        // RFC 9110 §8.6: Content-Length on every response with content, and on
+        // HEAD the length a GET would have had. Never on 1xx/204 (§8.6), nor 304
+        // (where it would have to be the full representation's length; omitted).
+        if !(reply.status < 200 || reply.status == 204 || reply.status == 304) {
+            head.extend_from_slice(b"Content-Length: ");
+            push_u64(head, reply.body.len());
+            head.extend_from_slice(b"\r\n");
+        }
+        // RFC 9112 §9.6: say so when this is the last response; an HTTP/1.0
+        // client that asked for keep-alive needs to hear it was granted (§9.3).
+        if self.close_after {
+            head.extend_from_slice(b"Connection: close\r\n");
+        } else if version == Version::Http10 {
+            head.extend_from_slice(b"Connection: keep-alive\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
+        let pushed = out.push(head) || {
+            out.compact();
+            out.push(head)
+        };
+        if let Some(trace) = svc.trace.as_mut() {
+            trace.response(self.serial, &svc.head, &reply.body, no_body);
+        }
+        if !pushed {
+            log::error!("response head of {} bytes does not fit the output buffer", svc.head.len());
+            self.close_after = true;
+            return;
+        }
+        if no_body {
+            return;
+        }
+        self.tail = match reply.body {
+            Body::Empty => Tail::None,
+            Body::Static(b) if out.push(b) => Tail::None,
+            Body::Static(b) => Tail::Static(b, 0),
+            Body::Owned(v) if out.push(&v) => Tail::None,
+            Body::Owned(v) => Tail::Owned(v, 0),
+            Body::File(f) if f.len == 0 => Tail::None,
+            Body::File(f) => Tail::File(f),
+            Body::Parts(mut parts) => {
+                parts.reverse();
+                Tail::Parts(parts)
+            }
+        };
+    }
+
+    /// Queue a built-in error response.
+    pub fn queue_error(&mut self, svc: &mut Services, status: u16, close: bool) {
+        svc.fields.clear();
+        let reply = svc.statics.error_reply(status, &mut svc.fields);
+        if close {
+            self.close_after = true;
+        }
+        self.queue_response(svc, reply, false, Version::Http11);
+    }
+
+    pub(super) fn write(&mut self, slot: usize, svc: &mut Services) -> Step {
+        loop {
+            let sent = match self.send_some(svc) {
+                Ok(Some(n)) => n,
+                Ok(None) => break,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    // The client is not reading fast enough: wait, but not forever.
+                    self.set_deadline(slot, svc, svc.config.send_timeout);
+                    return Step::Wait;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    svc.trace_note(self, &format!("write failed: {e}"));
+                    return Step::Close;
+                }
+            };
+            svc.trace_sent(self, sent);
+        }
+        // Everything queued has gone out.
+        if self.close_after {
+            return self.finish(slot, svc);
+        }
+        self.phase = Phase::Head;
+        Step::Continue
+    }
+
+    /// Send the next piece. `Ok(None)` when nothing is left.
+    fn send_some(&mut self, svc: &mut Services) -> std::io::Result<Option<usize>> {
+        let out_len = self.output.as_ref().map_or(0, |b| b.len());
+        if out_len > 0 {
+            let out = self.output.as_mut().map(|b| b.bytes()).unwrap_or_default();
+            let n = match &mut self.tail {
+                Tail::File(_) | Tail::Parts(_) => sys::send_more(&self.sock, out)?,
+                Tail::Static(b, pos) => sys::writev2(&self.sock, out, b.get(*pos..).unwrap_or_default())?,
+                Tail::Owned(v, pos) => sys::writev2(&self.sock, out, v.get(*pos..).unwrap_or_default())?,
+                Tail::None => (&self.sock).write(out)?,
+            };
+            let from_out = n.min(out_len);
+            if let Some(b) = self.output.as_mut() {
+                b.consume(from_out);
+            }
+            // A writev that went past the buffer went into the tail.
+            let into_tail = n - from_out;
+            match &mut self.tail {
+                Tail::Static(b, pos) => {
+                    *pos += into_tail;
+                    if *pos >= b.len() {
+                        self.tail = Tail::None;
+                    }
+                }
+                Tail::Owned(v, pos) => {
+                    *pos += into_tail;
+                    if *pos >= v.len() {
+                        self.tail = Tail::None;
+                    }
+                }
+                _ => {}
+            }
+            return Ok(Some(n));
+        }
+        match &mut self.tail {
+            Tail::None => Ok(None),
+            Tail::Static(b, pos) => {
+                let n = (&self.sock).write(b.get(*pos..).unwrap_or_default())?;
+                *pos += n;
+                if *pos >= b.len() {
+                    self.tail = Tail::None;
+                }
+                Ok(Some(n))
+            }
+            Tail::Owned(v, pos) => {
+                let n = (&self.sock).write(v.get(*pos..).unwrap_or_default())?;
+                *pos += n;
+                if *pos >= v.len() {
+                    self.tail = Tail::None;
+                }
+                Ok(Some(n))
+            }
+            Tail::File(f) => {
+                let n = send_file(&self.sock, f)?;
+                if f.len == 0 {
+                    self.tail = Tail::None;
+                }
+                Ok(Some(n))
+            }
+            Tail::Parts(parts) => {
+                match parts.last_mut() {
+                    None => self.tail = Tail::None,
+                    Some(Part::File(f)) => {
+                        let n = send_file(&self.sock, f)?;
+                        if f.len == 0 {
+                            parts.pop();
+                        }
+                        return Ok(Some(n));
+                    }
+                    Some(Part::Bytes(_)) => {
+                        // Move the bytes into the output buffer; the next round sends them.
+                        if let Some(Part::Bytes(bytes)) = parts.pop() {
+                            let out = self.output.get_or_insert_with(|| svc.pool.get());
+                            if !out.push(&bytes) {
+                                self.tail = Tail::Owned(bytes, 0);
+                                return Ok(Some(0));
+                            }
+                        }
+                    }
+                }
+                Ok(Some(0))
+            }
+        }
+    }
+}
+
+/// One `sendfile` call for a file slice, advancing it.
+fn send_file(sock: &mio::net::TcpStream, f: &mut FileSlice) -> std::io::Result<usize> {
+    let n = sys::sendfile(sock, &*f.file, f.offset, f.len)?;
+    if n == 0 {
+        // The file is shorter than when the response head was sent: the
+        // promised length cannot be kept, so the connection must close
+        // (RFC 9112 §6.3: the client will see an incomplete message).
+        return Err(std::io::Error::new(ErrorKind::UnexpectedEof, "file shrank while being sent"));
+    }
+    f.offset += n as u64;
+    f.len -= n as u64;
+    Ok(n)
+}
+
+/// Append a decimal number.
+pub fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(digits.get(i..).unwrap_or_default());
+}

@@ -1,0 +1,20 @@
+//! # wired: an HTTP/1.1 server you can read
+//!
+//! The binary's parts, as a library so that tests and fuzz targets can drive
+//! them in process. Start with `worker.rs` (the event loop), then `conn/`
+//! (one connection's life, a file per phase), then `handler/`.
+//!
+//! Only `sys` holds `unsafe` code.
+
+pub mod access_log;
+pub mod buffer;
+pub mod config;
+pub mod conn;
+pub mod date;
+pub mod handler;
+pub mod response;
+pub mod sys;
+pub mod timer;
+pub mod token;
+pub mod trace;
+pub mod worker;

@@ -1,0 +1,297 @@
+//! `wired`: the command line, the listeners, the worker threads and signals.
+//! Everything that happens per request lives in the workers (`worker.rs`).
+
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wired::config::{AccessLog, CacheControl, Config, TraceTarget};
+use wired::{conn, handler, sys, token, worker};
+
+const USAGE: &str = "Usage: wired [OPTIONS]";
+
+fn options() -> getopts::Options {
+    let mut o = getopts::Options::new();
+    o.optmulti("l", "listen", "address to listen on (repeatable; default 127.0.0.1:8080)", "ADDR:PORT");
+    o.optopt("r", "root", "document root (default www/)", "DIR");
+    o.optopt("w", "workers", "worker threads, one event loop each (default: one per core)", "N");
+    o.optopt("", "max-connections", "most open connections for the process (default 16384)", "N");
+    o.optopt("", "head-timeout", "time for a whole request head to arrive (default 10s)", "TIME");
+    o.optopt("", "body-timeout", "longest pause while reading a request body (default 30s)", "TIME");
+    o.optopt("", "keepalive-timeout", "how long an idle keep-alive connection is kept (default 75s)", "TIME");
+    o.optopt("", "send-timeout", "longest a client may go without reading its response (default 30s)", "TIME");
+    o.optopt("", "drain-timeout", "on SIGTERM/SIGINT, time given to responses in flight (default 10s)", "TIME");
+    o.optopt("", "max-header-bytes", "largest request head (default 16384)", "BYTES");
+    o.optopt("", "max-body-bytes", "largest request body (default 16777216)", "BYTES");
+    o.optopt("", "access-log", "Combined Log Format access log: a file, - for stdout, or off (default)", "PATH|-|off");
+    o.optflag("", "autoindex", "list directories that have no index.html");
+    o.optflag("", "follow-symlinks", "follow symbolic links that lead outside the root");
+    o.optopt("", "mime-types", "extra media types, in /etc/mime.types format", "FILE");
+    o.optmulti("", "error-page", "custom error page, e.g. 404=/404.html (repeatable)", "CODE=PATH");
+    o.optmulti("", "cache-control", "Cache-Control for files, optionally per extension: css=max-age=3600 (repeatable)", "[EXT=]VALUE");
+    o.optflagopt("", "trace", "print an annotated account of the wire to stderr, or to PATH", "PATH");
+    o.optflagmulti("v", "verbose", "more log output (repeat for more)");
+    o.optflag("q", "quiet", "log errors only");
+    o.optflag("h", "help", "print this help");
+    o.optflag("V", "version", "print the version");
+    o
+}
+
+/// A command-line mistake: printed with the usage, exit status 2.
+struct Usage(String);
+
+fn parse_duration(name: &str, s: &str) -> Result<Duration, Usage> {
+    let bad = || Usage(format!("--{name}: '{s}' is not a duration (examples: 10, 10s, 500ms, 2m)"));
+    let (digits, scale_ms) = if let Some(d) = s.strip_suffix("ms") {
+        (d, 1)
+    } else if let Some(d) = s.strip_suffix('s') {
+        (d, 1000)
+    } else if let Some(d) = s.strip_suffix('m') {
+        (d, 60_000)
+    } else {
+        (s, 1000)
+    };
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let ms = n.checked_mul(scale_ms).ok_or_else(bad)?;
+    if ms == 0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+fn parse_number<T: std::str::FromStr>(name: &str, s: &str) -> Result<T, Usage> {
+    s.parse().map_err(|_| Usage(format!("--{name}: '{s}' is not a valid number")))
+}
+
+fn parse_config(args: &[String]) -> Result<Option<(Config, i32)>, Usage> {
+    let m = options().parse(args).map_err(|e| Usage(e.to_string()))?;
+    if m.opt_present("help") {
+        print!("{}", options().usage(&format!("{USAGE}\n\nA small, fast, readable HTTP/1.1 server.")));
+        return Ok(None);
+    }
+    if m.opt_present("version") {
+        println!("wired {}", env!("CARGO_PKG_VERSION"));
+        return Ok(None);
+    }
+    if let Some(extra) = m.free.first() {
+        return Err(Usage(format!("unexpected argument '{extra}'")));
+    }
+    let mut c = Config::default();
+    let listen = m.opt_strs("listen");
+    if !listen.is_empty() {
+        c.listen = listen
+            .iter()
+            .map(|a| a.parse::<SocketAddr>().map_err(|_| Usage(format!("--listen: '{a}' is not ADDR:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)"))))
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(r) = m.opt_str("root") {
+        c.root = PathBuf::from(r);
+    }
+    if let Some(w) = m.opt_str("workers") {
+        c.workers = parse_number("workers", &w)?;
+        if c.workers == 0 || c.workers > 256 {
+            return Err(Usage("--workers: must be between 1 and 256".into()));
+        }
+    }
+    if let Some(v) = m.opt_str("max-connections") {
+        c.max_connections = parse_number("max-connections", &v)?;
+        if c.max_connections == 0 {
+            return Err(Usage("--max-connections: must be at least 1".into()));
+        }
+    }
+    for (name, slot) in [
+        ("head-timeout", &mut c.head_timeout),
+        ("body-timeout", &mut c.body_timeout),
+        ("keepalive-timeout", &mut c.keepalive_timeout),
+        ("send-timeout", &mut c.send_timeout),
+        ("drain-timeout", &mut c.drain_timeout),
+    ] {
+        if let Some(v) = m.opt_str(name) {
+            *slot = parse_duration(name, &v)?;
+        }
+    }
+    if let Some(v) = m.opt_str("max-header-bytes") {
+        let n: usize = parse_number("max-header-bytes", &v)?;
+        if !(256..=1024 * 1024).contains(&n) {
+            return Err(Usage("--max-header-bytes: must be between 256 and 1048576".into()));
+        }
+        c.limits.max_head_bytes = n;
+        c.limits.max_request_line = c.limits.max_request_line.min(n);
+    }
+    if let Some(v) = m.opt_str("max-body-bytes") {
+        c.max_body_bytes = parse_number("max-body-bytes", &v)?;
+    }
+    c.limits.max_headers = c.limits.max_headers.min(conn_header_slots());
+    if let Some(v) = m.opt_str("access-log") {
+        c.access_log = match v.as_str() {
+            "off" => AccessLog::Off,
+            "-" => AccessLog::Stdout,
+            path => AccessLog::File(PathBuf::from(path)),
+        };
+    }
+    c.autoindex = m.opt_present("autoindex");
+    c.follow_symlinks = m.opt_present("follow-symlinks");
+    if let Some(path) = m.opt_str("mime-types") {
+        c.mime_types = handler::mime::load_mime_types(std::path::Path::new(&path))
+            .map_err(|e| Usage(format!("--mime-types: cannot read {path}: {e}")))?;
+    }
+    for page in m.opt_strs("error-page") {
+        let bad = || Usage(format!("--error-page: '{page}' is not CODE=/PATH"));
+        let (code, path) = page.split_once('=').ok_or_else(bad)?;
+        let code: u16 = code.parse().map_err(|_| bad())?;
+        if !(400..=599).contains(&code) || !path.starts_with('/') {
+            return Err(bad());
+        }
+        c.error_pages.push((code, path.to_string()));
+    }
+    for rule in m.opt_strs("cache-control") {
+        // "css=max-age=60" is per extension; "max-age=60" (no dot-free word before '=') is global.
+        let rule_parsed = match rule.split_once('=') {
+            Some((ext, value)) if !ext.is_empty() && ext.bytes().all(|b| b.is_ascii_alphanumeric()) && ext != "max-age" && ext != "s-maxage" && ext != "stale-while-revalidate" => {
+                CacheControl { extension: Some(ext.trim_start_matches('.').to_string()), value: value.to_string() }
+            }
+            _ => CacheControl { extension: None, value: rule.clone() },
+        };
+        if rule_parsed.value.bytes().any(|b| b < 0x20 || b == 0x7f) {
+            return Err(Usage("--cache-control: control characters are not allowed".into()));
+        }
+        c.cache_control.push(rule_parsed);
+    }
+    if m.opt_present("trace") {
+        c.trace = Some(match m.opt_str("trace") {
+            Some(path) => TraceTarget::File(PathBuf::from(path)),
+            None => TraceTarget::Stderr,
+        });
+    }
+    let verbosity = if m.opt_present("quiet") { -1 } else { m.opt_count("verbose") as i32 };
+    Ok(Some((c, verbosity)))
+}
+
+fn conn_header_slots() -> usize {
+    conn::HEADER_SLOTS
+}
+
+fn init_logging(verbosity: i32) {
+    let level = match verbosity {
+        i32::MIN..=-1 => "error",
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
+}
+
+/// Bind every worker's listener for every address. A probe without
+/// SO_REUSEPORT first, so that a port already taken (even by another wired)
+/// is reported instead of silently shared, and so that port 0 picks one port
+/// for all workers.
+fn bind_all(config: &Config) -> Result<(Vec<Vec<TcpListener>>, Vec<SocketAddr>), String> {
+    let mut per_worker: Vec<Vec<TcpListener>> = (0..config.workers).map(|_| Vec::new()).collect();
+    let mut bound = Vec::new();
+    for addr in &config.listen {
+        let probe = TcpListener::bind(addr).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!("cannot listen on {addr}: the address is already in use"),
+            _ => format!("cannot listen on {addr}: {e}"),
+        })?;
+        let actual = probe.local_addr().map_err(|e| e.to_string())?;
+        drop(probe);
+        bound.push(actual);
+        for listeners in per_worker.iter_mut() {
+            let l = sys::reuseport_listener(actual, 1024).map_err(|e| format!("cannot listen on {actual}: {e}"))?;
+            listeners.push(l);
+        }
+    }
+    Ok((per_worker, bound))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (config, verbosity) = match parse_config(&args) {
+        Ok(Some(c)) => c,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(Usage(msg)) => {
+            eprintln!("wired: {msg}");
+            eprint!("{}", options().usage(USAGE));
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(verbosity);
+    match serve(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("wired: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: Config) -> Result<(), String> {
+    if !config.root.is_dir() {
+        return Err(format!("the document root {} is not a directory", config.root.display()));
+    }
+    // Room for every connection, plus files and pipes, like nginx's worker_rlimit_nofile.
+    if let Ok((soft, _)) = sys::nofile_limit() {
+        if (soft as usize) < config.max_connections * 2 + 64 {
+            let _ = sys::raise_nofile_limit();
+        }
+    }
+    let (listeners, bound) = bind_all(&config)?;
+    // Signals are taken by the main thread alone; workers inherit the mask.
+    sys::block_signals().map_err(|e| format!("cannot block signals: {e}"))?;
+
+    let config = Arc::new(config);
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let mut wakers = Vec::new();
+    let mut threads = Vec::new();
+    for (id, listeners) in listeners.into_iter().enumerate() {
+        let poll = mio::Poll::new().map_err(|e| format!("cannot create poll: {e}"))?;
+        let waker = mio::Waker::new(poll.registry(), token::WAKER).map_err(|e| e.to_string())?;
+        wakers.push(waker);
+        let (config, shutdown) = (Arc::clone(&config), Arc::clone(&shutdown));
+        // The worker is built on its own thread: its state is not Send (it
+        // holds Rc-shared open files) and never needs to be.
+        let thread = std::thread::Builder::new()
+            .name(format!("wired-worker-{id}"))
+            .spawn(move || worker::Worker::new(id, poll, listeners, config, shutdown)?.run())
+            .map_err(|e| e.to_string())?;
+        threads.push(thread);
+    }
+    for addr in &bound {
+        println!("wired {} listening on http://{addr} ({} workers, root {})", env!("CARGO_PKG_VERSION"), config.workers, config.root.display());
+    }
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+
+    std::thread::Builder::new()
+        .name("wired-signals".into())
+        .spawn(move || {
+            let mut seen = 0;
+            while let Ok(sig) = sys::wait_signal() {
+                seen += 1;
+                if seen > 1 {
+                    eprintln!("wired: second signal {sig}: exiting now");
+                    std::process::exit(1);
+                }
+                eprintln!("wired: signal {sig}: finishing responses in flight, then exiting");
+                shutdown.store(true, Ordering::Relaxed);
+                for w in &wakers {
+                    let _ = w.wake();
+                }
+            }
+        })
+        .map_err(|e| e.to_string())?;
+
+    let mut failed = None;
+    for t in threads {
+        match t.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failed = Some(format!("worker failed: {e}")),
+            Err(_) => failed = Some("a worker panicked".to_string()),
+        }
+    }
+    failed.map_or(Ok(()), Err)
+}

@@ -1,0 +1,200 @@
+//! What a handler answers: a status, header fields, and where the body comes from.
+//!
+//! Handlers never touch sockets. They write their header fields into a
+//! [`Fields`] buffer (reused from request to request, so no allocation) and
+//! return a [`Reply`] whose [`Body`] says where the bytes are: in memory, in a
+//! file (sent with `sendfile`), or in several pieces (multipart ranges). The
+//! connection code adds the status line, `Date`, `Server`, framing and
+//! `Connection` fields, and does the I/O.
+
+use std::fs::File;
+use std::io::Write;
+use std::rc::Rc;
+
+/// Header fields written by a handler, as raw `Name: value\r\n` lines.
+#[derive(Debug, Default)]
+pub struct Fields {
+    buf: Vec<u8>,
+}
+
+impl Fields {
+    /// An empty field buffer with room for a typical head.
+    pub fn new() -> Self {
+        Fields { buf: Vec::with_capacity(512) }
+    }
+
+    /// Forget the previous response's fields, keeping the allocation.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+    }
+
+    /// Add `name: value`. Callers pass names and values that are already
+    /// valid field syntax (RFC 9110 §5.5): values with CR or LF are dropped,
+    /// so nothing a file name or script says can split the head.
+    pub fn add(&mut self, name: &str, value: &[u8]) {
+        if value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+            log::warn!("dropped header field {name} with a control byte in its value");
+            return;
+        }
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.extend_from_slice(b": ");
+        self.buf.extend_from_slice(value);
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    /// Add a field whose value is a decimal number.
+    pub fn add_u64(&mut self, name: &str, value: u64) {
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.extend_from_slice(b": ");
+        let _ = write!(self.buf, "{value}");
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    /// Add ready-made field lines (each ending in CRLF), such as a head
+    /// precomputed by the open-file cache.
+    pub fn add_raw(&mut self, lines: &[u8]) {
+        self.buf.extend_from_slice(lines);
+    }
+
+    /// The field lines written so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// True when a field of this name (case-insensitive) was added.
+    pub fn contains(&self, name: &str) -> bool {
+        self.buf.split(|&b| b == b'\n').any(|line| {
+            line.len() > name.len()
+                && line.get(name.len()) == Some(&b':')
+                && line.get(..name.len()).is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+        })
+    }
+}
+
+/// A piece of a response body held in a file: `len` bytes from `offset`.
+#[derive(Debug, Clone)]
+pub struct FileSlice {
+    /// The open file, shared with the open-file cache.
+    pub file: Rc<File>,
+    /// Where the slice starts in the file.
+    pub offset: u64,
+    /// How many bytes to send.
+    pub len: u64,
+}
+
+/// One part of a body sent in pieces (`multipart/byteranges`, RFC 9110 §14.6).
+#[derive(Debug, Clone)]
+pub enum Part {
+    /// Bytes in memory (a part's boundary and header lines).
+    Bytes(Vec<u8>),
+    /// Bytes from a file.
+    File(FileSlice),
+}
+
+/// Where a response body comes from.
+#[derive(Debug, Clone, Default)]
+pub enum Body {
+    /// No body. With [`Reply::length`] `None` this is a zero-length body
+    /// (or no body at all for 1xx, 204 and 304, RFC 9110 §6.4.1).
+    #[default]
+    Empty,
+    /// A body fixed at compile time (error pages, the built-in pages).
+    Static(&'static [u8]),
+    /// A body made for this request (a directory listing, an error page).
+    Owned(Vec<u8>),
+    /// A body in a file, sent with `sendfile`.
+    File(FileSlice),
+    /// A body in several pieces.
+    Parts(Vec<Part>),
+}
+
+impl Body {
+    /// The number of bytes this body holds.
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Static(b) => b.len() as u64,
+            Body::Owned(b) => b.len() as u64,
+            Body::File(f) => f.len,
+            Body::Parts(parts) => parts
+                .iter()
+                .map(|p| match p {
+                    Part::Bytes(b) => b.len() as u64,
+                    Part::File(f) => f.len,
+                })
+                .sum(),
+        }
+    }
+
+    /// True when the body holds no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A handler's answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The status code.
+    pub status: u16,
+    /// The body.
+    pub body: Body,
+    /// Close the connection after this response.
+    pub close: bool,
+}
+
+impl Reply {
+    /// A reply with a status and a body.
+    pub fn new(status: u16, body: Body) -> Self {
+        Reply { status, body, close: false }
+    }
+}
+
+/// The reason phrase for a status code (RFC 9110 §15). Clients ignore it
+/// (RFC 9112 §4), but people reading a trace do not.
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
+}
+
+/// Whether a response with this status to this method carries no body at all
+/// (RFC 9110 §6.4.1: 1xx, 204 and 304 never do; a HEAD response never does).
+pub fn bodiless(status: u16, head_request: bool) -> bool {
+    head_request || status < 200 || status == 204 || status == 304
+}

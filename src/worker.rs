@@ -1,0 +1,342 @@
+//! One worker thread: a poll, its listeners, a slab of connections, a buffer
+//! pool, a timer wheel and a clock. Nothing here is shared with other workers
+//! except the read-only configuration and the shutdown flag.
+//!
+//! The loop, once per wake-up: read the clock; accept new connections
+//! (bounded); drive each connection that has an event until it must wait;
+//! run connections that yielded; fire due timers; flush the access log.
+
+use std::io::{self, ErrorKind};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll};
+use slab::Slab;
+
+use crate::access_log::AccessLog;
+use crate::buffer::Pool;
+use crate::config::Config;
+use crate::conn::{Conn, Step};
+use crate::date::Clock;
+use crate::handler::static_files::StaticFiles;
+use crate::response::Fields;
+use crate::sys;
+use crate::timer::{TimerKey, Wheel};
+use crate::token::{self, Role, Source};
+use crate::trace::Tracer;
+
+/// Connections accepted per listener per wake-up, so a flood of new
+/// connections cannot starve the ones already open.
+const ACCEPT_BATCH: usize = 64;
+
+/// How long to stop accepting after running out of file descriptors.
+const FD_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Everything a connection may use besides itself. Split from the slab so a
+/// connection (borrowed from the slab) and the services can be borrowed at once.
+pub struct Services {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Buffers for reading and writing.
+    pub pool: Pool,
+    /// Timers.
+    pub wheel: Wheel,
+    /// The wall clock and its formatted Date.
+    pub clock: Clock,
+    /// The monotonic time of this wake-up.
+    pub now: Instant,
+    /// The static file handler.
+    pub statics: StaticFiles,
+    /// Scratch: header fields a handler writes.
+    pub fields: Fields,
+    /// Scratch: a response head being formatted.
+    pub head: Vec<u8>,
+    /// Scratch: a normalized request path.
+    pub path: Vec<u8>,
+    /// Shutting down: no more keep-alive.
+    pub draining: bool,
+    /// The access log, if on.
+    pub access: Option<AccessLog>,
+    /// The wire trace, if on.
+    pub trace: Option<Tracer>,
+}
+
+/// A worker and its event loop.
+pub struct Worker {
+    id: usize,
+    poll: Poll,
+    listeners: Vec<(TcpListener, SocketAddr)>,
+    conns: Slab<Conn>,
+    svc: Services,
+    serial: u64,
+    max_conns: usize,
+    /// Accepting is paused until this instant (descriptors ran out).
+    accept_backoff: Option<Instant>,
+    /// Accepting is paused because the connection limit is reached.
+    at_capacity: bool,
+    /// Connections that yielded with work left.
+    runnable: Vec<usize>,
+    shutdown: Arc<AtomicBool>,
+    drain_deadline: Option<Instant>,
+    emfile_logged: bool,
+}
+
+impl Worker {
+    /// Set a worker up around a poll made by the caller (who keeps its waker).
+    pub fn new(
+        id: usize,
+        poll: Poll,
+        listeners: Vec<std::net::TcpListener>,
+        config: Arc<Config>,
+        shutdown: Arc<AtomicBool>,
+    ) -> io::Result<Worker> {
+        let mut mio_listeners = Vec::new();
+        for (i, l) in listeners.into_iter().enumerate() {
+            let addr = l.local_addr()?;
+            let mut l = TcpListener::from_std(l);
+            poll.registry().register(&mut l, token::listener(i), Interest::READABLE)?;
+            mio_listeners.push((l, addr));
+        }
+        let buffer_size = (config.limits.max_head_bytes + 4096).max(32 * 1024);
+        let access = AccessLog::open(&config.access_log)?;
+        let trace = match &config.trace {
+            Some(target) => Some(Tracer::open(target)?),
+            None => None,
+        };
+        let now = Instant::now();
+        let max_conns = (config.max_connections / config.workers.max(1)).max(1);
+        Ok(Worker {
+            id,
+            poll,
+            listeners: mio_listeners,
+            conns: Slab::with_capacity(1024),
+            svc: Services {
+                statics: StaticFiles::new(&config)?,
+                config,
+                pool: Pool::new(buffer_size, 64, 1024),
+                wheel: Wheel::new(1024, now),
+                clock: Clock::new(),
+                now,
+                fields: Fields::new(),
+                head: Vec::with_capacity(1024),
+                path: Vec::with_capacity(256),
+                draining: false,
+                access,
+                trace,
+            },
+            serial: 0,
+            max_conns,
+            accept_backoff: None,
+            at_capacity: false,
+            runnable: Vec::new(),
+            shutdown,
+            drain_deadline: None,
+            emfile_logged: false,
+        })
+    }
+
+    /// Run until shut down.
+    pub fn run(mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let mut expired = Vec::new();
+        let mut runnable = Vec::new();
+        loop {
+            let timeout = self.poll_timeout();
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            self.svc.now = Instant::now();
+            self.svc.clock.update();
+
+            for event in events.iter() {
+                match token::decode(event.token()) {
+                    Source::Waker => {}
+                    Source::Listener(i) => self.accept(i),
+                    Source::Slot(slot, Role::Client) => {
+                        let Some(conn) = self.conns.get_mut(slot) else { continue };
+                        if event.is_readable() || event.is_read_closed() {
+                            conn.read_drained = false;
+                        }
+                        let step = conn.drive(slot, &mut self.svc);
+                        self.after(slot, step);
+                    }
+                    Source::Slot(_, _) => {}
+                }
+            }
+
+            std::mem::swap(&mut runnable, &mut self.runnable);
+            for slot in runnable.drain(..) {
+                if let Some(conn) = self.conns.get_mut(slot) {
+                    let step = conn.drive(slot, &mut self.svc);
+                    self.after(slot, step);
+                }
+            }
+
+            self.fire_timers(&mut expired);
+            if let Some(until) = self.accept_backoff {
+                if self.svc.now >= until {
+                    self.accept_backoff = None;
+                    self.accept_all();
+                }
+            }
+            if let Some(log) = self.svc.access.as_mut() {
+                log.flush_if_due(self.svc.clock.secs());
+            }
+            if self.shutdown.load(Ordering::Relaxed) && self.drain() {
+                break;
+            }
+        }
+        if let Some(log) = self.svc.access.as_mut() {
+            log.flush();
+        }
+        log::debug!("worker {} stopped", self.id);
+        Ok(())
+    }
+
+    /// How long poll may sleep: not past the next timer tick, not at all when
+    /// connections are waiting to run.
+    fn poll_timeout(&self) -> Option<Duration> {
+        if !self.runnable.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let now = Instant::now();
+        let mut timeout = self.svc.wheel.until_next(now);
+        if let Some(until) = self.accept_backoff {
+            let d = until.saturating_duration_since(now);
+            timeout = Some(timeout.map_or(d, |t| t.min(d)));
+        }
+        if self.drain_deadline.is_some() {
+            let d = Duration::from_millis(100);
+            timeout = Some(timeout.map_or(d, |t| t.min(d)));
+        }
+        timeout
+    }
+
+    /// Act on what a connection's step said.
+    fn after(&mut self, slot: usize, step: Step) {
+        match step {
+            Step::Close => self.close(slot),
+            Step::Yield => self.runnable.push(slot),
+            Step::Wait | Step::Continue => {}
+        }
+    }
+
+    fn close(&mut self, slot: usize) {
+        if let Some(mut conn) = self.conns.try_remove(slot) {
+            conn.release_buffers(&mut self.svc);
+            self.svc.trace_close(&conn);
+            // Dropping the stream closes the descriptor, which also removes
+            // it from the epoll set: no deregister call needed.
+        }
+        if self.at_capacity && self.conns.len() < self.max_conns {
+            self.at_capacity = false;
+            self.accept_all();
+        }
+    }
+
+    fn accept_all(&mut self) {
+        for i in 0..self.listeners.len() {
+            self.accept(i);
+        }
+    }
+
+    /// Accept pending connections on listener `i`, a bounded number at a time.
+    fn accept(&mut self, i: usize) {
+        if self.accept_backoff.is_some() || self.svc.draining {
+            return;
+        }
+        for _ in 0..ACCEPT_BATCH {
+            if self.conns.len() >= self.max_conns {
+                // Leave the rest in the kernel's backlog until a slot frees.
+                self.at_capacity = true;
+                return;
+            }
+            let Some((listener, bound)) = self.listeners.get(i) else { return };
+            let bound = *bound;
+            match listener.accept() {
+                Ok((mut sock, peer)) => {
+                    if let Err(e) = sys::set_nodelay(&sock) {
+                        log::debug!("TCP_NODELAY: {e}");
+                    }
+                    let local = if bound.ip().is_unspecified() { sock.local_addr().unwrap_or(bound) } else { bound };
+                    let entry = self.conns.vacant_entry();
+                    let slot = entry.key();
+                    let interest = Interest::READABLE | Interest::WRITABLE;
+                    if let Err(e) = self.poll.registry().register(&mut sock, token::slot(slot, Role::Client), interest) {
+                        log::warn!("register: {e}");
+                        continue;
+                    }
+                    self.serial += 1;
+                    let conn = entry.insert(Conn::new(sock, peer, local, self.serial, self.svc.now));
+                    self.svc.trace_accept(conn);
+                    let head_timeout = self.svc.config.head_timeout;
+                    conn.set_deadline(slot, &mut self.svc, head_timeout);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                    // Out of descriptors: stop accepting for a moment instead
+                    // of spinning on a listener that stays readable.
+                    if !self.emfile_logged {
+                        log::error!("worker {}: out of file descriptors ({e}); pausing accept", self.id);
+                        self.emfile_logged = true;
+                    }
+                    self.accept_backoff = Some(self.svc.now + FD_BACKOFF);
+                    return;
+                }
+                Err(e) => {
+                    log::debug!("accept: {e}");
+                }
+            }
+        }
+        // The batch ran out with connections possibly still pending: come back soon.
+        self.accept_backoff = Some(self.svc.now);
+    }
+
+    /// Fire the timers that are due.
+    fn fire_timers(&mut self, expired: &mut Vec<(TimerKey, u64)>) {
+        self.svc.wheel.expire(self.svc.now, expired);
+        let now_tick = self.svc.wheel.tick_of(self.svc.now);
+        for (key, tick) in expired.drain(..) {
+            let Some(conn) = self.conns.get_mut(key.slot) else { continue };
+            if conn.serial != key.serial || conn.armed != tick {
+                continue; // an entry for an earlier deadline, or a closed connection
+            }
+            conn.armed = 0;
+            if conn.deadline == 0 {
+                continue;
+            }
+            if conn.deadline <= now_tick {
+                conn.deadline = 0;
+                let step = conn.on_timeout(key.slot, &mut self.svc);
+                self.after(key.slot, step);
+            } else {
+                // The deadline moved later since this entry was armed.
+                self.svc.wheel.insert(key, conn.deadline);
+                conn.armed = conn.deadline;
+            }
+        }
+    }
+
+    /// Graceful shutdown: stop accepting, close idle connections, let the
+    /// others finish their responses until the drain timeout. True when done.
+    fn drain(&mut self) -> bool {
+        if self.drain_deadline.is_none() {
+            self.drain_deadline = Some(self.svc.now + self.svc.config.drain_timeout);
+            self.svc.draining = true;
+            for (mut l, _) in self.listeners.drain(..) {
+                let _ = self.poll.registry().deregister(&mut l);
+            }
+        }
+        let idle: Vec<usize> = self.conns.iter().filter(|(_, c)| c.is_idle()).map(|(k, _)| k).collect();
+        for slot in idle {
+            self.close(slot);
+        }
+        self.conns.is_empty() || self.drain_deadline.is_some_and(|d| self.svc.now >= d)
+    }
+}

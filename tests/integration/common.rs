@@ -1,0 +1,286 @@
+//! Test support: start the real `wired` binary on an ephemeral loopback port,
+//! talk raw bytes to it, read responses exactly as a strict client would.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// A running server, stopped (by its PID) when dropped.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub root: PathBuf,
+}
+
+impl Server {
+    /// Start wired serving `root` with extra arguments, one worker unless the
+    /// arguments say otherwise.
+    pub fn start(root: &Path, extra: &[&str]) -> Server {
+        let mut args: Vec<String> = vec!["--listen".into(), "127.0.0.1:0".into(), "--root".into(), root.display().to_string()];
+        if !extra.iter().any(|a| *a == "-w" || *a == "--workers") {
+            args.extend(["--workers".into(), "1".into()]);
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Server::start_args(root, &args, None)
+    }
+
+    /// Start with exactly these arguments, and optionally a file descriptor limit.
+    pub fn start_args(root: &Path, args: &[String], nofile: Option<u64>) -> Server {
+        let bin = env!("CARGO_BIN_EXE_wired");
+        let mut cmd = if let Some(n) = nofile {
+            let mut c = Command::new("sh");
+            c.arg("-c").arg(format!("ulimit -n {n} && exec \"$0\" \"$@\"")).arg(bin).args(args);
+            c
+        } else {
+            let mut c = Command::new(bin);
+            c.args(args);
+            c
+        };
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).env("RUST_LOG", "warn");
+        let mut child = cmd.spawn().expect("start wired");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        let mut reader = BufReader::new(stdout);
+        reader.read_line(&mut line).expect("read startup line");
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("wired did not say where it listens: {line:?}"));
+        // Keep draining stdout so the server never blocks writing to it.
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = reader.read_to_end(&mut sink);
+        });
+        Server { child, addr, root: root.to_path_buf() }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        s.set_nodelay(true).expect("nodelay");
+        s
+    }
+
+    /// Send raw bytes on a new connection and read until the server closes.
+    pub fn raw(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut s = self.connect();
+        s.write_all(bytes).expect("write");
+        read_to_close(&mut s)
+    }
+
+    /// One request on a new connection; the parsed response.
+    pub fn get(&self, path: &str) -> Response {
+        let mut s = self.connect();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").expect("write");
+        read_response(&mut s, false).expect("response")
+    }
+
+    /// Number of open file descriptors of the server process.
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid())).map(|d| d.count()).unwrap_or(0)
+    }
+
+    /// Resident set size in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Send SIGTERM and wait (bounded) for the exit status.
+    pub fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        signal(self.pid(), libc::SIGTERM);
+        let start = Instant::now();
+        while start.elapsed() < within {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// The server's stderr so far (only after it exited).
+    pub fn stderr(&mut self) -> String {
+        let mut s = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut s);
+        }
+        s
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub fn signal(pid: u32, sig: i32) {
+    // Tests may use libc through the dev-dependency; the server keeps its unsafe in sys.
+    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+}
+
+/// A fresh directory under the system temp dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!("wired-test-{}-{}-{}", name, std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Read until the peer closes (or 10 s pass).
+pub fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// A parsed response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Read exactly one response from a stream, strictly: CRLF line ends, framing
+/// by Content-Length or chunked, or by close when neither.
+pub fn read_response(s: &mut impl Read, head_request: bool) -> Result<Response, String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(0) => return Err(format!("closed inside a head after {:?}", String::from_utf8_lossy(&head))),
+            Ok(_) => head.push(byte[0]),
+            Err(e) => return Err(format!("read error {e} after {:?}", String::from_utf8_lossy(&head))),
+        }
+        if head.len() > 65536 {
+            return Err("head too long".into());
+        }
+    }
+    let text = String::from_utf8(head).map_err(|_| "head is not UTF-8")?;
+    let mut lines = text.split("\r\n");
+    let status_line = lines.next().ok_or("no status line")?;
+    let mut parts = status_line.splitn(3, ' ');
+    let version = parts.next().unwrap_or_default();
+    if version != "HTTP/1.1" {
+        return Err(format!("bad status line {status_line:?}"));
+    }
+    let status: u16 = parts.next().and_then(|c| c.parse().ok()).ok_or(format!("bad status {status_line:?}"))?;
+    let mut headers = Vec::new();
+    for line in lines.filter(|l| !l.is_empty()) {
+        let (n, v) = line.split_once(':').ok_or(format!("bad field line {line:?}"))?;
+        headers.push((n.to_string(), v.trim().to_string()));
+    }
+    let mut resp = Response { status, headers, body: Vec::new() };
+    if head_request || status < 200 || status == 204 || status == 304 {
+        return Ok(resp);
+    }
+    if resp.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        resp.body = read_chunked(s)?;
+    } else if let Some(len) = resp.header("content-length") {
+        let len: usize = len.parse().map_err(|_| "bad content-length")?;
+        let mut body = vec![0u8; len];
+        s.read_exact(&mut body).map_err(|e| format!("body: {e}"))?;
+        resp.body = body;
+    } else {
+        let mut body = Vec::new();
+        let _ = s.read_to_end(&mut body);
+        resp.body = body;
+    }
+    Ok(resp)
+}
+
+fn read_line(s: &mut impl Read) -> Result<String, String> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => line.push(byte[0]),
+            _ => return Err("eof in chunked body".into()),
+        }
+    }
+    line.truncate(line.len() - 2);
+    String::from_utf8(line).map_err(|_| "non-UTF-8 chunk line".into())
+}
+
+fn read_chunked(s: &mut impl Read) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    loop {
+        let line = read_line(s)?;
+        let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16).map_err(|_| format!("bad chunk size {line:?}"))?;
+        if size == 0 {
+            while !read_line(s)?.is_empty() {}
+            return Ok(body);
+        }
+        let mut chunk = vec![0u8; size];
+        s.read_exact(&mut chunk).map_err(|e| e.to_string())?;
+        body.extend_from_slice(&chunk);
+        if read_line(s)? != "" {
+            return Err("chunk not followed by CRLF".into());
+        }
+    }
+}
+
+/// Parse every response in a byte string (for pipelining and raw tests).
+pub fn parse_all(bytes: &[u8], head_requests: &[bool]) -> Vec<Response> {
+    let mut cursor = std::io::Cursor::new(bytes);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while (cursor.position() as usize) < bytes.len() {
+        let head = head_requests.get(i).copied().unwrap_or(false);
+        match read_response(&mut cursor, head) {
+            Ok(r) => out.push(r),
+            Err(_) => break,
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The status code of the first response in raw bytes, if any.
+pub fn first_status(bytes: &[u8]) -> Option<u16> {
+    let text = std::str::from_utf8(bytes.get(..bytes.len().min(64))?).ok()?;
+    text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+}
+
+/// How many responses (status lines) appear in raw bytes.
+pub fn count_responses(bytes: &[u8]) -> usize {
+    bytes.windows(9).filter(|w| *w == b"HTTP/1.1 ").count()
+}
