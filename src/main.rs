@@ -1,7 +1,6 @@
 //! `wired`: the command line, the listeners, the worker threads and signals.
 //! Everything that happens per request lives in the workers (`worker.rs`).
 
-
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,7 +31,12 @@ fn options() -> getopts::Options {
     o.optflag("", "follow-symlinks", "follow symbolic links that lead outside the root");
     o.optopt("", "mime-types", "extra media types, in /etc/mime.types format", "FILE");
     o.optmulti("", "error-page", "custom error page, e.g. 404=/404.html (repeatable)", "CODE=PATH");
-    o.optmulti("", "cache-control", "Cache-Control for files, optionally per extension: css=max-age=3600 (repeatable)", "[EXT=]VALUE");
+    o.optmulti(
+        "",
+        "cache-control",
+        "Cache-Control for files, optionally per extension: css=max-age=3600 (repeatable)",
+        "[EXT=]VALUE",
+    );
     o.optflagopt("", "trace", "print an annotated account of the wire to stderr, or to PATH", "PATH");
     o.optflagmulti("v", "verbose", "more log output (repeat for more)");
     o.optflag("q", "quiet", "log errors only");
@@ -85,7 +89,10 @@ fn parse_config(args: &[String]) -> Result<Option<(Config, i32)>, Usage> {
     if !listen.is_empty() {
         c.listen = listen
             .iter()
-            .map(|a| a.parse::<SocketAddr>().map_err(|_| Usage(format!("--listen: '{a}' is not ADDR:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)"))))
+            .map(|a| {
+                a.parse::<SocketAddr>()
+                    .map_err(|_| Usage(format!("--listen: '{a}' is not ADDR:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)")))
+            })
             .collect::<Result<_, _>>()?;
     }
     if let Some(r) = m.opt_str("root") {
@@ -151,7 +158,13 @@ fn parse_config(args: &[String]) -> Result<Option<(Config, i32)>, Usage> {
     for rule in m.opt_strs("cache-control") {
         // "css=max-age=60" is per extension; "max-age=60" (no dot-free word before '=') is global.
         let rule_parsed = match rule.split_once('=') {
-            Some((ext, value)) if !ext.is_empty() && ext.bytes().all(|b| b.is_ascii_alphanumeric()) && ext != "max-age" && ext != "s-maxage" && ext != "stale-while-revalidate" => {
+            Some((ext, value))
+                if !ext.is_empty()
+                    && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+                    && ext != "max-age"
+                    && ext != "s-maxage"
+                    && ext != "stale-while-revalidate" =>
+            {
                 CacheControl { extension: Some(ext.trim_start_matches('.').to_string()), value: value.to_string() }
             }
             _ => CacheControl { extension: None, value: rule.clone() },
@@ -235,10 +248,10 @@ fn serve(config: Config) -> Result<(), String> {
         return Err(format!("the document root {} is not a directory", config.root.display()));
     }
     // Room for every connection, plus files and pipes, like nginx's worker_rlimit_nofile.
-    if let Ok((soft, _)) = sys::nofile_limit() {
-        if (soft as usize) < config.max_connections * 2 + 64 {
-            let _ = sys::raise_nofile_limit();
-        }
+    if let Ok((soft, _)) = sys::nofile_limit()
+        && (soft as usize) < config.max_connections * 2 + 64
+    {
+        let _ = sys::raise_nofile_limit();
     }
     let (listeners, bound) = bind_all(&config)?;
     // Signals are taken by the main thread alone; workers inherit the mask.
@@ -262,7 +275,12 @@ fn serve(config: Config) -> Result<(), String> {
         threads.push(thread);
     }
     for addr in &bound {
-        println!("wired {} listening on http://{addr} ({} workers, root {})", env!("CARGO_PKG_VERSION"), config.workers, config.root.display());
+        println!(
+            "wired {} listening on http://{addr} ({} workers, root {})",
+            env!("CARGO_PKG_VERSION"),
+            config.workers,
+            config.root.display()
+        );
     }
     let _ = std::io::Write::flush(&mut std::io::stdout());
 

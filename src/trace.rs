@@ -47,7 +47,9 @@ impl Tracer {
                 Body::Static(b) => format!("{} body bytes from memory (copied after the head: one write)", b.len()),
                 Body::Owned(b) => format!("{} body bytes from memory (copied after the head: one write)", b.len()),
                 Body::File(f) => format!("{} body bytes from a file at offset {}, by sendfile", f.len, f.offset),
-                Body::Parts(p) => format!("multipart body in {} pieces, {} bytes, file parts by sendfile", p.len(), body.len()),
+                Body::Parts(p) => {
+                    format!("multipart body in {} pieces, {} bytes, file parts by sendfile", p.len(), body.len())
+                }
             }
         };
         let _ = writeln!(self.block, "[conn {id}] -> response head, {} bytes; then {how}", head.len());
@@ -144,7 +146,13 @@ impl Services {
     /// A head was refused.
     pub fn trace_parse_error(&mut self, conn: &Conn, _bytes: &[u8], e: Error) {
         let Some(t) = self.tracer() else { return };
-        let _ = writeln!(t.block, "[conn {}] refused: {} — answering {} and closing, since framing is in doubt", conn.serial, e.reason(), e.status());
+        let _ = writeln!(
+            t.block,
+            "[conn {}] refused: {} — answering {} and closing, since framing is in doubt",
+            conn.serial,
+            e.reason(),
+            e.status()
+        );
         t.emit();
     }
 

@@ -145,10 +145,10 @@ impl Worker {
         let mut runnable = Vec::new();
         loop {
             let timeout = self.poll_timeout();
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if e.kind() != ErrorKind::Interrupted {
-                    return Err(e);
-                }
+            if let Err(e) = self.poll.poll(&mut events, timeout)
+                && e.kind() != ErrorKind::Interrupted
+            {
+                return Err(e);
             }
             self.svc.now = Instant::now();
             self.svc.clock.update();
@@ -178,11 +178,11 @@ impl Worker {
             }
 
             self.fire_timers(&mut expired);
-            if let Some(until) = self.accept_backoff {
-                if self.svc.now >= until {
-                    self.accept_backoff = None;
-                    self.accept_all();
-                }
+            if let Some(until) = self.accept_backoff
+                && self.svc.now >= until
+            {
+                self.accept_backoff = None;
+                self.accept_all();
             }
             if let Some(log) = self.svc.access.as_mut() {
                 log.flush_if_due(self.svc.clock.secs());
@@ -267,7 +267,8 @@ impl Worker {
                     let entry = self.conns.vacant_entry();
                     let slot = entry.key();
                     let interest = Interest::READABLE | Interest::WRITABLE;
-                    if let Err(e) = self.poll.registry().register(&mut sock, token::slot(slot, Role::Client), interest) {
+                    if let Err(e) = self.poll.registry().register(&mut sock, token::slot(slot, Role::Client), interest)
+                    {
                         log::warn!("register: {e}");
                         continue;
                     }

@@ -151,11 +151,7 @@ pub struct Decoded {
 impl Decoded {
     /// A result that carries no body data.
     fn framing(consumed: usize, done: bool) -> Self {
-        Decoded {
-            consumed,
-            data: 0..0,
-            done,
-        }
+        Decoded { consumed, data: 0..0, done }
     }
 }
 
@@ -228,11 +224,7 @@ impl ChunkedDecoder {
                         left => State::Data { remaining: left },
                     };
                     let end = pos + take;
-                    return Ok(Decoded {
-                        consumed: end,
-                        data: pos..end,
-                        done: false,
-                    });
+                    return Ok(Decoded { consumed: end, data: pos..end, done: false });
                 }
                 _ => {
                     let Some(&byte) = input.get(pos) else {
@@ -424,11 +416,7 @@ fn extension_byte(ext: Ext, byte: u8) -> Result<State, Error> {
         Ext::Quoted if is_qdtext(byte) => Ext::Quoted,
         Ext::QuotedPair if is_field_byte(byte) => Ext::Quoted,
         Ext::Token | Ext::AfterQuoted | Ext::AfterValue if is_ws => Ext::AfterValue,
-        Ext::Name | Ext::AfterName | Ext::Token | Ext::AfterQuoted | Ext::AfterValue
-            if byte == b';' =>
-        {
-            Ext::BeforeName
-        }
+        Ext::Name | Ext::AfterName | Ext::Token | Ext::AfterQuoted | Ext::AfterValue if byte == b';' => Ext::BeforeName,
         // Only a complete name or value may end the line; whitespace before
         // the CRLF is not in the grammar.
         Ext::Name | Ext::Token | Ext::AfterQuoted if byte == b'\r' => return Ok(State::SizeLf),
@@ -483,52 +471,26 @@ mod tests {
     }
 
     /// Trailer bounds small enough to exceed in a short row.
-    const SMALL: Limits = Limits {
-        max_request_line: 8 * 1024,
-        max_headers: 2,
-        max_head_bytes: 64,
-    };
+    const SMALL: Limits = Limits { max_request_line: 8 * 1024, max_headers: 2, max_head_bytes: 64 };
 
     fn case(name: &'static str, input: impl AsRef<[u8]>, limits: Limits, expect: Outcome) -> Case {
         let input = input.as_ref().to_vec();
-        Case {
-            name,
-            input,
-            limits,
-            expect,
-        }
+        Case { name, input, limits, expect }
     }
 
     /// A complete body: everything but the last `rest` bytes of `input`.
-    fn finished(
-        name: &'static str,
-        input: impl AsRef<[u8]>,
-        limits: Limits,
-        body: &str,
-        rest: usize,
-    ) -> Case {
+    fn finished(name: &'static str, input: impl AsRef<[u8]>, limits: Limits, body: &str, rest: usize) -> Case {
         let len = input.as_ref().len();
-        let expect = Outcome {
-            body: body.as_bytes().to_vec(),
-            end: End::Done {
-                consumed: len - rest,
-            },
-        };
+        let expect = Outcome { body: body.as_bytes().to_vec(), end: End::Done { consumed: len - rest } };
         case(name, input, limits, expect)
     }
 
     fn partial(body: &str) -> Outcome {
-        Outcome {
-            body: body.as_bytes().to_vec(),
-            end: End::Partial,
-        }
+        Outcome { body: body.as_bytes().to_vec(), end: End::Partial }
     }
 
     fn err(body: &str, error: Error) -> Outcome {
-        Outcome {
-            body: body.as_bytes().to_vec(),
-            end: End::Failed(error),
-        }
+        Outcome { body: body.as_bytes().to_vec(), end: End::Failed(error) }
     }
 
     fn done(name: &'static str, input: &str, body: &str, rest: &str) -> Case {
@@ -661,10 +623,7 @@ mod tests {
                 }
             }
         };
-        Outcome {
-            body,
-            end: end_state,
-        }
+        Outcome { body, end: end_state }
     }
 
     #[test]
@@ -686,12 +645,7 @@ mod tests {
                 assert_eq!(got, row.expect, "{} cut at {cut}", row.name);
             }
             let every: Vec<usize> = (0..=len).collect();
-            assert_eq!(
-                feed(&row.input, &row.limits, &every),
-                row.expect,
-                "{} byte by byte",
-                row.name
-            );
+            assert_eq!(feed(&row.input, &row.limits, &every), row.expect, "{} byte by byte", row.name);
         }
     }
 
@@ -713,45 +667,17 @@ mod tests {
         let input = b"2\r\nab\r\n2\r\ncd\r\n0\r\n\r\n";
         let mut dec = ChunkedDecoder::new(&Limits::default());
         let first = dec.decode(input);
-        assert_eq!(
-            first,
-            Ok(Decoded {
-                consumed: 5,
-                data: 3..5,
-                done: false
-            })
-        );
+        assert_eq!(first, Ok(Decoded { consumed: 5, data: 3..5, done: false }));
         let second = dec.decode(&input[5..]);
-        assert_eq!(
-            second,
-            Ok(Decoded {
-                consumed: 7,
-                data: 5..7,
-                done: false
-            })
-        );
+        assert_eq!(second, Ok(Decoded { consumed: 7, data: 5..7, done: false }));
         let last = dec.decode(&input[12..]);
-        assert_eq!(
-            last,
-            Ok(Decoded {
-                consumed: 7,
-                data: 0..0,
-                done: true
-            })
-        );
+        assert_eq!(last, Ok(Decoded { consumed: 7, data: 0..0, done: true }));
     }
 
     #[test]
     fn done_decoder_consumes_nothing_more() {
         let mut dec = ChunkedDecoder::new(&Limits::default());
         assert!(dec.decode(b"0\r\n\r\n").is_ok_and(|d| d.done));
-        assert_eq!(
-            dec.decode(b"GET / HTTP/1.1\r\n"),
-            Ok(Decoded {
-                consumed: 0,
-                data: 0..0,
-                done: true
-            })
-        );
+        assert_eq!(dec.decode(b"GET / HTTP/1.1\r\n"), Ok(Decoded { consumed: 0, data: 0..0, done: true }));
     }
 }

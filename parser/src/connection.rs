@@ -105,11 +105,7 @@ impl ConnectionOptions {
 /// ```
 pub fn expect_continue(value: &[u8]) -> Result<bool, crate::Error> {
     let value = trim_ows(value);
-    if value.eq_ignore_ascii_case(b"100-continue") {
-        Ok(true)
-    } else {
-        Err(crate::Error::UnknownExpectation)
-    }
+    if value.eq_ignore_ascii_case(b"100-continue") { Ok(true) } else { Err(crate::Error::UnknownExpectation) }
 }
 
 #[cfg(test)]

@@ -144,10 +144,7 @@ fn parse_decimal(digits: &[u8]) -> Result<u64, Error> {
         if !d.is_ascii_digit() {
             return Err(Error::BadLength);
         }
-        n = n
-            .checked_mul(10)
-            .and_then(|n| n.checked_add(u64::from(d - b'0')))
-            .ok_or(Error::BadLength)?;
+        n = n.checked_mul(10).and_then(|n| n.checked_add(u64::from(d - b'0'))).ok_or(Error::BadLength)?;
     }
     Ok(n)
 }
@@ -170,8 +167,8 @@ mod tests {
     #[test]
     fn smuggling_doors_each_closed() {
         use Error::{
-            BadLength, ChunkedNotLast, ConflictingLength, TransferEncodingAndLength,
-            TransferEncodingHttp10, UnknownTransferCoding,
+            BadLength, ChunkedNotLast, ConflictingLength, TransferEncodingAndLength, TransferEncodingHttp10,
+            UnknownTransferCoding,
         };
         let v11 = Version::Http11;
         type Case<'a> = (&'a [&'a [u8]], &'a [&'a [u8]], Version, Result<Body, Error>);

@@ -90,10 +90,7 @@ impl<'b> Request<'b, '_> {
     /// assert_eq!(req.header("accept"), Some(&b"*/*"[..]));
     /// ```
     pub fn header(&self, name: &str) -> Option<&'b [u8]> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
+        self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value)
     }
 }
 
@@ -275,12 +272,8 @@ impl HeadParser {
                     }
                     host = Some(check_host(field.value)?);
                 }
-                14 if name.eq_ignore_ascii_case(b"content-length") => {
-                    framing.content_length(field.value)?
-                }
-                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
-                    framing.transfer_encoding(field.value)?
-                }
+                14 if name.eq_ignore_ascii_case(b"content-length") => framing.content_length(field.value)?,
+                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => framing.transfer_encoding(field.value)?,
                 10 if name.eq_ignore_ascii_case(b"connection") => options.add(field.value),
                 // RFC 9110 §10.1.1: a server MUST ignore 100-continue in HTTP/1.0.
                 6 if name.eq_ignore_ascii_case(b"expect") && version == Version::Http11 => {
@@ -324,9 +317,7 @@ fn plain_crlf(window: &[u8], n: usize, fields: &[Header<'_>], limits: &Limits) -
     let Some(head) = window.get(..n) else { return false };
     let base = head.as_ptr() as usize;
     // The request line ends where the first field starts (or the head ends).
-    let line_len = fields
-        .first()
-        .map_or(n.saturating_sub(2), |f| (f.name.as_ptr() as usize).wrapping_sub(base));
+    let line_len = fields.first().map_or(n.saturating_sub(2), |f| (f.name.as_ptr() as usize).wrapping_sub(base));
     if line_len > limits.max_request_line || !head.ends_with(b"\r\n\r\n") {
         return false;
     }
@@ -424,9 +415,7 @@ fn version_error(line: &[u8]) -> Error {
     }
     let version = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
     match version {
-        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
-            if major.is_ascii_digit() && minor.is_ascii_digit() =>
-        {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor] if major.is_ascii_digit() && minor.is_ascii_digit() => {
             Error::VersionNotSupported
         }
         _ => Error::Version,

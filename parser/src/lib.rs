@@ -57,6 +57,6 @@ pub mod values;
 pub use chunked::{ChunkedDecoder, Decoded};
 pub use error::Error;
 pub use framing::Body;
-pub use head::{EMPTY_HEADER, Header, HeadParser, Request, Status, Version};
+pub use head::{EMPTY_HEADER, HeadParser, Header, Request, Status, Version};
 pub use limits::Limits;
 pub use method::Method;

@@ -23,10 +23,6 @@ pub const MAX_HEADERS_CEILING: usize = 256;
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_request_line: 8 * 1024,
-            max_headers: 100,
-            max_head_bytes: 16 * 1024,
-        }
+        Limits { max_request_line: 8 * 1024, max_headers: 100, max_head_bytes: 16 * 1024 }
     }
 }

@@ -80,34 +80,19 @@ pub fn parse_target<'b>(target: &'b str, method: Method<'_>) -> Result<Target<'b
     if method == Method::Connect {
         // RFC 9110 §9.3.6: CONNECT names a host and port, and nothing else.
         check_authority(bytes, true)?;
-        return Ok(Target {
-            form: Form::Authority,
-            path: b"",
-            query: None,
-            authority: Some(bytes),
-        });
+        return Ok(Target { form: Form::Authority, path: b"", query: None, authority: Some(bytes) });
     }
     if bytes == b"*" {
         // RFC 9112 §3.2.4: the asterisk form is only used for OPTIONS.
         return match method {
-            Method::Options => Ok(Target {
-                form: Form::Asterisk,
-                path: b"",
-                query: None,
-                authority: None,
-            }),
+            Method::Options => Ok(Target { form: Form::Asterisk, path: b"", query: None, authority: None }),
             _ => Err(Error::Target),
         };
     }
     if bytes.first() == Some(&b'/') {
         // RFC 9112 §3.2.1: origin-form = absolute-path [ "?" query ].
         let (path, query) = split_query(bytes);
-        return Ok(Target {
-            form: Form::Origin,
-            path,
-            query,
-            authority: None,
-        });
+        return Ok(Target { form: Form::Origin, path, query, authority: None });
     }
     parse_absolute(bytes)
 }
@@ -119,15 +104,10 @@ fn parse_absolute(bytes: &[u8]) -> Result<Target<'_>, Error> {
         .iter()
         .find_map(|scheme| {
             let head = bytes.get(..scheme.len())?;
-            head.eq_ignore_ascii_case(scheme.as_bytes())
-                .then(|| bytes.get(scheme.len()..))
-                .flatten()
+            head.eq_ignore_ascii_case(scheme.as_bytes()).then(|| bytes.get(scheme.len()..)).flatten()
         })
         .ok_or(Error::Target)?;
-    let authority_end = rest
-        .iter()
-        .position(|&b| b == b'/' || b == b'?')
-        .unwrap_or(rest.len());
+    let authority_end = rest.iter().position(|&b| b == b'/' || b == b'?').unwrap_or(rest.len());
     let (authority, path_and_query) = rest.split_at(authority_end);
     // RFC 9110 §4.2.1: an http URI with an empty host MUST be rejected.
     check_authority(authority, false)?;
@@ -159,15 +139,10 @@ fn check_authority(authority: &[u8], port_required: bool) -> Result<(), Error> {
     let (host_ok, port) = match authority.strip_prefix(b"[") {
         // RFC 3986 §3.2.2: IP-literal = "[" ( IPv6address / IPvFuture ) "]".
         Some(literal) => {
-            let close = literal
-                .iter()
-                .position(|&b| b == b']')
-                .ok_or(Error::Target)?;
+            let close = literal.iter().position(|&b| b == b']').ok_or(Error::Target)?;
             let (inside, after) = literal.split_at(close);
-            let inside_ok = !inside.is_empty()
-                && inside
-                    .iter()
-                    .all(|&b| is_unreserved(b) || is_sub_delim(b) || b == b':');
+            let inside_ok =
+                !inside.is_empty() && inside.iter().all(|&b| is_unreserved(b) || is_sub_delim(b) || b == b':');
             match after.get(1..) {
                 Some([]) | None => (inside_ok, None),
                 Some([b':', port @ ..]) => (inside_ok, Some(port)),
@@ -193,11 +168,7 @@ fn check_authority(authority: &[u8], port_required: bool) -> Result<(), Error> {
                 && core::str::from_utf8(digits).is_ok_and(|d| d.parse::<u16>().is_ok())
         }
     };
-    if host_ok && port_ok {
-        Ok(())
-    } else {
-        Err(Error::Target)
-    }
+    if host_ok && port_ok { Ok(()) } else { Err(Error::Target) }
 }
 
 /// `reg-name = *( unreserved / pct-encoded / sub-delims )` (RFC 3986 §3.2.2),
@@ -206,11 +177,7 @@ fn is_reg_name(host: &[u8]) -> bool {
     let mut rest = host;
     while let Some((&b, tail)) = rest.split_first() {
         rest = match (b, tail) {
-            (b'%', [high, low, tail @ ..])
-                if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() =>
-            {
-                tail
-            }
+            (b'%', [high, low, tail @ ..]) if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => tail,
             _ if is_unreserved(b) || is_sub_delim(b) => tail,
             _ => return false,
         };
@@ -294,10 +261,7 @@ fn decode_segment(raw: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
                     return Err(Error::BadEscape);
                 };
                 rest = tail;
-                let value = hex(*high)
-                    .zip(hex(*low))
-                    .map(|(h, l)| h << 4 | l)
-                    .ok_or(Error::BadEscape)?;
+                let value = hex(*high).zip(hex(*low)).map(|(h, l)| h << 4 | l).ok_or(Error::BadEscape)?;
                 // NUL ends a C string, and a decoded `/` would be a separator
                 // the dot-segment pass never saw.
                 if value == 0 || value == b'/' {
@@ -316,9 +280,7 @@ fn decode_segment(raw: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
 
 /// The value of one hex digit.
 fn hex(b: u8) -> Option<u8> {
-    char::from(b)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
+    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 #[cfg(test)]
@@ -326,22 +288,13 @@ mod tests {
     use super::*;
 
     /// What a target becomes: form, normalized path, query, authority.
-    type Parts = (
-        Form,
-        &'static str,
-        Option<&'static str>,
-        Option<&'static str>,
-    );
+    type Parts = (Form, &'static str, Option<&'static str>, Option<&'static str>);
 
     fn origin(path: &'static str, query: Option<&'static str>) -> Result<Parts, Error> {
         Ok((Form::Origin, path, query, None))
     }
 
-    fn absolute(
-        path: &'static str,
-        query: Option<&'static str>,
-        authority: &'static str,
-    ) -> Result<Parts, Error> {
+    fn absolute(path: &'static str, query: Option<&'static str>, authority: &'static str) -> Result<Parts, Error> {
         Ok((Form::Absolute, path, query, Some(authority)))
     }
 
@@ -438,12 +391,7 @@ mod tests {
         for (target, method, expect) in rows {
             let got = run(target, *method);
             let want = expect.map(|(form, path, query, authority)| {
-                (
-                    form,
-                    path.as_bytes().to_vec(),
-                    query.map(str::as_bytes),
-                    authority.map(str::as_bytes),
-                )
+                (form, path.as_bytes().to_vec(), query.map(str::as_bytes), authority.map(str::as_bytes))
             });
             assert_eq!(got, want, "{target:?} with {method:?}");
         }
@@ -486,18 +434,10 @@ mod tests {
                     let bad = [&b""[..], b".", b".."].contains(segment) && !trailing_slash;
                     assert!(!bad, "{raw} gave {:?}", String::from_utf8_lossy(path));
                 }
-                assert_eq!(
-                    normalize_path(path, &mut again),
-                    Ok(path),
-                    "{raw} is not idempotent"
-                );
+                assert_eq!(normalize_path(path, &mut again), Ok(path), "{raw} is not idempotent");
             }
             if pieces < 6 {
-                stack.extend(
-                    PIECES
-                        .iter()
-                        .map(|piece| (format!("{raw}{piece}"), pieces + 1)),
-                );
+                stack.extend(PIECES.iter().map(|piece| (format!("{raw}{piece}"), pieces + 1)));
             }
         }
     }

@@ -40,15 +40,7 @@ fn run(parser: &mut HeadParser, buf: &[u8], limits: &Limits) -> Outcome {
 
 fn ok(method: &str, target: &str, version: Version, body: Body, keep_alive: bool, headers: usize) -> Outcome {
     // head_len is filled in by the table runner: the whole input unless said otherwise.
-    Complete {
-        method: method.into(),
-        target: target.into(),
-        version,
-        body,
-        keep_alive,
-        head_len: usize::MAX,
-        headers,
-    }
+    Complete { method: method.into(), target: target.into(), version, body, keep_alive, head_len: usize::MAX, headers }
 }
 
 const V11: Version = Version::Http11;
@@ -56,9 +48,9 @@ const V10: Version = Version::Http10;
 
 fn table() -> Vec<(&'static [u8], Outcome)> {
     use Error::{
-        BadHost, BadLength, BareCr, BareLf, ChunkedNotLast, ConflictingLength, DuplicateHost, FieldName,
-        FieldValue, Method, MissingHost, ObsFold, SpaceBeforeColon, Target, TransferEncodingAndLength,
-        TransferEncodingHttp10, UnknownExpectation, UnknownTransferCoding, VersionNotSupported,
+        BadHost, BadLength, BareCr, BareLf, ChunkedNotLast, ConflictingLength, DuplicateHost, FieldName, FieldValue,
+        Method, MissingHost, ObsFold, SpaceBeforeColon, Target, TransferEncodingAndLength, TransferEncodingHttp10,
+        UnknownExpectation, UnknownTransferCoding, VersionNotSupported,
     };
     vec![
         // ---- valid requests ----
@@ -176,15 +168,9 @@ fn table() -> Vec<(&'static [u8], Outcome)> {
 /// The outcome with `head_len` defaulted to the whole input.
 fn expected_for(raw: &[u8], outcome: &Outcome) -> Outcome {
     match outcome.clone() {
-        Complete { method, target, version, body, keep_alive, headers, .. } => Complete {
-            method,
-            target,
-            version,
-            body,
-            keep_alive,
-            head_len: raw.len(),
-            headers,
-        },
+        Complete { method, target, version, body, keep_alive, headers, .. } => {
+            Complete { method, target, version, body, keep_alive, head_len: raw.len(), headers }
+        }
         other => other,
     }
 }

@@ -205,15 +205,15 @@ impl Conn {
 
     /// Give buffers back to the pool when they hold nothing.
     pub fn release_idle_buffers(&mut self, svc: &mut Services) {
-        if self.input.as_ref().is_some_and(Buffer::is_empty) {
-            if let Some(b) = self.input.take() {
-                svc.pool.put(b);
-            }
+        if self.input.as_ref().is_some_and(Buffer::is_empty)
+            && let Some(b) = self.input.take()
+        {
+            svc.pool.put(b);
         }
-        if self.output.as_ref().is_some_and(Buffer::is_empty) {
-            if let Some(b) = self.output.take() {
-                svc.pool.put(b);
-            }
+        if self.output.as_ref().is_some_and(Buffer::is_empty)
+            && let Some(b) = self.output.take()
+        {
+            svc.pool.put(b);
         }
     }
 

@@ -50,7 +50,11 @@ impl Conn {
                             return Step::Continue;
                         }
                         let room = self.output.as_ref().map_or(0, Buffer::remaining);
-                        if self.close_after || !matches!(self.tail, Tail::None) || batched >= MAX_BATCH || room < BATCH_ROOM {
+                        if self.close_after
+                            || !matches!(self.tail, Tail::None)
+                            || batched >= MAX_BATCH
+                            || room < BATCH_ROOM
+                        {
                             self.phase = Phase::Write;
                             return Step::Continue;
                         }
@@ -167,11 +171,11 @@ impl Conn {
         svc.trace_request(self, &input.bytes()[..head_len.min(input.len())], &req);
 
         // RFC 9110 §8.6 / §15.5.14: refuse a body we would not accept before reading it.
-        if let Body::Length(n) = req.body {
-            if n > svc.config.max_body_bytes {
-                self.refuse(svc, Error::BodyTooLarge);
-                return (Parsed::Refused, 0);
-            }
+        if let Body::Length(n) = req.body
+            && n > svc.config.max_body_bytes
+        {
+            self.refuse(svc, Error::BodyTooLarge);
+            return (Parsed::Refused, 0);
         }
 
         let dispatch = handler::dispatch(svc, &req, self.peer, self.local);

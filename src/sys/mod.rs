@@ -97,7 +97,8 @@ pub fn set_nodelay(sock: &impl AsRawFd) -> io::Result<()> {
 /// segment (like nginx's TCP_CORK around sendfile, without two extra calls).
 pub fn send_more(sock: &impl AsRawFd, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: `buf` is a valid slice for the duration of the call; send(2) only reads it.
-    let ret = unsafe { libc::send(sock.as_raw_fd(), buf.as_ptr().cast(), buf.len(), libc::MSG_MORE | libc::MSG_NOSIGNAL) };
+    let ret =
+        unsafe { libc::send(sock.as_raw_fd(), buf.as_ptr().cast(), buf.len(), libc::MSG_MORE | libc::MSG_NOSIGNAL) };
     check_size(ret)
 }
 

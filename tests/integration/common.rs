@@ -21,7 +21,8 @@ impl Server {
     /// Start wired serving `root` with extra arguments, one worker unless the
     /// arguments say otherwise.
     pub fn start(root: &Path, extra: &[&str]) -> Server {
-        let mut args: Vec<String> = vec!["--listen".into(), "127.0.0.1:0".into(), "--root".into(), root.display().to_string()];
+        let mut args: Vec<String> =
+            vec!["--listen".into(), "127.0.0.1:0".into(), "--root".into(), root.display().to_string()];
         if !extra.iter().any(|a| *a == "-w" || *a == "--workers") {
             args.extend(["--workers".into(), "1".into()]);
         }
@@ -142,7 +143,12 @@ pub fn signal(pid: u32, sig: i32) {
 /// A fresh directory under the system temp dir.
 pub fn temp_dir(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("wired-test-{}-{}-{}", name, std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let dir = std::env::temp_dir().join(format!(
+        "wired-test-{}-{}-{}",
+        name,
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
@@ -244,7 +250,8 @@ fn read_chunked(s: &mut impl Read) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     loop {
         let line = read_line(s)?;
-        let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16).map_err(|_| format!("bad chunk size {line:?}"))?;
+        let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| format!("bad chunk size {line:?}"))?;
         if size == 0 {
             while !read_line(s)?.is_empty() {}
             return Ok(body);
@@ -252,7 +259,7 @@ fn read_chunked(s: &mut impl Read) -> Result<Vec<u8>, String> {
         let mut chunk = vec![0u8; size];
         s.read_exact(&mut chunk).map_err(|e| e.to_string())?;
         body.extend_from_slice(&chunk);
-        if read_line(s)? != "" {
+        if !read_line(s)?.is_empty() {
             return Err("chunk not followed by CRLF".into());
         }
     }

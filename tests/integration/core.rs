@@ -130,7 +130,8 @@ fn connection_close_is_honoured() {
     let root = site("close");
     let server = Server::start(&root, &[]);
     // A second request after Connection: close must not be answered.
-    let bytes = server.raw(b"GET /n/1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\nGET /n/2 HTTP/1.1\r\nHost: t\r\n\r\n");
+    let bytes =
+        server.raw(b"GET /n/1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\nGET /n/2 HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(count_responses(&bytes), 1);
     let r = &parse_all(&bytes, &[])[0];
     assert_eq!(r.header("connection"), Some("close"));
@@ -324,7 +325,10 @@ fn command_line_mistakes_exit_2_with_usage() {
 fn a_port_in_use_is_reported_plainly() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wired")).args(["--listen", &addr, "--root", "www"]).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wired"))
+        .args(["--listen", &addr, "--root", "www"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("already in use"), "{err}");

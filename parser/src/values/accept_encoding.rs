@@ -78,13 +78,7 @@ impl AcceptEncoding {
     /// assert_eq!(accept.q(Coding::Zstd), 0);
     /// ```
     pub fn parse(value: &[u8]) -> AcceptEncoding {
-        let mut accept = AcceptEncoding {
-            br: None,
-            zstd: None,
-            gzip: None,
-            identity: None,
-            any: None,
-        };
+        let mut accept = AcceptEncoding { br: None, zstd: None, gzip: None, identity: None, any: None };
         for element in list_elements(value) {
             let Some((name, q)) = parse_element(element) else {
                 continue;
@@ -342,21 +336,13 @@ mod tests {
             ("gzip;q=2", &COMPRESSED, None),
             // Identity as a candidate.
             ("gzip;q=0.5", &[Br, Zstd, Gzip, Identity], Some(Identity)),
-            (
-                "gzip;q=0.5, identity;q=0.1",
-                &[Br, Zstd, Gzip, Identity],
-                Some(Gzip),
-            ),
+            ("gzip;q=0.5, identity;q=0.1", &[Br, Zstd, Gzip, Identity], Some(Gzip)),
             ("*;q=0", &[Br, Zstd, Gzip, Identity], None),
             ("", &[Br, Zstd, Gzip, Identity], Some(Identity)),
         ];
         for (input, available, want) in cases {
             let accept = AcceptEncoding::parse(input.as_bytes());
-            assert_eq!(
-                accept.preferred(available),
-                *want,
-                "{input:?} of {available:?}"
-            );
+            assert_eq!(accept.preferred(available), *want, "{input:?} of {available:?}");
         }
     }
 
@@ -386,23 +372,13 @@ mod tests {
             (b"0.a", None),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                parse_qvalue(input),
-                *want,
-                "{:?}",
-                String::from_utf8_lossy(input)
-            );
+            assert_eq!(parse_qvalue(input), *want, "{:?}", String::from_utf8_lossy(input));
         }
     }
 
     #[test]
     fn coding_names() {
-        for (coding, name) in [
-            (Br, "br"),
-            (Zstd, "zstd"),
-            (Gzip, "gzip"),
-            (Identity, "identity"),
-        ] {
+        for (coding, name) in [(Br, "br"), (Zstd, "zstd"), (Gzip, "gzip"), (Identity, "identity")] {
             assert_eq!(coding.as_str(), name);
             let accept = AcceptEncoding::parse(format!("{name};q=0.7").as_bytes());
             assert_eq!(accept.q(coding), 700, "{name}");

@@ -22,19 +22,11 @@ const SECS_PER_DAY: u64 = 86_400;
 const DAY_NAMES: [&[u8; 3]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
 
 /// Day names in the obsolete RFC 850 format, same order.
-const LONG_DAY_NAMES: [&[u8]; 7] = [
-    b"Sunday",
-    b"Monday",
-    b"Tuesday",
-    b"Wednesday",
-    b"Thursday",
-    b"Friday",
-    b"Saturday",
-];
+const LONG_DAY_NAMES: [&[u8]; 7] =
+    [b"Sunday", b"Monday", b"Tuesday", b"Wednesday", b"Thursday", b"Friday", b"Saturday"];
 
-const MONTH_NAMES: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
+const MONTH_NAMES: [&[u8; 3]; 12] =
+    [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
 
 /// Parse an HTTP date into Unix seconds.
 ///
@@ -68,9 +60,7 @@ const MONTH_NAMES: [&[u8; 3]; 12] = [
 /// ```
 pub fn parse_http_date(value: &[u8]) -> Option<u64> {
     let value = super::trim_ows(value);
-    parse_imf_fixdate(value)
-        .or_else(|| parse_rfc850(value))
-        .or_else(|| parse_asctime(value))
+    parse_imf_fixdate(value).or_else(|| parse_rfc850(value)).or_else(|| parse_asctime(value))
 }
 
 /// Write `unix_secs` as an IMF-fixdate, the only format a sender may generate
@@ -93,10 +83,7 @@ pub fn format_http_date(unix_secs: u64, out: &mut [u8; HTTP_DATE_LEN]) {
     // 1970-01-01 was a Thursday.
     let weekday = ((days + 4) % 7) as usize;
     let day_name = DAY_NAMES.get(weekday).copied().unwrap_or(b"Thu");
-    let month_name = MONTH_NAMES
-        .get(usize::from(month).wrapping_sub(1))
-        .copied()
-        .unwrap_or(b"Jan");
+    let month_name = MONTH_NAMES.get(usize::from(month).wrapping_sub(1)).copied().unwrap_or(b"Jan");
 
     let pieces: [&[u8]; 14] = [
         day_name,
@@ -129,11 +116,7 @@ fn two_digits(n: u64) -> [u8; 2] {
 /// Whether `value` has the shape of `template`, where `_` stands for any byte
 /// and every other byte must appear as is.
 fn fits(value: &[u8], template: &[u8]) -> bool {
-    value.len() == template.len()
-        && value
-            .iter()
-            .zip(template)
-            .all(|(v, t)| *t == b'_' || v == t)
+    value.len() == template.len() && value.iter().zip(template).all(|(v, t)| *t == b'_' || v == t)
 }
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 §5.6.7 IMF-fixdate).
@@ -163,11 +146,7 @@ fn parse_rfc850(value: &[u8]) -> Option<u64> {
     let time = time_of_day(tail.get(12..20)?)?;
     // A fixed pivot instead of RFC 9110 §5.6.7's "50 years in the future"
     // rule, which would need a clock; see `parse_http_date`.
-    let year = if two_digit_year < 70 {
-        2000 + two_digit_year
-    } else {
-        1900 + two_digit_year
-    };
+    let year = if two_digit_year < 70 { 2000 + two_digit_year } else { 1900 + two_digit_year };
     unix_seconds(year, month, day, time)
 }
 
@@ -192,17 +171,12 @@ fn digits(bytes: &[u8]) -> Option<u64> {
     if bytes.is_empty() {
         return None;
     }
-    bytes.iter().try_fold(0u64, |acc, &b| {
-        b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0'))
-    })
+    bytes.iter().try_fold(0u64, |acc, &b| b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0')))
 }
 
 /// Checks a case-sensitive three-letter day name.
 fn short_day_name(name: &[u8]) -> Option<()> {
-    DAY_NAMES
-        .iter()
-        .any(|day| day.as_slice() == name)
-        .then_some(())
+    DAY_NAMES.iter().any(|day| day.as_slice() == name).then_some(())
 }
 
 /// Month number 1-12 from its case-sensitive three-letter name.
@@ -264,16 +238,11 @@ fn civil_from_days(days: u64) -> (u64, u8, u8) {
     let days = days + 719_468;
     let era = days / 146_097;
     let day_of_era = days % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_from_march = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
+    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
     let year = era * 400 + year_of_era + u64::from(month <= 2);
     (year, month as u8, day as u8)
 }
@@ -320,11 +289,7 @@ mod tests {
         ];
         for &(secs, text) in cases {
             assert_eq!(format(secs), text, "formatting {secs}");
-            assert_eq!(
-                parse_http_date(text.as_bytes()),
-                Some(secs),
-                "parsing {text}"
-            );
+            assert_eq!(parse_http_date(text.as_bytes()), Some(secs), "parsing {text}");
         }
     }
 
@@ -341,11 +306,7 @@ mod tests {
         for year in 1970..=2500 {
             for month in 1..=12 {
                 for day in 1..=days_in_month(year, month) {
-                    assert_eq!(
-                        days_from_civil(year, month, day),
-                        walked,
-                        "{year}-{month}-{day}"
-                    );
+                    assert_eq!(days_from_civil(year, month, day), walked, "{year}-{month}-{day}");
                     let (y, m, d) = civil_from_days(walked);
                     assert_eq!((y, u64::from(m), u64::from(d)), (year, month, day));
                     walked += 1;
@@ -491,22 +452,15 @@ mod tests {
             b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
         ];
         for input in cases {
-            assert_eq!(
-                parse_http_date(input),
-                None,
-                "{:?}",
-                String::from_utf8_lossy(input)
-            );
+            assert_eq!(parse_http_date(input), None, "{:?}", String::from_utf8_lossy(input));
         }
     }
 
     #[test]
     fn every_prefix_of_a_valid_date_is_rejected() {
-        for text in [
-            &b"Sun, 06 Nov 1994 08:49:37 GMT"[..],
-            b"Sunday, 06-Nov-94 08:49:37 GMT",
-            b"Sun Nov  6 08:49:37 1994",
-        ] {
+        for text in
+            [&b"Sun, 06 Nov 1994 08:49:37 GMT"[..], b"Sunday, 06-Nov-94 08:49:37 GMT", b"Sun Nov  6 08:49:37 1994"]
+        {
             for end in 0..text.len() {
                 assert_eq!(parse_http_date(&text[..end]), None, "{end}");
             }

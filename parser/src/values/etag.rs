@@ -129,11 +129,7 @@ pub fn if_none_match_passes(field_value: &[u8], current: &EntityTag<'_>) -> bool
 ///
 /// The list is scanned tag by tag rather than split on commas, because an
 /// opaque tag may itself contain a comma.
-fn lists(
-    field_value: &[u8],
-    current: &EntityTag<'_>,
-    same: impl Fn(&EntityTag<'_>, &EntityTag<'_>) -> bool,
-) -> bool {
+fn lists(field_value: &[u8], current: &EntityTag<'_>, same: impl Fn(&EntityTag<'_>, &EntityTag<'_>) -> bool) -> bool {
     let mut rest = trim_ows(field_value);
     if rest == b"*" {
         return true;
@@ -186,10 +182,7 @@ mod tests {
     use super::*;
 
     const fn strong(opaque: &[u8]) -> EntityTag<'_> {
-        EntityTag {
-            weak: false,
-            opaque,
-        }
+        EntityTag { weak: false, opaque }
     }
 
     const fn weak(opaque: &[u8]) -> EntityTag<'_> {
@@ -231,12 +224,7 @@ mod tests {
             (br#"'a'"#, None),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                EntityTag::parse(input),
-                *want,
-                "{:?}",
-                String::from_utf8_lossy(input)
-            );
+            assert_eq!(EntityTag::parse(input), *want, "{:?}", String::from_utf8_lossy(input));
         }
     }
 
@@ -315,11 +303,7 @@ mod tests {
         for (field, if_match, if_none_match) in LIST_TABLE {
             let shown = String::from_utf8_lossy(field);
             for (i, current) in currents.iter().enumerate() {
-                assert_eq!(
-                    if_match_passes(field, current),
-                    if_match[i],
-                    "If-Match: {shown} against {current:?}"
-                );
+                assert_eq!(if_match_passes(field, current), if_match[i], "If-Match: {shown} against {current:?}");
                 assert_eq!(
                     if_none_match_passes(field, current),
                     if_none_match[i],

@@ -33,14 +33,8 @@ pub(crate) fn is_ows(b: u8) -> bool {
 
 /// `value` without leading and trailing optional whitespace (RFC 9110 §5.6.3).
 pub(crate) fn trim_ows(value: &[u8]) -> &[u8] {
-    let start = value
-        .iter()
-        .position(|&b| !is_ows(b))
-        .unwrap_or(value.len());
-    let end = value
-        .iter()
-        .rposition(|&b| !is_ows(b))
-        .map_or(start, |i| i + 1);
+    let start = value.iter().position(|&b| !is_ows(b)).unwrap_or(value.len());
+    let end = value.iter().rposition(|&b| !is_ows(b)).map_or(start, |i| i + 1);
     value.get(start..end).unwrap_or_default()
 }
 
@@ -49,20 +43,7 @@ pub(crate) fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
+            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
         )
 }
 
@@ -188,8 +169,7 @@ mod tests {
     /// none may panic, and what they accept must keep their invariants.
     #[test]
     fn random_inputs_keep_invariants() {
-        const ALPHABET: &[u8] =
-            b"0123456789-=,; \t\"W/*qQ.bytesBYTgzipbrzstdidentyGMTSunNovFeb:\x80\xff\x00";
+        const ALPHABET: &[u8] = b"0123456789-=,; \t\"W/*qQ.bytesBYTgzipbrzstdidentyGMTSunNovFeb:\x80\xff\x00";
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = move || {
             state ^= state << 13;
@@ -228,10 +208,7 @@ mod tests {
                 assert!(etag::if_match_passes(&input, &tag) || tag.weak);
                 assert!(!etag::if_none_match_passes(&input, &tag));
             }
-            let current = etag::EntityTag {
-                weak: false,
-                opaque: b"1",
-            };
+            let current = etag::EntityTag { weak: false, opaque: b"1" };
             etag::if_match_passes(&input, &current);
             etag::if_none_match_passes(&input, &current);
 

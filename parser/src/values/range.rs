@@ -63,20 +63,13 @@ impl RangeSpec {
         let last = complete_length.checked_sub(1)?;
         match self {
             // A last-pos past the end means "to the end" (RFC 9110 §14.1.1).
-            RangeSpec::FromTo(first, end) if first <= last => Some(ByteRange {
-                start: first,
-                end: end.min(last),
-            }),
-            RangeSpec::From(first) if first <= last => Some(ByteRange {
-                start: first,
-                end: last,
-            }),
+            RangeSpec::FromTo(first, end) if first <= last => Some(ByteRange { start: first, end: end.min(last) }),
+            RangeSpec::From(first) if first <= last => Some(ByteRange { start: first, end: last }),
             // A suffix longer than the representation selects all of it, and
             // an empty suffix selects nothing (RFC 9110 §14.1.1).
-            RangeSpec::Suffix(length) if length > 0 => Some(ByteRange {
-                start: complete_length.saturating_sub(length),
-                end: last,
-            }),
+            RangeSpec::Suffix(length) if length > 0 => {
+                Some(ByteRange { start: complete_length.saturating_sub(length), end: last })
+            }
             _ => None,
         }
     }
@@ -136,11 +129,7 @@ pub fn parse_range(value: &[u8]) -> ParsedRange {
     if !unit.eq_ignore_ascii_case(b"bytes") {
         return ParsedRange::Ignore;
     }
-    let mut ranges = RangeSet {
-        specs: [RangeSpec::From(0); MAX_RAW_SPECS],
-        len: 0,
-        truncated: false,
-    };
+    let mut ranges = RangeSet { specs: [RangeSpec::From(0); MAX_RAW_SPECS], len: 0, truncated: false };
     for element in list_elements(set.get(1..).unwrap_or_default()) {
         let Some(spec) = parse_spec(element) else {
             return ParsedRange::Ignore;
@@ -242,19 +231,12 @@ impl RangeSet {
         }
         if complete_length == 0 {
             let suffix = |spec: &RangeSpec| matches!(spec, RangeSpec::Suffix(n) if *n > 0);
-            return if self.specs().iter().any(suffix) {
-                Resolved::Whole
-            } else {
-                Resolved::Unsatisfiable
-            };
+            return if self.specs().iter().any(suffix) { Resolved::Whole } else { Resolved::Unsatisfiable };
         }
 
         let mut parts = [ByteRange::default(); MAX_RAW_SPECS];
         let mut count = 0;
-        let satisfiable = self
-            .specs()
-            .iter()
-            .filter_map(|spec| spec.satisfiable_part(complete_length));
+        let satisfiable = self.specs().iter().filter_map(|spec| spec.satisfiable_part(complete_length));
         for (slot, part) in parts.iter_mut().zip(satisfiable) {
             *slot = part;
             count += 1;
@@ -296,10 +278,7 @@ impl Eq for RangeSet {}
 
 impl core::fmt::Debug for RangeSet {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("RangeSet")
-            .field("specs", &self.specs())
-            .field("truncated", &self.truncated)
-            .finish()
+        f.debug_struct("RangeSet").field("specs", &self.specs()).field("truncated", &self.truncated).finish()
     }
 }
 
@@ -322,9 +301,7 @@ impl ByteRange {
     /// assert_eq!(ByteRange { start: 0, end: 499 }.len(), 500);
     /// ```
     pub fn len(&self) -> u64 {
-        self.end
-            .checked_sub(self.start)
-            .map_or(0, |span| span.saturating_add(1))
+        self.end.checked_sub(self.start).map_or(0, |span| span.saturating_add(1))
     }
 
     /// Whether the range holds no byte (only if built with `end < start`).
@@ -403,9 +380,7 @@ mod tests {
         match set.resolve(length) {
             Resolved::Unsatisfiable => Err("Unsatisfiable"),
             Resolved::Whole => Err("Whole"),
-            resolved @ Resolved::Ranges { .. } => {
-                Ok(resolved.ranges().iter().map(|r| (r.start, r.end)).collect())
-            }
+            resolved @ Resolved::Ranges { .. } => Ok(resolved.ranges().iter().map(|r| (r.start, r.end)).collect()),
         }
     }
 
@@ -429,10 +404,7 @@ mod tests {
             ("bytes=,0-1,,3-4,", Some(&[FromTo(0, 1), FromTo(3, 4)])),
             (" bytes=0-1 ", Some(&[FromTo(0, 1)])),
             // Order and duplicates are kept as written.
-            (
-                "bytes=3-4,0-1,0-1",
-                Some(&[FromTo(3, 4), FromTo(0, 1), FromTo(0, 1)]),
-            ),
+            ("bytes=3-4,0-1,0-1", Some(&[FromTo(3, 4), FromTo(0, 1), FromTo(0, 1)])),
             ("bytes=18446744073709551615-", Some(&[From(u64::MAX)])),
             ("bytes=0-18446744073709551615", Some(&[FromTo(0, u64::MAX)])),
             // Invalid: ignored (RFC 9110 §14.2).
@@ -483,10 +455,7 @@ mod tests {
             ("bytes=-500", &[(9500, 9999)]),
             ("bytes=9500-", &[(9500, 9999)]),
             ("bytes=0-0,-1", &[(0, 0), (9999, 9999)]),
-            (
-                "bytes= 0-999, 4500-5499, -1000",
-                &[(0, 999), (4500, 5499), (9000, 9999)],
-            ),
+            ("bytes= 0-999, 4500-5499, -1000", &[(0, 999), (4500, 5499), (9000, 9999)]),
             // Listed as equivalent, and coalesced here.
             ("bytes=500-600,601-999", &[(500, 999)]),
             ("bytes=500-700,601-999", &[(500, 999)]),
@@ -498,11 +467,7 @@ mod tests {
 
     #[test]
     fn resolve_table() {
-        type Case = (
-            &'static str,
-            u64,
-            Result<&'static [(u64, u64)], &'static str>,
-        );
+        type Case = (&'static str, u64, Result<&'static [(u64, u64)], &'static str>);
         let cases: &[Case] = &[
             // Clamping to the representation.
             ("bytes=0-", 10, Ok(&[(0, 9)])),
@@ -523,11 +488,7 @@ mod tests {
             ("bytes=10-20", 10, Err("Unsatisfiable")),
             ("bytes=-0", 10, Err("Unsatisfiable")),
             ("bytes=10-,-0,11-12", 10, Err("Unsatisfiable")),
-            (
-                "bytes=18446744073709551615-",
-                u64::MAX,
-                Err("Unsatisfiable"),
-            ),
+            ("bytes=18446744073709551615-", u64::MAX, Err("Unsatisfiable")),
             ("bytes=10-,2-3,-0", 10, Ok(&[(2, 3)])),
             // A zero-length representation.
             ("bytes=0-", 0, Err("Unsatisfiable")),
@@ -599,10 +560,7 @@ mod tests {
         };
         assert!(!set.is_truncated());
         assert_eq!(set.specs().len(), MAX_RAW_SPECS);
-        assert_eq!(
-            set.resolve(1000).ranges(),
-            &[ByteRange { start: 0, end: 63 }]
-        );
+        assert_eq!(set.resolve(1000).ranges(), &[ByteRange { start: 0, end: 63 }]);
 
         let header = spaced(MAX_RAW_SPECS as u64 + 1, 1, false);
         let ParsedRange::Ranges(set) = parse_range(header.as_bytes()) else {
@@ -647,10 +605,7 @@ mod tests {
                 assert!(r.start <= r.end && r.end < 10_000, "{header}: {r:?}");
             }
             for pair in ranges.windows(2) {
-                assert!(
-                    pair[0].end + COALESCE_GAP < pair[1].start,
-                    "{header}: {pair:?}"
-                );
+                assert!(pair[0].end + COALESCE_GAP < pair[1].start, "{header}: {pair:?}");
             }
             let total: u64 = ranges.iter().map(ByteRange::len).sum();
             assert!(total <= 10_000, "{header}");
