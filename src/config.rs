@@ -65,6 +65,32 @@ pub struct Config {
     pub cache_control: Vec<CacheControl>,
     /// Print an annotated account of the wire (`--trace`).
     pub trace: Option<TraceTarget>,
+    /// `--cgi PREFIX=DIR`: programs in DIR answer URLs under PREFIX.
+    pub cgi: Vec<CgiDir>,
+    /// `--cgi-ext .EXT=INTERPRETER`: files with EXT under the root run with INTERPRETER.
+    pub cgi_ext: Vec<CgiExt>,
+    /// A CGI program must start its response within this time (504 otherwise).
+    pub cgi_timeout: Duration,
+    /// Most CGI processes running at once per worker (503 beyond).
+    pub cgi_max: usize,
+}
+
+/// A `--cgi` mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgiDir {
+    /// The URL prefix, starting with `/` and without a trailing `/`.
+    pub prefix: String,
+    /// The directory holding the programs.
+    pub dir: PathBuf,
+}
+
+/// A `--cgi-ext` mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgiExt {
+    /// The extension without its dot.
+    pub ext: String,
+    /// The program that runs such files.
+    pub interpreter: PathBuf,
 }
 
 /// Where `--trace` writes.
@@ -97,6 +123,10 @@ impl Default for Config {
             error_pages: Vec::new(),
             cache_control: Vec::new(),
             trace: None,
+            cgi: Vec::new(),
+            cgi_ext: Vec::new(),
+            cgi_timeout: Duration::from_secs(30),
+            cgi_max: 64,
         }
     }
 }

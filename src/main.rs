@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use wired::config::{AccessLog, CacheControl, Config, TraceTarget};
+use wired::config::{AccessLog, CacheControl, CgiDir, CgiExt, Config, TraceTarget};
 use wired::{conn, handler, sys, token, worker};
 
 const USAGE: &str = "Usage: wired [OPTIONS]";
@@ -37,6 +37,10 @@ fn options() -> getopts::Options {
         "Cache-Control for files, optionally per extension: css=max-age=3600 (repeatable)",
         "[EXT=]VALUE",
     );
+    o.optmulti("", "cgi", "run programs in DIR for URLs under PREFIX, e.g. /cgi-bin=cgi-bin (repeatable)", "PREFIX=DIR");
+    o.optmulti("", "cgi-ext", "run files with this extension under the root with INTERPRETER, e.g. .php=/usr/bin/php-cgi", ".EXT=INTERPRETER");
+    o.optopt("", "cgi-timeout", "a CGI program must start answering within this (default 30s)", "TIME");
+    o.optopt("", "cgi-max", "most CGI processes at once per worker; beyond it 503 (default 64)", "N");
     o.optflagopt("", "trace", "print an annotated account of the wire to stderr, or to PATH", "PATH");
     o.optflagmulti("v", "verbose", "more log output (repeat for more)");
     o.optflag("q", "quiet", "log errors only");
@@ -116,6 +120,7 @@ fn parse_config(args: &[String]) -> Result<Option<(Config, i32)>, Usage> {
         ("keepalive-timeout", &mut c.keepalive_timeout),
         ("send-timeout", &mut c.send_timeout),
         ("drain-timeout", &mut c.drain_timeout),
+        ("cgi-timeout", &mut c.cgi_timeout),
     ] {
         if let Some(v) = m.opt_str(name) {
             *slot = parse_duration(name, &v)?;
@@ -173,6 +178,30 @@ fn parse_config(args: &[String]) -> Result<Option<(Config, i32)>, Usage> {
             return Err(Usage("--cache-control: control characters are not allowed".into()));
         }
         c.cache_control.push(rule_parsed);
+    }
+    for cgi in m.opt_strs("cgi") {
+        let bad = || Usage(format!("--cgi: '{cgi}' is not /PREFIX=DIR"));
+        let (prefix, dir) = cgi.split_once('=').ok_or_else(bad)?;
+        if !prefix.starts_with('/') || dir.is_empty() {
+            return Err(bad());
+        }
+        let dir = PathBuf::from(dir);
+        if !dir.is_dir() {
+            return Err(Usage(format!("--cgi: {} is not a directory", dir.display())));
+        }
+        c.cgi.push(CgiDir { prefix: prefix.trim_end_matches('/').to_string(), dir });
+    }
+    for ext in m.opt_strs("cgi-ext") {
+        let bad = || Usage(format!("--cgi-ext: '{ext}' is not .EXT=INTERPRETER"));
+        let (e, interp) = ext.split_once('=').ok_or_else(bad)?;
+        let e = e.strip_prefix('.').ok_or_else(bad)?;
+        if e.is_empty() || !e.bytes().all(|b| b.is_ascii_alphanumeric()) || interp.is_empty() {
+            return Err(bad());
+        }
+        c.cgi_ext.push(CgiExt { ext: e.to_string(), interpreter: PathBuf::from(interp) });
+    }
+    if let Some(v) = m.opt_str("cgi-max") {
+        c.cgi_max = parse_number("cgi-max", &v)?;
     }
     if m.opt_present("trace") {
         c.trace = Some(match m.opt_str("trace") {

@@ -17,9 +17,11 @@ pub enum Role {
     ChildStdout,
     /// A CGI child's stderr (we copy its lines to the error log).
     ChildStderr,
+    /// A CGI child's pidfd (readable when it exits).
+    ChildExit,
 }
 
-const ROLE_BITS: usize = 2;
+const ROLE_BITS: usize = 3;
 
 /// The waker other threads use to interrupt this worker's poll.
 pub const WAKER: Token = Token(usize::MAX);
@@ -51,6 +53,7 @@ pub fn slot(index: usize, role: Role) -> Token {
         Role::ChildStdin => 1,
         Role::ChildStdout => 2,
         Role::ChildStderr => 3,
+        Role::ChildExit => 4,
     };
     Token((index << ROLE_BITS) | bits)
 }
@@ -67,7 +70,8 @@ pub fn decode(token: Token) -> Source {
             0 => Role::Client,
             1 => Role::ChildStdin,
             2 => Role::ChildStdout,
-            _ => Role::ChildStderr,
+            3 => Role::ChildStderr,
+            _ => Role::ChildExit,
         };
         Source::Slot(t >> ROLE_BITS, role)
     }
@@ -82,7 +86,7 @@ mod tests {
         assert_eq!(decode(WAKER), Source::Waker);
         assert_eq!(decode(listener(0)), Source::Listener(0));
         assert_eq!(decode(listener(3)), Source::Listener(3));
-        for role in [Role::Client, Role::ChildStdin, Role::ChildStdout, Role::ChildStderr] {
+        for role in [Role::Client, Role::ChildStdin, Role::ChildStdout, Role::ChildStderr, Role::ChildExit] {
             assert_eq!(decode(slot(12345, role)), Source::Slot(12345, role));
         }
     }

@@ -37,23 +37,27 @@ impl Tracer {
         self.block.clear();
     }
 
-    /// The response head as sent, and how its body will go out.
-    pub fn response(&mut self, id: u64, head: &[u8], body: &Body, no_body: bool) {
+    /// The response head as queued.
+    pub fn response_head(&mut self, id: u64, head: &[u8]) {
+        let _ = writeln!(self.block, "[conn {id}] -> response head queued, {} bytes", head.len());
+        visible(&mut self.block, head);
+        self.emit();
+    }
+
+    /// How a response body will go out.
+    pub fn body_plan(&mut self, id: u64, body: &Body, no_body: bool) {
         let how = if no_body {
             "no body (HEAD, 1xx, 204 or 304: RFC 9110 §6.4.1)".to_string()
         } else {
             match body {
-                Body::Empty => "empty body".to_string(),
-                Body::Static(b) => format!("{} body bytes from memory (copied after the head: one write)", b.len()),
-                Body::Owned(b) => format!("{} body bytes from memory (copied after the head: one write)", b.len()),
+                Body::Empty => "an empty body".to_string(),
+                Body::Static(b) => format!("{} body bytes from memory, behind the head in one write", b.len()),
+                Body::Owned(b) => format!("{} body bytes from memory, behind the head in one write", b.len()),
                 Body::File(f) => format!("{} body bytes from a file at offset {}, by sendfile", f.len, f.offset),
-                Body::Parts(p) => {
-                    format!("multipart body in {} pieces, {} bytes, file parts by sendfile", p.len(), body.len())
-                }
+                Body::Parts(p) => format!("a multipart body in {} pieces, {} bytes; file parts by sendfile", p.len(), body.len()),
             }
         };
-        let _ = writeln!(self.block, "[conn {id}] -> response head, {} bytes; then {how}", head.len());
-        visible(&mut self.block, head);
+        let _ = writeln!(self.block, "[conn {id}]    body: {how}");
         self.emit();
     }
 }

@@ -62,6 +62,12 @@ pub struct Services {
     pub access: Option<AccessLog>,
     /// The wire trace, if on.
     pub trace: Option<Tracer>,
+    /// The poll's registry, to register CGI pipes.
+    pub registry: mio::Registry,
+    /// CGI programs started and not yet reaped.
+    pub cgi_running: usize,
+    /// Killed CGI programs waiting to be reaped.
+    pub zombies: Vec<std::process::Child>,
 }
 
 /// A worker and its event loop.
@@ -108,6 +114,7 @@ impl Worker {
         };
         let now = Instant::now();
         let max_conns = (config.max_connections / config.workers.max(1)).max(1);
+        let registry = poll.registry().try_clone()?;
         Ok(Worker {
             id,
             poll,
@@ -126,6 +133,9 @@ impl Worker {
                 draining: false,
                 access,
                 trace,
+                registry,
+                cgi_running: 0,
+                zombies: Vec::new(),
             },
             serial: 0,
             max_conns,
@@ -162,22 +172,20 @@ impl Worker {
                         if event.is_readable() || event.is_read_closed() {
                             conn.read_drained = false;
                         }
-                        let step = conn.drive(slot, &mut self.svc);
-                        self.after(slot, step);
+                        self.drive(slot);
                     }
-                    Source::Slot(_, _) => {}
+                    // A CGI program's pipe or exit: its connection does the work.
+                    Source::Slot(slot, _) => self.drive(slot),
                 }
             }
 
             std::mem::swap(&mut runnable, &mut self.runnable);
             for slot in runnable.drain(..) {
-                if let Some(conn) = self.conns.get_mut(slot) {
-                    let step = conn.drive(slot, &mut self.svc);
-                    self.after(slot, step);
-                }
+                self.drive(slot);
             }
 
             self.fire_timers(&mut expired);
+            self.reap();
             if let Some(until) = self.accept_backoff
                 && self.svc.now >= until
             {
@@ -215,6 +223,22 @@ impl Worker {
             timeout = Some(timeout.map_or(d, |t| t.min(d)));
         }
         timeout
+    }
+
+    /// Run a connection's state machine. A panic, if one ever happens, is a
+    /// bug: it costs that connection only, never the worker and the
+    /// thousands of other connections it serves.
+    fn drive(&mut self, slot: usize) {
+        let Some(conn) = self.conns.get_mut(slot) else { return };
+        let svc = &mut self.svc;
+        let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.drive(slot, svc)));
+        match step {
+            Ok(step) => self.after(slot, step),
+            Err(_) => {
+                log::error!("worker {}: a panic while serving connection {slot}; closing it", self.id);
+                self.close(slot);
+            }
+        }
     }
 
     /// Act on what a connection's step said.
@@ -314,14 +338,29 @@ impl Worker {
             }
             if conn.deadline <= now_tick {
                 conn.deadline = 0;
-                let step = conn.on_timeout(key.slot, &mut self.svc);
-                self.after(key.slot, step);
+                let svc = &mut self.svc;
+                let slot = key.slot;
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.on_timeout(slot, svc))) {
+                    Ok(step) => self.after(slot, step),
+                    Err(_) => self.close(slot),
+                }
             } else {
                 // The deadline moved later since this entry was armed.
                 self.svc.wheel.insert(key, conn.deadline);
                 conn.armed = conn.deadline;
             }
         }
+    }
+
+    /// Reap killed CGI programs (their process groups got SIGKILL).
+    fn reap(&mut self) {
+        if self.svc.zombies.is_empty() {
+            return;
+        }
+        let before = self.svc.zombies.len();
+        self.svc.zombies.retain_mut(|child| !matches!(child.try_wait(), Ok(Some(_)) | Err(_)));
+        let reaped = before - self.svc.zombies.len();
+        self.svc.cgi_running = self.svc.cgi_running.saturating_sub(reaped);
     }
 
     /// Graceful shutdown: stop accepting, close idle connections, let the

@@ -29,6 +29,7 @@
 //! both directions, edge-triggered, and each phase works until the kernel
 //! says `WouldBlock`.
 
+mod cgi;
 mod close;
 mod read_body;
 mod read_head;
@@ -45,7 +46,7 @@ use crate::timer::TimerKey;
 use crate::worker::Services;
 
 pub use read_head::HEADER_SLOTS;
-pub use write::Tail;
+pub use write::{Framing, Tail};
 
 /// What a phase function tells the driver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +70,10 @@ pub enum Phase {
     Discard(BodyLeft),
     /// Sending queued responses.
     Write,
+    /// Spooling a chunked body to a file for a CGI program.
+    Spool,
+    /// A CGI program is running: body in, output out.
+    Cgi,
     /// Write side shut; dropping whatever the client still sends, briefly.
     Linger,
     /// Finished; the worker removes the connection.
@@ -126,6 +131,10 @@ pub struct Conn {
     pub requests: u64,
     /// When the connection was accepted.
     pub accepted: Instant,
+    /// The CGI program serving the current request, if any.
+    pub cgi: Option<Box<cgi::Cgi>>,
+    /// A chunked body being spooled for a CGI program.
+    pub spool: Option<Box<cgi::Spool>>,
 }
 
 impl Conn {
@@ -150,6 +159,8 @@ impl Conn {
             armed: 0,
             requests: 0,
             accepted: now,
+            cgi: None,
+            spool: None,
         }
     }
 
@@ -160,6 +171,8 @@ impl Conn {
                 Phase::Head => self.read_head(slot, svc),
                 Phase::Discard(_) => self.read_body(slot, svc),
                 Phase::Write => self.write(slot, svc),
+                Phase::Spool => self.spool(slot, svc),
+                Phase::Cgi => self.run_cgi(slot, svc),
                 Phase::Linger => self.linger(slot, svc),
                 Phase::Closed => Step::Close,
             };
@@ -178,6 +191,7 @@ impl Conn {
     /// The timer for the current phase ran out.
     pub fn on_timeout(&mut self, slot: usize, svc: &mut Services) -> Step {
         match self.phase {
+            Phase::Cgi => self.cgi_timeout(slot, svc),
             Phase::Head if self.input.as_ref().is_some_and(|b| !b.is_empty()) => {
                 // RFC 9110 §15.5.9: 408 tells the client why before closing.
                 svc.trace_note(self, "head timeout: answering 408 and closing");
@@ -219,6 +233,7 @@ impl Conn {
 
     /// Return every buffer to the pool (the connection is closing).
     pub fn release_buffers(&mut self, svc: &mut Services) {
+        self.drop_cgi(svc);
         if let Some(b) = self.input.take() {
             svc.pool.put(b);
         }

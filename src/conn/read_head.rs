@@ -8,11 +8,12 @@
 
 use std::io::{ErrorKind, Read};
 
-use wired_parser::{Body, EMPTY_HEADER, Error, Status};
+use wired_parser::{Body, EMPTY_HEADER, Error, Request, Status};
 
 use super::{BodyLeft, Conn, Phase, Step, Tail};
 use crate::buffer::Buffer;
-use crate::handler::{self, Dispatch};
+use crate::handler::{self, Action, Dispatch};
+use crate::response::Reply;
 use crate::worker::Services;
 
 /// Most responses queued from one read before they are sent.
@@ -29,7 +30,7 @@ const DISCARD_LIMIT: u64 = 1024 * 1024;
 const BATCH_ROOM: usize = 16 * 1024;
 
 /// What became of the bytes buffered.
-enum Parsed {
+pub(super) enum Parsed {
     /// More bytes are needed.
     Partial,
     /// A response was queued; the request may have a body left to drop.
@@ -152,7 +153,7 @@ impl Conn {
         parsed
     }
 
-    fn parse_and_answer(&mut self, _slot: usize, input: &Buffer, svc: &mut Services) -> (Parsed, usize) {
+    fn parse_and_answer(&mut self, slot: usize, input: &Buffer, svc: &mut Services) -> (Parsed, usize) {
         let mut fields = [EMPTY_HEADER; HEADER_SLOTS];
         let limits = svc.config.limits;
         let req = match self.parser.parse(input.bytes(), &limits, &mut fields) {
@@ -166,22 +167,33 @@ impl Conn {
         };
         self.head_timer_set = false;
         self.parser.reset();
-        self.requests += 1;
         let head_len = req.head_len;
-        svc.trace_request(self, &input.bytes()[..head_len.min(input.len())], &req);
+        svc.trace_request(self, input.bytes().get(..head_len).unwrap_or_default(), &req);
+        (self.answer(slot, svc, &req), head_len)
+    }
 
+    /// Answer a complete request head: ask a handler, queue the response (or
+    /// start a CGI program), and decide what happens to the body.
+    pub(super) fn answer(&mut self, slot: usize, svc: &mut Services, req: &Request<'_, '_>) -> Parsed {
+        self.requests += 1;
         // RFC 9110 §8.6 / §15.5.14: refuse a body we would not accept before reading it.
         if let Body::Length(n) = req.body
             && n > svc.config.max_body_bytes
         {
             self.refuse(svc, Error::BodyTooLarge);
-            return (Parsed::Refused, 0);
+            return Parsed::Refused;
         }
+        let Dispatch { action, head_only } = handler::dispatch(svc, req, self.peer, self.local);
+        match action {
+            Action::Reply(reply) => self.reply(svc, req, reply, head_only),
+            Action::Cgi(script) => self.start_cgi(slot, svc, req, script, head_only),
+        }
+        Parsed::Answered
+    }
 
-        let dispatch = handler::dispatch(svc, &req, self.peer, self.local);
-        let Dispatch { reply, head_only } = dispatch;
+    /// Queue a handler's reply and settle the request body nobody wants.
+    pub(super) fn reply(&mut self, svc: &mut Services, req: &Request<'_, '_>, reply: Reply, head_only: bool) {
         let mut close = !req.keep_alive || reply.close || svc.draining;
-
         // What happens to a body the handler did not want (RFC 9112 §9.3,
         // RFC 9110 §10.1.1): a client waiting for 100 Continue will not send
         // it, so the connection closes; a small one is read and dropped to keep
@@ -198,17 +210,14 @@ impl Conn {
                 None
             }
             Body::Length(n) => Some(BodyLeft::Length(n)),
-            Body::Chunked => Some(BodyLeft::Chunked(wired_parser::ChunkedDecoder::new(&limits))),
+            Body::Chunked => Some(BodyLeft::Chunked(wired_parser::ChunkedDecoder::new(&svc.config.limits))),
         };
-        self.close_after = close;
-        let version = req.version;
-        svc.log_access(self, &req, reply.status, if head_only { 0 } else { reply.body.len() });
-        self.queue_response(svc, reply, head_only, version);
-
+        self.close_after = self.close_after || close;
+        svc.log_access(self, req, reply.status, if head_only { 0 } else { reply.body.len() });
+        self.queue_response(svc, reply, head_only, req.version);
         if let Some(left) = body_left {
             self.phase = Phase::Discard(left);
         }
-        (Parsed::Answered, head_len)
     }
 
     /// Queue the error response for a request that cannot be parsed, and

@@ -15,6 +15,19 @@ use crate::response::{Body, FileSlice, Part, Reply, bodiless, reason};
 use crate::sys;
 use crate::worker::Services;
 
+/// How a response's end is marked (RFC 9112 §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body can follow (1xx, 204, 304).
+    None,
+    /// `Content-Length: n`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// The body ends when the connection closes (HTTP/1.0 only).
+    UntilClose,
+}
+
 /// A response body waiting behind the output buffer.
 #[derive(Debug, Default)]
 pub enum Tail {
@@ -35,26 +48,65 @@ impl Conn {
     /// Format a response into the output buffer (and tail).
     pub fn queue_response(&mut self, svc: &mut Services, reply: Reply, head_only: bool, version: Version) {
         let no_body = bodiless(reply.status, head_only);
+        // RFC 9110 §8.6: Content-Length on every response with content, and on
+        // HEAD the length a GET would have had. Never on 1xx/204 (§8.6), nor 304
+        // (where it would have to be the full representation's length; omitted).
+        let framing = if reply.status < 200 || reply.status == 204 || reply.status == 304 {
+            Framing::None
+        } else {
+            Framing::Length(reply.body.len())
+        };
+        if !self.queue_head(svc, reply.status, framing, version) {
+            return;
+        }
+        if let Some(trace) = svc.trace.as_mut() {
+            trace.body_plan(self.serial, &reply.body, no_body);
+        }
+        if no_body {
+            return;
+        }
+        let Some(out) = self.output.as_mut() else { return };
+        self.tail = match reply.body {
+            Body::Empty => Tail::None,
+            Body::Static(b) if out.push(b) => Tail::None,
+            Body::Static(b) => Tail::Static(b, 0),
+            Body::Owned(v) if out.push(&v) => Tail::None,
+            Body::Owned(v) => Tail::Owned(v, 0),
+            Body::File(f) if f.len == 0 => Tail::None,
+            Body::File(f) => Tail::File(f),
+            Body::Parts(mut parts) => {
+                parts.reverse();
+                Tail::Parts(parts)
+            }
+        };
+    }
+
+    /// Format a status line, `Server`, `Date`, the handler's fields
+    /// (`svc.fields`) and the framing fields into the output buffer.
+    /// False when it did not fit (the connection is then closed).
+    pub fn queue_head(&mut self, svc: &mut Services, status: u16, framing: Framing, version: Version) -> bool {
         let out = self.output.get_or_insert_with(|| svc.pool.get());
         let head = &mut svc.head;
         head.clear();
         // RFC 9110 §2.5, RFC 9112 §4: we speak HTTP/1.1, whatever minor version the client sent.
         head.extend_from_slice(b"HTTP/1.1 ");
-        push_u64(head, u64::from(reply.status));
+        push_u64(head, u64::from(status));
         head.push(b' ');
-        head.extend_from_slice(reason(reply.status).as_bytes());
+        head.extend_from_slice(reason(status).as_bytes());
         // RFC 9110 §6.6.1: an origin server with a clock MUST send Date.
         head.extend_from_slice(b"\r\nServer: wired\r\nDate: ");
         head.extend_from_slice(svc.clock.http_date());
         head.extend_from_slice(b"\r\n");
         head.extend_from_slice(svc.fields.as_bytes());
-        // RFC 9110 §8.6: Content-Length on every response with content, and on
-        // HEAD the length a GET would have had. Never on 1xx/204 (§8.6), nor 304
-        // (where it would have to be the full representation's length; omitted).
-        if !(reply.status < 200 || reply.status == 204 || reply.status == 304) {
-            head.extend_from_slice(b"Content-Length: ");
-            push_u64(head, reply.body.len());
-            head.extend_from_slice(b"\r\n");
+        match framing {
+            Framing::None | Framing::UntilClose => {}
+            Framing::Length(n) => {
+                head.extend_from_slice(b"Content-Length: ");
+                push_u64(head, n);
+                head.extend_from_slice(b"\r\n");
+            }
+            // RFC 9112 §7.1: chunked lets a body of unknown length keep the connection.
+            Framing::Chunked => head.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
         }
         // RFC 9112 §9.6: say so when this is the last response; an HTTP/1.0
         // client that asked for keep-alive needs to hear it was granted (§9.3).
@@ -69,29 +121,13 @@ impl Conn {
             out.push(head)
         };
         if let Some(trace) = svc.trace.as_mut() {
-            trace.response(self.serial, &svc.head, &reply.body, no_body);
+            trace.response_head(self.serial, &svc.head);
         }
         if !pushed {
             log::error!("response head of {} bytes does not fit the output buffer", svc.head.len());
             self.close_after = true;
-            return;
         }
-        if no_body {
-            return;
-        }
-        self.tail = match reply.body {
-            Body::Empty => Tail::None,
-            Body::Static(b) if out.push(b) => Tail::None,
-            Body::Static(b) => Tail::Static(b, 0),
-            Body::Owned(v) if out.push(&v) => Tail::None,
-            Body::Owned(v) => Tail::Owned(v, 0),
-            Body::File(f) if f.len == 0 => Tail::None,
-            Body::File(f) => Tail::File(f),
-            Body::Parts(mut parts) => {
-                parts.reverse();
-                Tail::Parts(parts)
-            }
-        };
+        pushed
     }
 
     /// Queue a built-in error response.

@@ -2,6 +2,7 @@
 //! write a [`Reply`](crate::response::Reply); they never touch sockets.
 
 pub mod autoindex;
+pub mod cgi;
 pub mod conditional;
 pub mod file_cache;
 pub mod mime;
@@ -35,10 +36,18 @@ pub struct Ctx<'a, 'b, 'h> {
     pub local: SocketAddr,
 }
 
-/// A handler's reply and whether the body is to be left out (HEAD).
+/// What to do with a request.
+pub enum Action {
+    /// Send this reply.
+    Reply(Reply),
+    /// Run this CGI program; its output is the reply.
+    Cgi(cgi::Script),
+}
+
+/// A handler's decision and whether the body is to be left out (HEAD).
 pub struct Dispatch {
-    /// The reply.
-    pub reply: Reply,
+    /// The decision.
+    pub action: Action,
     /// The request was HEAD: send the head only (RFC 9110 §9.3.2).
     pub head_only: bool,
 }
@@ -47,36 +56,43 @@ pub struct Dispatch {
 pub fn dispatch(svc: &mut Services, req: &Request<'_, '_>, peer: SocketAddr, local: SocketAddr) -> Dispatch {
     svc.fields.clear();
     let head_only = req.method == Method::Head;
-    let reply = route(svc, req, peer, local);
-    Dispatch { reply, head_only }
+    let action = route(svc, req, peer, local);
+    Dispatch { action, head_only }
 }
 
-fn route(svc: &mut Services, req: &Request<'_, '_>, peer: SocketAddr, local: SocketAddr) -> Reply {
+fn route(svc: &mut Services, req: &Request<'_, '_>, peer: SocketAddr, local: SocketAddr) -> Action {
     let target = match parse_target(req.target, req.method) {
         Ok(t) => t,
-        Err(e) => return svc.statics.error_reply(e.status(), &mut svc.fields),
+        Err(e) => return Action::Reply(svc.statics.error_reply(e.status(), &mut svc.fields)),
     };
     match target.form {
         // RFC 9110 §9.3.7: OPTIONS * asks about the server as a whole.
         Form::Asterisk => {
             svc.fields.add("Allow", b"GET, HEAD, OPTIONS");
-            return Reply::new(204, crate::response::Body::Empty);
+            return Action::Reply(Reply::new(204, crate::response::Body::Empty));
         }
         // RFC 9110 §9.3.6: CONNECT asks for a tunnel; wired is no proxy.
         Form::Authority => {
             svc.fields.add("Allow", b"GET, HEAD, OPTIONS");
-            return svc.statics.error_reply(405, &mut svc.fields);
+            return Action::Reply(svc.statics.error_reply(405, &mut svc.fields));
         }
         Form::Origin | Form::Absolute => {}
     }
-    // RFC 9110 §9.1: a method the server does not know gets 501.
-    if let Method::Other(_) = req.method {
-        return svc.statics.error_reply(501, &mut svc.fields);
-    }
     let path = match normalize_path(target.path, &mut svc.path) {
         Ok(p) => p,
-        Err(e) => return svc.statics.error_reply(e.status(), &mut svc.fields),
+        Err(e) => return Action::Reply(svc.statics.error_reply(e.status(), &mut svc.fields)),
     };
+    if !svc.config.cgi.is_empty() || !svc.config.cgi_ext.is_empty() {
+        match cgi::find(&svc.config, path) {
+            Some(Ok(script)) => return Action::Cgi(script),
+            Some(Err(status)) => return Action::Reply(svc.statics.error_reply(status, &mut svc.fields)),
+            None => {}
+        }
+    }
+    // RFC 9110 §9.1: a method the server does not know gets 501.
+    if let Method::Other(_) = req.method {
+        return Action::Reply(svc.statics.error_reply(501, &mut svc.fields));
+    }
     let ctx = Ctx { req, method: req.method, path, query: target.query, now: svc.clock.secs(), peer, local };
-    svc.statics.handle(&ctx, &mut svc.fields)
+    Action::Reply(svc.statics.handle(&ctx, &mut svc.fields))
 }

@@ -172,3 +172,27 @@ pub fn wait_signal() -> io::Result<i32> {
     let ret = unsafe { libc::sigwait(&set, &mut sig) };
     if ret != 0 { Err(io::Error::from_raw_os_error(ret)) } else { Ok(sig) }
 }
+
+/// `pidfd_open(2)`: a descriptor that becomes readable when the process
+/// exits, so a child's end arrives through the poll like any other event.
+pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: pidfd_open takes a pid and flags, no pointers; the result is checked.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let fd = RawFd::try_from(ret).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
+    // SAFETY: the kernel just returned this descriptor to us and nobody else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Send SIGKILL to a whole process group (a CGI program and anything it started).
+pub fn kill_group(pgid: u32) {
+    if let Ok(pgid) = libc::pid_t::try_from(pgid)
+        && pgid > 1
+    {
+        // SAFETY: kill(2) takes no pointers; a negative pid names the group.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    }
+}

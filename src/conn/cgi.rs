@@ -1,0 +1,717 @@
+//! Running a CGI program inside the event loop (RFC 3875).
+//!
+//! The program's stdin, stdout and stderr are non-blocking pipes registered
+//! in the worker's poll under the connection's slab slot, next to the client
+//! socket, and its exit arrives as a pidfd event: nothing here ever blocks the
+//! worker. Bytes flow with backpressure both ways: the request body moves from
+//! the socket to stdin only as fast as the program reads it, and the program's
+//! output moves to the socket only as fast as the client reads it — a full
+//! output buffer means stdout is simply not read, and the program blocks.
+//!
+//! A chunked request body is first spooled to an unnamed temporary file,
+//! because CONTENT_LENGTH must be exact (RFC 3875 §4.1.2); the program then
+//! reads the file as its stdin.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{ErrorKind, Read, Seek, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+
+use mio::Interest;
+use mio::unix::SourceFd;
+use mio::unix::pipe::{Receiver, Sender};
+use wired_parser::{Body, ChunkedDecoder, HeadParser, Request, Status, Version};
+
+use super::read_head::{HEADER_SLOTS, Parsed};
+use super::{Conn, Framing, Phase, Step};
+use crate::handler::cgi::{self, HeadStatus, Meta, Script};
+use crate::sys;
+use crate::token::{self, Role};
+use crate::worker::Services;
+
+/// Bytes read from a program's stdout at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Most local redirects followed for one request (RFC 3875 §6.2.2).
+const MAX_REDIRECTS: u8 = 8;
+
+/// What is known before the program starts.
+#[derive(Debug)]
+pub struct Launch {
+    script: Script,
+    env: Vec<(OsString, OsString)>,
+    head_only: bool,
+    version: Version,
+    host: Vec<u8>,
+}
+
+/// A chunked request body being written to a temporary file.
+#[derive(Debug)]
+pub struct Spool {
+    launch: Launch,
+    decoder: ChunkedDecoder,
+    file: File,
+}
+
+/// Where the program's output is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Out {
+    /// Still reading the header block.
+    Head,
+    /// Passing the body on, framed as decided.
+    Body { chunked: bool, left: Option<u64> },
+    /// Reading and dropping (HEAD, 304, a local redirect, an error sent).
+    Discard,
+}
+
+/// A running CGI program attached to a connection.
+#[derive(Debug)]
+pub struct Cgi {
+    child: Child,
+    stdin: Option<Sender>,
+    stdout: Option<Receiver>,
+    stderr: Option<Receiver>,
+    pidfd: Option<OwnedFd>,
+    exited: bool,
+    /// Request body bytes still to come from the client.
+    body_left: u64,
+    head: Vec<u8>,
+    out: Out,
+    /// The response head has been queued (a 504 is no longer possible).
+    answered: bool,
+    redirect: Option<Vec<u8>>,
+    redirects: u8,
+    stderr_line: Vec<u8>,
+    launch: Launch,
+}
+
+impl Cgi {
+    fn kill(&mut self) {
+        if !self.exited {
+            sys::kill_group(self.child.id());
+        }
+    }
+}
+
+impl Conn {
+    /// Start a CGI program for a request (or queue why it cannot start).
+    pub(super) fn start_cgi(
+        &mut self,
+        slot: usize,
+        svc: &mut Services,
+        req: &Request<'_, '_>,
+        script: Script,
+        head_only: bool,
+    ) {
+        self.close_after = self.close_after || !req.keep_alive || svc.draining;
+        if svc.cgi_running >= svc.config.cgi_max {
+            // RFC 9110 §15.6.4: overloaded for now; say when to come back.
+            svc.fields.clear();
+            let mut reply = svc.statics.error_reply(503, &mut svc.fields);
+            svc.fields.add("Retry-After", b"1");
+            reply.close = false;
+            self.reply(svc, req, reply, head_only);
+            return;
+        }
+        let content_length = match req.body {
+            Body::None => None,
+            Body::Length(n) => Some(n),
+            Body::Chunked => None,
+        };
+        let document_root = svc.config.root.canonicalize().unwrap_or_else(|_| svc.config.root.clone());
+        let query = req.target.split_once('?').map_or("", |(_, q)| q);
+        let meta = Meta {
+            script: &script,
+            query: query.as_bytes(),
+            content_length,
+            peer: self.peer,
+            local: self.local,
+            document_root: &document_root,
+        };
+        let env = cgi::environment(req, &meta);
+        // RFC 9110 §10.1.1: the client waits for 100 Continue before sending a
+        // body the server wants.
+        if req.expect_continue && req.body != Body::None {
+            let out = self.output.get_or_insert_with(|| svc.pool.get());
+            out.push(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        let launch = Launch { script, env, head_only, version: req.version, host: req.host.unwrap_or_default().to_vec() };
+        match req.body {
+            Body::Chunked => match spool_file() {
+                Ok(file) => {
+                    let decoder = ChunkedDecoder::new(&svc.config.limits);
+                    self.spool = Some(Box::new(Spool { launch, decoder, file }));
+                    self.phase = Phase::Spool;
+                    self.set_deadline(slot, svc, svc.config.body_timeout);
+                }
+                Err(e) => {
+                    log::error!("cgi: cannot create a spool file: {e}");
+                    self.linger_needed = true;
+                    self.queue_error(svc, 500, true);
+                    self.phase = Phase::Write;
+                }
+            },
+            _ => self.spawn(slot, svc, launch, None, content_length.unwrap_or(0), 0),
+        }
+    }
+
+    /// Spool phase: decode a chunked body into the temporary file.
+    pub(super) fn spool(&mut self, slot: usize, svc: &mut Services) -> Step {
+        loop {
+            let Some(spool) = self.spool.as_mut() else { return Step::Close };
+            let mut done = false;
+            if let Some(input) = self.input.as_mut() {
+                loop {
+                    let d = match spool.decoder.decode(input.bytes()) {
+                        Ok(d) => d,
+                        Err(e) => {
+                            self.spool = None;
+                            self.linger_needed = true;
+                            self.queue_error(svc, e.status(), true);
+                            self.phase = Phase::Write;
+                            return Step::Continue;
+                        }
+                    };
+                    let data = input.bytes().get(d.data.clone()).unwrap_or_default();
+                    if !data.is_empty() && spool.file.write_all(data).is_err() {
+                        self.spool = None;
+                        self.linger_needed = true;
+                        self.queue_error(svc, 500, true);
+                        self.phase = Phase::Write;
+                        return Step::Continue;
+                    }
+                    input.consume(d.consumed);
+                    if spool.decoder.body_bytes() > svc.config.max_body_bytes {
+                        self.spool = None;
+                        self.linger_needed = true;
+                        self.queue_error(svc, 413, true);
+                        self.phase = Phase::Write;
+                        return Step::Continue;
+                    }
+                    if d.done {
+                        done = true;
+                        break;
+                    }
+                    if d.consumed == 0 {
+                        break;
+                    }
+                }
+            }
+            if done {
+                let Some(spool) = self.spool.take() else { return Step::Close };
+                let Spool { mut launch, decoder, mut file } = *spool;
+                let length = decoder.body_bytes();
+                if file.rewind().is_err() {
+                    self.queue_error(svc, 500, true);
+                    self.phase = Phase::Write;
+                    return Step::Continue;
+                }
+                // RFC 3875 §4.1.2: now the exact length is known.
+                launch.env.push(("CONTENT_LENGTH".into(), length.to_string().into()));
+                self.spawn(slot, svc, launch, Some(file), 0, 0);
+                return Step::Continue;
+            }
+            if self.peer_closed {
+                return Step::Close;
+            }
+            match self.fill(svc) {
+                Ok(0) => return Step::Close,
+                Ok(_) => self.set_deadline(slot, svc, svc.config.body_timeout),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return Step::Close,
+            }
+        }
+    }
+
+    /// Start the program: pipes, process group, registration in the poll.
+    fn spawn(&mut self, slot: usize, svc: &mut Services, launch: Launch, stdin_file: Option<File>, body: u64, redirects: u8) {
+        let script = &launch.script;
+        let mut cmd = Command::new(&script.program);
+        if script.interpreted {
+            cmd.arg(&script.filename);
+        }
+        // RFC 3875 §7.2: the working directory is the script's own.
+        if let Some(dir) = script.filename.parent() {
+            cmd.current_dir(dir);
+        }
+        // A clean environment: only the meta-variables, nothing of ours.
+        cmd.env_clear().envs(launch.env.iter().map(|(k, v)| (k, v)));
+        cmd.stdin(match stdin_file {
+            Some(f) => Stdio::from(f),
+            None if body > 0 => Stdio::piped(),
+            None => Stdio::null(),
+        });
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        // Its own process group, so a timeout kills everything it started.
+        cmd.process_group(0);
+        let child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                log::error!("cgi {}: cannot start: {e}", script.filename.display());
+                self.linger_needed = body > 0;
+                self.queue_error(svc, 502, body > 0);
+                self.phase = Phase::Write;
+                return;
+            }
+        };
+        svc.cgi_running += 1;
+        let mut cgi = Box::new(Cgi {
+            child,
+            stdin: None,
+            stdout: None,
+            stderr: None,
+            pidfd: None,
+            exited: false,
+            body_left: body,
+            head: Vec::new(),
+            out: Out::Head,
+            answered: false,
+            redirect: None,
+            redirects,
+            stderr_line: Vec::new(),
+            launch,
+        });
+        if let Err(e) = register(&mut cgi, slot, svc) {
+            log::error!("cgi: cannot watch the program's pipes: {e}");
+            cgi.kill();
+            svc.zombies.push(cgi.child);
+            self.queue_error(svc, 500, true);
+            self.phase = Phase::Write;
+            return;
+        }
+        svc.trace_note(self, &format!("started CGI program {} (pid {})", cgi.launch.script.filename.display(), cgi.child.id()));
+        self.cgi = Some(cgi);
+        self.phase = Phase::Cgi;
+        self.set_deadline(slot, svc, svc.config.cgi_timeout);
+    }
+
+    /// The CGI phase: move bytes between the client and the program until
+    /// nothing moves, then wait for the next event.
+    pub(super) fn run_cgi(&mut self, slot: usize, svc: &mut Services) -> Step {
+        loop {
+            let mut progress = false;
+            match self.cgi_body(svc) {
+                Ok(p) => progress |= p,
+                Err(()) => return self.abort_cgi(svc),
+            }
+            match self.cgi_stdout(svc) {
+                Ok(p) => progress |= p,
+                Err(()) => return self.abort_cgi(svc),
+            }
+            match self.cgi_flush() {
+                Ok(p) => progress |= p,
+                Err(()) => return self.abort_cgi(svc),
+            }
+            progress |= self.cgi_stderr();
+            progress |= self.cgi_reap(svc);
+            if progress {
+                self.set_deadline(slot, svc, svc.config.cgi_timeout);
+            }
+            if let Some(step) = self.cgi_finished(slot, svc) {
+                return step;
+            }
+            if !progress {
+                return Step::Wait;
+            }
+        }
+    }
+
+    /// Request body: buffered bytes to stdin, and more from the socket.
+    fn cgi_body(&mut self, svc: &mut Services) -> Result<bool, ()> {
+        let Some(cgi) = self.cgi.as_mut() else { return Ok(false) };
+        let mut progress = false;
+        if cgi.body_left > 0
+            && let Some(input) = self.input.as_mut()
+            && !input.is_empty()
+        {
+            let n = (input.len() as u64).min(cgi.body_left) as usize;
+            let bytes = input.bytes().get(..n).unwrap_or_default();
+            let written = match cgi.stdin.as_mut() {
+                Some(pipe) => match pipe.write(bytes) {
+                    Ok(w) => w,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => 0,
+                    // The program stopped reading (EPIPE): the rest of the body
+                    // is read and dropped, so the connection stays in step.
+                    Err(_) => {
+                        cgi.stdin = None;
+                        n
+                    }
+                },
+                None => n,
+            };
+            if written > 0 {
+                input.consume(written);
+                cgi.body_left -= written as u64;
+                progress = true;
+            }
+        }
+        if cgi.body_left == 0 && cgi.stdin.is_some() {
+            // End of the body: closing the pipe is the program's end of file.
+            if let Some(mut pipe) = cgi.stdin.take() {
+                let _ = svc.registry.deregister(&mut pipe);
+            }
+            progress = true;
+        }
+        let room = self.input.as_ref().map_or(usize::MAX, |b| b.capacity() - b.len());
+        if cgi.body_left > 0 && room > 0 && !self.peer_closed {
+            match self.fill(svc) {
+                Ok(0) => {
+                    // The client went away mid-body.
+                    self.peer_closed = true;
+                    return Err(());
+                }
+                Ok(_) => progress = true,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => progress = true,
+                Err(_) => return Err(()),
+            }
+        }
+        Ok(progress)
+    }
+
+    /// Program output: the header block, then the body, framed for the client.
+    fn cgi_stdout(&mut self, svc: &mut Services) -> Result<bool, ()> {
+        let room = self.output.as_ref().map_or(usize::MAX, |b| b.remaining());
+        let Some(cgi) = self.cgi.as_mut() else { return Ok(false) };
+        let Some(pipe) = cgi.stdout.as_mut() else { return Ok(false) };
+        // Backpressure: no room for another framed chunk, so leave it in the pipe.
+        if room < READ_CHUNK + 32 {
+            return Ok(false);
+        }
+        let mut chunk = [0u8; READ_CHUNK];
+        match pipe.read(&mut chunk) {
+            Ok(0) => {
+                if let Some(mut p) = cgi.stdout.take() {
+                    let _ = svc.registry.deregister(&mut p);
+                }
+                self.cgi_output_end(svc);
+                Ok(true)
+            }
+            Ok(n) => {
+                self.cgi_output(svc, chunk.get(..n).unwrap_or_default());
+                Ok(true)
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
+            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(true),
+            Err(_) => Err(()),
+        }
+    }
+
+    /// Bytes from the program's stdout.
+    fn cgi_output(&mut self, svc: &mut Services, bytes: &[u8]) {
+        let Some(cgi) = self.cgi.as_mut() else { return };
+        match cgi.out {
+            Out::Head => {
+                cgi.head.extend_from_slice(bytes);
+                match cgi::parse_output_head(&cgi.head) {
+                    HeadStatus::Partial => {}
+                    HeadStatus::Malformed(why) => {
+                        log::warn!("cgi {}: malformed output: {why}", cgi.launch.script.filename.display());
+                        cgi.out = Out::Discard;
+                        cgi.answered = true;
+                        let body_unread = cgi.body_left > 0;
+                        self.queue_error(svc, 502, body_unread);
+                    }
+                    HeadStatus::Complete(head, used) => {
+                        let rest = cgi.head.split_off(used.min(cgi.head.len()));
+                        cgi.head.clear();
+                        self.cgi_head(svc, head);
+                        if !rest.is_empty() {
+                            self.cgi_output(svc, &rest);
+                        }
+                    }
+                }
+            }
+            Out::Body { chunked, left } => {
+                let Some(out) = self.output.as_mut() else { return };
+                let bytes = match left {
+                    Some(l) => bytes.get(..(l.min(bytes.len() as u64) as usize)).unwrap_or_default(),
+                    None => bytes,
+                };
+                if bytes.is_empty() {
+                    return;
+                }
+                if chunked {
+                    // RFC 9112 §7.1: chunk-size in hex, CRLF, data, CRLF.
+                    let size = format!("{:x}\r\n", bytes.len());
+                    out.push(size.as_bytes());
+                    out.push(bytes);
+                    out.push(b"\r\n");
+                } else {
+                    out.push(bytes);
+                }
+                if let Out::Body { left: Some(l), .. } = &mut cgi.out {
+                    *l -= bytes.len() as u64;
+                }
+            }
+            Out::Discard => {}
+        }
+    }
+
+    /// The program's header block is complete: queue the response head.
+    fn cgi_head(&mut self, svc: &mut Services, head: cgi::OutputHead) {
+        let Some(cgi) = self.cgi.as_mut() else { return };
+        cgi.answered = true;
+        if let Some(location) = head.local_redirect {
+            // RFC 3875 §6.2.2: the server serves the new path itself, once
+            // the program is done; its output is not part of the response.
+            cgi.redirect = Some(location);
+            cgi.out = Out::Discard;
+            cgi.answered = false;
+            return;
+        }
+        let version = cgi.launch.version;
+        let no_body = crate::response::bodiless(head.status, cgi.launch.head_only);
+        let framing = match head.content_length {
+            _ if head.status < 200 || head.status == 204 || head.status == 304 => Framing::None,
+            Some(n) => Framing::Length(n),
+            None if cgi.launch.head_only => Framing::None,
+            // RFC 9112 §7.1: length unknown — chunked keeps the connection.
+            None if version == Version::Http11 => Framing::Chunked,
+            // RFC 9112 §6.3 rule 8: an HTTP/1.0 client reads until close.
+            None => Framing::UntilClose,
+        };
+        if framing == Framing::UntilClose {
+            self.close_after = true;
+        }
+        cgi.out = match framing {
+            _ if no_body => Out::Discard,
+            Framing::Chunked => Out::Body { chunked: true, left: None },
+            Framing::Length(n) => Out::Body { chunked: false, left: Some(n) },
+            Framing::UntilClose => Out::Body { chunked: false, left: None },
+            Framing::None => Out::Discard,
+        };
+        svc.fields.clear();
+        svc.fields.add_raw(&head.fields);
+        self.queue_head(svc, head.status, framing, version);
+    }
+
+    /// The program closed its stdout.
+    fn cgi_output_end(&mut self, svc: &mut Services) {
+        let Some(cgi) = self.cgi.as_mut() else { return };
+        match cgi.out {
+            Out::Head => {
+                // RFC 3875 §6.2: a response needs a header block.
+                log::warn!("cgi {}: output ended before its header block", cgi.launch.script.filename.display());
+                cgi.answered = true;
+                cgi.out = Out::Discard;
+                let body_unread = cgi.body_left > 0;
+                self.queue_error(svc, 502, body_unread);
+            }
+            Out::Body { chunked: true, .. } => {
+                // RFC 9112 §7.1: the last chunk, and no trailers.
+                if let Some(out) = self.output.as_mut() {
+                    out.push(b"0\r\n\r\n");
+                }
+            }
+            Out::Body { chunked: false, left: Some(l) } if l > 0 => {
+                // The program promised more than it wrote: the client will see
+                // a short body, and only a close can tell it so.
+                self.close_after = true;
+            }
+            _ => {}
+        }
+    }
+
+    /// Send queued output to the client.
+    fn cgi_flush(&mut self) -> Result<bool, ()> {
+        let Some(out) = self.output.as_mut() else { return Ok(false) };
+        if out.is_empty() {
+            return Ok(false);
+        }
+        match (&self.sock).write(out.bytes()) {
+            Ok(n) => {
+                out.consume(n);
+                Ok(n > 0)
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
+            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(true),
+            Err(_) => Err(()),
+        }
+    }
+
+    /// The program's stderr, a line at a time, to the error log.
+    fn cgi_stderr(&mut self) -> bool {
+        let Some(cgi) = self.cgi.as_mut() else { return false };
+        let Some(pipe) = cgi.stderr.as_mut() else { return false };
+        let mut buf = [0u8; 4096];
+        match pipe.read(&mut buf) {
+            Ok(0) => {
+                cgi.stderr = None;
+                flush_stderr_line(cgi);
+                true
+            }
+            Ok(n) => {
+                for &b in buf.get(..n).unwrap_or_default() {
+                    if b == b'\n' || cgi.stderr_line.len() >= 4096 {
+                        flush_stderr_line(cgi);
+                    } else {
+                        cgi.stderr_line.push(b);
+                    }
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Collect the program's exit status once its pidfd says it ended.
+    fn cgi_reap(&mut self, svc: &mut Services) -> bool {
+        let Some(cgi) = self.cgi.as_mut() else { return false };
+        // Only worth asking once its output is over.
+        if cgi.exited || cgi.stdout.is_some() {
+            return false;
+        }
+        match cgi.child.try_wait() {
+            Ok(Some(status)) => {
+                cgi.exited = true;
+                svc.cgi_running = svc.cgi_running.saturating_sub(1);
+                if let Some(fd) = cgi.pidfd.take() {
+                    let _ = svc.registry.deregister(&mut SourceFd(&fd.as_raw_fd()));
+                }
+                if !status.success() {
+                    log::info!("cgi {}: exited with {status}", cgi.launch.script.filename.display());
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// When the program is done and its response sent, move on.
+    fn cgi_finished(&mut self, slot: usize, svc: &mut Services) -> Option<Step> {
+        let cgi = self.cgi.as_ref()?;
+        let drained = self.output.as_ref().is_none_or(|b| b.is_empty());
+        if !(cgi.exited && cgi.stdout.is_none() && cgi.body_left == 0 && drained) {
+            return None;
+        }
+        let mut cgi = self.cgi.take()?;
+        if let Some(location) = cgi.redirect.take() {
+            return Some(self.local_redirect(slot, svc, &cgi.launch, &location, cgi.redirects));
+        }
+        if self.close_after {
+            return Some(self.finish(slot, svc));
+        }
+        self.phase = Phase::Head;
+        Some(Step::Continue)
+    }
+
+    /// Serve the path a program named in a local `Location` (RFC 3875 §6.2.2),
+    /// as a GET, by parsing a request made up for it.
+    fn local_redirect(&mut self, slot: usize, svc: &mut Services, launch: &Launch, location: &[u8], redirects: u8) -> Step {
+        if redirects >= MAX_REDIRECTS {
+            log::warn!("cgi: too many local redirects");
+            self.queue_error(svc, 500, false);
+            self.phase = Phase::Write;
+            return Step::Continue;
+        }
+        let mut raw = b"GET ".to_vec();
+        raw.extend_from_slice(location);
+        raw.extend_from_slice(b" ");
+        raw.extend_from_slice(launch.version.as_str().as_bytes());
+        raw.extend_from_slice(b"\r\nHost: ");
+        raw.extend_from_slice(&launch.host);
+        if launch.version == Version::Http10 && !self.close_after {
+            raw.extend_from_slice(b"\r\nConnection: keep-alive");
+        }
+        raw.extend_from_slice(b"\r\n\r\n");
+        let mut fields = [wired_parser::EMPTY_HEADER; HEADER_SLOTS];
+        let req = match HeadParser::new().parse(&raw, &svc.config.limits, &mut fields) {
+            Ok(Status::Complete(req)) => req,
+            _ => {
+                self.queue_error(svc, 502, false);
+                self.phase = Phase::Write;
+                return Step::Continue;
+            }
+        };
+        svc.trace_note(self, &format!("CGI local redirect to {}", String::from_utf8_lossy(location)));
+        self.phase = Phase::Write;
+        self.requests = self.requests.saturating_sub(1);
+        match self.answer(slot, svc, &req) {
+            Parsed::Answered | Parsed::Refused | Parsed::Partial => {}
+        }
+        if let Some(cgi) = self.cgi.as_mut() {
+            cgi.redirects = redirects + 1;
+        }
+        if matches!(self.phase, Phase::Head) {
+            self.phase = Phase::Write;
+        }
+        Step::Continue
+    }
+
+    /// Stop the program and its group; the connection cannot go on.
+    fn abort_cgi(&mut self, svc: &mut Services) -> Step {
+        self.drop_cgi(svc);
+        Step::Close
+    }
+
+    /// Kill the program (if running) and leave it for the worker to reap.
+    pub fn drop_cgi(&mut self, svc: &mut Services) {
+        self.spool = None;
+        if let Some(mut cgi) = self.cgi.take() {
+            cgi.kill();
+            if !cgi.exited {
+                svc.zombies.push(cgi.child);
+            }
+        }
+    }
+
+    /// The CGI deadline passed.
+    pub(super) fn cgi_timeout(&mut self, slot: usize, svc: &mut Services) -> Step {
+        let answered = self.cgi.as_ref().is_some_and(|c| c.answered);
+        let name = self.cgi.as_ref().map(|c| c.launch.script.filename.display().to_string()).unwrap_or_default();
+        log::warn!("cgi {name}: timed out; killing its process group");
+        self.drop_cgi(svc);
+        if answered {
+            return Step::Close;
+        }
+        // RFC 9110 §15.6.5: the program did not answer in time.
+        self.linger_needed = true;
+        self.queue_error(svc, 504, true);
+        self.phase = Phase::Write;
+        self.drive(slot, svc)
+    }
+}
+
+/// Register the program's pipes and pidfd under the connection's slot.
+fn register(cgi: &mut Cgi, slot: usize, svc: &mut Services) -> std::io::Result<()> {
+    if let Some(stdin) = cgi.child.stdin.take() {
+        let mut pipe = Sender::from(stdin);
+        pipe.set_nonblocking(true)?;
+        svc.registry.register(&mut pipe, token::slot(slot, Role::ChildStdin), Interest::WRITABLE)?;
+        cgi.stdin = Some(pipe);
+    }
+    if let Some(stdout) = cgi.child.stdout.take() {
+        let mut pipe = Receiver::from(stdout);
+        pipe.set_nonblocking(true)?;
+        svc.registry.register(&mut pipe, token::slot(slot, Role::ChildStdout), Interest::READABLE)?;
+        cgi.stdout = Some(pipe);
+    }
+    if let Some(stderr) = cgi.child.stderr.take() {
+        let mut pipe = Receiver::from(stderr);
+        pipe.set_nonblocking(true)?;
+        svc.registry.register(&mut pipe, token::slot(slot, Role::ChildStderr), Interest::READABLE)?;
+        cgi.stderr = Some(pipe);
+    }
+    let pidfd = sys::pidfd_open(cgi.child.id())?;
+    svc.registry.register(&mut SourceFd(&pidfd.as_raw_fd()), token::slot(slot, Role::ChildExit), Interest::READABLE)?;
+    cgi.pidfd = Some(pidfd);
+    Ok(())
+}
+
+fn flush_stderr_line(cgi: &mut Cgi) {
+    if !cgi.stderr_line.is_empty() {
+        log::warn!("cgi {}: {}", cgi.launch.script.filename.display(), String::from_utf8_lossy(&cgi.stderr_line));
+        cgi.stderr_line.clear();
+    }
+}
+
+/// An unnamed temporary file (O_TMPFILE): gone as soon as it is closed.
+fn spool_file() -> std::io::Result<File> {
+    std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_TMPFILE).open(std::env::temp_dir())
+}

@@ -1,0 +1,398 @@
+//! CGI/1.1 (RFC 3875): which program answers a URL, the environment it gets,
+//! and how its output's header block is read. No I/O on sockets or pipes
+//! here: `conn/cgi.rs` runs the process inside the event loop.
+//!
+//! Script arguments (RFC 3875 §4.4, a query without `=` passed as argv) are
+//! never used: the search-string form is a relic, and handing request bytes
+//! to a program's command line is a door we keep shut. A program always gets
+//! an empty argument list (or only its own path, for an interpreter).
+
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use wired_parser::{Request, Version};
+
+use crate::config::Config;
+
+/// A program found for a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    /// What to execute: the script itself, or its interpreter.
+    pub program: PathBuf,
+    /// The script's absolute path (SCRIPT_FILENAME); passed as the
+    /// interpreter's only argument when there is one.
+    pub filename: PathBuf,
+    /// Whether `program` is an interpreter that takes `filename` as argument.
+    pub interpreted: bool,
+    /// The URL path that names the script (SCRIPT_NAME).
+    pub name: Vec<u8>,
+    /// The rest of the URL path after the script (PATH_INFO), maybe empty.
+    pub path_info: Vec<u8>,
+}
+
+/// Is this path a CGI program? `None`: no, serve it as a file. `Some(Err)`:
+/// it is under a CGI directory but cannot be run (404 or 403).
+pub fn find(config: &Config, path: &[u8]) -> Option<Result<Script, u16>> {
+    for cgi in &config.cgi {
+        let prefix = cgi.prefix.as_bytes();
+        let Some(rest) = path.strip_prefix(prefix) else { continue };
+        // The prefix must end at a segment boundary: /cgi-bin is not /cgi-binary.
+        if !(rest.is_empty() || rest.starts_with(b"/")) {
+            continue;
+        }
+        return Some(walk(&cgi.dir, prefix, rest, None, true));
+    }
+    for ext in &config.cgi_ext {
+        let dotted = [b".", ext.ext.as_bytes()].concat();
+        let names_it = path.windows(dotted.len()).enumerate().any(|(i, w)| {
+            w == dotted.as_slice() && matches!(path.get(i + dotted.len()), None | Some(b'/'))
+        });
+        if !names_it {
+            continue;
+        }
+        match walk(&config.root, b"", path, Some((&ext.ext, &ext.interpreter)), config.follow_symlinks) {
+            Ok(script) => return Some(Ok(script)),
+            // Not a script after all (e.g. a directory named x.php): serve statically.
+            Err(404) => continue,
+            Err(status) => return Some(Err(status)),
+        }
+    }
+    None
+}
+
+/// Walk `rest`'s segments under `dir` until one names a regular file.
+fn walk(
+    dir: &Path,
+    prefix: &[u8],
+    rest: &[u8],
+    interpreter: Option<(&str, &Path)>,
+    confine: bool,
+) -> Result<Script, u16> {
+    let base = dir.canonicalize().map_err(|_| 500u16)?;
+    let mut fs_path = base.clone();
+    let mut consumed = 0;
+    for segment in rest.split(|&b| b == b'/') {
+        let seg_end = consumed + segment.len() + 1;
+        if segment.is_empty() {
+            consumed = seg_end.min(rest.len());
+            continue;
+        }
+        // Hidden files are never run (they are never served either).
+        if segment.starts_with(b".") {
+            return Err(404);
+        }
+        fs_path.push(std::ffi::OsStr::from_bytes(segment));
+        let meta = std::fs::metadata(&fs_path).map_err(|_| 404u16)?;
+        if meta.is_dir() {
+            consumed = seg_end.min(rest.len());
+            continue;
+        }
+        if !meta.is_file() {
+            return Err(403);
+        }
+        // Only files inside the directory: a symlink may not lead out.
+        let real = fs_path.canonicalize().map_err(|_| 404u16)?;
+        if confine && !real.starts_with(&base) {
+            return Err(403);
+        }
+        let script_end = (consumed + segment.len()).min(rest.len());
+        let mut name = prefix.to_vec();
+        name.extend_from_slice(rest.get(..script_end).unwrap_or_default());
+        let path_info = rest.get(script_end..).unwrap_or_default().to_vec();
+        return match interpreter {
+            Some((ext, interp)) => {
+                if real.extension().map(|e| e.as_bytes()) != Some(ext.as_bytes()) {
+                    return Err(404);
+                }
+                Ok(Script { program: interp.to_path_buf(), filename: real, interpreted: true, name, path_info })
+            }
+            None => {
+                // RFC 3875 §7.2: the server runs the script; here only
+                // programs marked executable are.
+                if meta.permissions().mode() & 0o111 == 0 {
+                    return Err(403);
+                }
+                Ok(Script { program: real.clone(), filename: real, interpreted: false, name, path_info })
+            }
+        };
+    }
+    // The path named a directory: nothing to run.
+    Err(if interpreter.is_some() { 404 } else { 403 })
+}
+
+/// What the environment is built from, besides the request head.
+pub struct Meta<'a> {
+    /// The script.
+    pub script: &'a Script,
+    /// The raw query string.
+    pub query: &'a [u8],
+    /// The exact body length (CONTENT_LENGTH), if there is a body.
+    pub content_length: Option<u64>,
+    /// The client's address.
+    pub peer: std::net::SocketAddr,
+    /// Our address.
+    pub local: std::net::SocketAddr,
+    /// The document root, absolute.
+    pub document_root: &'a Path,
+}
+
+/// The meta-variables of RFC 3875 §4.1, plus those PHP and frameworks expect.
+/// The server's own environment is not passed on: only PATH is set.
+pub fn environment(req: &Request<'_, '_>, meta: &Meta<'_>) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = Vec::with_capacity(32 + req.headers.len());
+    let mut set = |k: &str, v: &[u8]| env.push((OsString::from(k), OsString::from_vec(v.to_vec())));
+    let script = meta.script;
+    // RFC 3875 §4.1.1: the authentication scheme, when the client sent credentials.
+    let auth = req.header("authorization").and_then(|v| v.split(|&b| b == b' ').next()).unwrap_or_default();
+    set("AUTH_TYPE", auth);
+    // RFC 3875 §4.1.2: exact length of the body; absent when there is none.
+    if let Some(n) = meta.content_length {
+        set("CONTENT_LENGTH", n.to_string().as_bytes());
+    }
+    // RFC 3875 §4.1.3.
+    if let Some(ct) = req.header("content-type") {
+        set("CONTENT_TYPE", ct);
+    }
+    set("GATEWAY_INTERFACE", b"CGI/1.1");
+    // RFC 3875 §4.1.5-6: the path after the script, and where it would be on disk.
+    set("PATH_INFO", &script.path_info);
+    if !script.path_info.is_empty() {
+        let mut translated = meta.document_root.as_os_str().as_bytes().to_vec();
+        translated.extend_from_slice(&script.path_info);
+        set("PATH_TRANSLATED", &translated);
+    }
+    set("QUERY_STRING", meta.query);
+    set("REMOTE_ADDR", meta.peer.ip().to_string().as_bytes());
+    set("REMOTE_PORT", meta.peer.port().to_string().as_bytes());
+    set("REQUEST_METHOD", req.method.as_str().as_bytes());
+    set("SCRIPT_NAME", &script.name);
+    // RFC 3875 §4.1.14: the host the client asked for, without the port.
+    let server_name = req.host.map(host_without_port).filter(|h| !h.is_empty());
+    match server_name {
+        Some(h) => set("SERVER_NAME", h),
+        None => set("SERVER_NAME", meta.local.ip().to_string().as_bytes()),
+    }
+    set("SERVER_PORT", meta.local.port().to_string().as_bytes());
+    set("SERVER_PROTOCOL", if req.version == Version::Http10 { b"HTTP/1.0" } else { b"HTTP/1.1" });
+    set("SERVER_SOFTWARE", concat!("wired/", env!("CARGO_PKG_VERSION")).as_bytes());
+    // De-facto variables: Apache's and nginx's names, which PHP and frameworks read.
+    set("REQUEST_URI", req.target.as_bytes());
+    set("SCRIPT_FILENAME", script.filename.as_os_str().as_bytes());
+    set("DOCUMENT_ROOT", meta.document_root.as_os_str().as_bytes());
+    // php-cgi refuses to run (cgi.force_redirect) unless it sees this.
+    set("REDIRECT_STATUS", b"200");
+    set("PATH", b"/usr/local/bin:/usr/bin:/bin");
+    // RFC 3875 §4.1.18: every request header as HTTP_NAME.
+    for field in req.headers {
+        let name = field.name.as_bytes();
+        // Already given as CONTENT_*; never HTTP_PROXY (httpoxy, CVE-2016-5385:
+        // programs take HTTP_PROXY as their outgoing proxy); and, like nginx,
+        // no names with '_', which would be confused with '-' once converted.
+        if name.eq_ignore_ascii_case(b"content-length")
+            || name.eq_ignore_ascii_case(b"content-type")
+            || name.eq_ignore_ascii_case(b"proxy")
+            || name.contains(&b'_')
+        {
+            continue;
+        }
+        let mut key = String::with_capacity(5 + name.len());
+        key.push_str("HTTP_");
+        key.extend(name.iter().map(|&b| if b == b'-' { '_' } else { b.to_ascii_uppercase() as char }));
+        // RFC 3875 §4.1.18: repeated fields are joined with commas.
+        if let Some((_, v)) = env.iter_mut().find(|(k, _)| k.as_bytes() == key.as_bytes()) {
+            let mut joined = std::mem::take(v).into_vec();
+            joined.extend_from_slice(b", ");
+            joined.extend_from_slice(field.value);
+            *v = OsString::from_vec(joined);
+        } else {
+            env.push((OsString::from(key), OsString::from_vec(field.value.to_vec())));
+        }
+    }
+    env
+}
+
+fn host_without_port(host: &[u8]) -> &[u8] {
+    if host.starts_with(b"[") {
+        // An IPv6 literal: keep the brackets' content.
+        let end = host.iter().position(|&b| b == b']').unwrap_or(host.len());
+        return host.get(1..end).unwrap_or_default();
+    }
+    match host.iter().rposition(|&b| b == b':') {
+        Some(i) => host.get(..i).unwrap_or(host),
+        None => host,
+    }
+}
+
+/// The header block a CGI program wrote, read (RFC 3875 §6.2-§6.3).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OutputHead {
+    /// The status to send.
+    pub status: u16,
+    /// A `Location` starting with `/`, to be served internally (§6.2.2).
+    pub local_redirect: Option<Vec<u8>>,
+    /// The program's own `Content-Length`, if it gave one.
+    pub content_length: Option<u64>,
+    /// Field lines to pass to the client, each ending in CRLF.
+    pub fields: Vec<u8>,
+}
+
+/// Result of looking at a program's output so far.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HeadStatus {
+    /// The blank line has not come yet.
+    Partial,
+    /// The header block, and how many bytes of output it took.
+    Complete(OutputHead, usize),
+    /// Not a valid CGI response (502).
+    Malformed(&'static str),
+}
+
+/// Largest header block accepted from a program.
+pub const MAX_OUTPUT_HEAD: usize = 16 * 1024;
+
+/// Read the header block from the start of a program's output.
+pub fn parse_output_head(out: &[u8]) -> HeadStatus {
+    // RFC 3875 §6.1: lines end in NL, which programs write as LF or CR LF.
+    let mut pos = 0;
+    let mut head = OutputHead { status: 200, ..OutputHead::default() };
+    let mut status = None;
+    let mut location: Option<&[u8]> = None;
+    let mut fields_seen = 0;
+    loop {
+        let Some(lf) = out.get(pos..).and_then(|rest| memchr::memchr(b'\n', rest)) else {
+            return if out.len() > MAX_OUTPUT_HEAD {
+                HeadStatus::Malformed("header block too large")
+            } else {
+                HeadStatus::Partial
+            };
+        };
+        let line_end = pos + lf;
+        let line = out.get(pos..line_end).unwrap_or_default();
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        pos = line_end + 1;
+        if pos > MAX_OUTPUT_HEAD {
+            return HeadStatus::Malformed("header block too large");
+        }
+        if line.is_empty() {
+            break;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            return HeadStatus::Malformed("a header line without a colon");
+        };
+        let (name, value) = line.split_at(colon);
+        let value = wired_parser::connection::trim_ows(value.get(1..).unwrap_or_default());
+        if name.is_empty() || !name.iter().all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
+            return HeadStatus::Malformed("an invalid header name");
+        }
+        if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+            return HeadStatus::Malformed("a control byte in a header value");
+        }
+        fields_seen += 1;
+        if name.eq_ignore_ascii_case(b"status") {
+            // RFC 3875 §6.3.3: Status = 3digit SP reason-phrase.
+            let code = value.get(..3).and_then(|d| std::str::from_utf8(d).ok()).and_then(|d| d.parse::<u16>().ok());
+            match code {
+                Some(c) if (100..=599).contains(&c) && matches!(value.get(3), None | Some(b' ')) => status = Some(c),
+                _ => return HeadStatus::Malformed("an invalid Status"),
+            }
+            continue;
+        }
+        if name.eq_ignore_ascii_case(b"location") {
+            location = Some(value);
+        }
+        if name.eq_ignore_ascii_case(b"content-length") {
+            match std::str::from_utf8(value).ok().and_then(|v| v.parse::<u64>().ok()) {
+                Some(n) if value.iter().all(u8::is_ascii_digit) => head.content_length = Some(n),
+                _ => return HeadStatus::Malformed("an invalid Content-Length"),
+            }
+            continue;
+        }
+        // Hop-by-hop fields describe the program's pipe, not our connection
+        // (RFC 9110 §7.6.1); Date and Server are ours to send.
+        const DROPPED: [&[u8]; 9] = [
+            b"connection",
+            b"keep-alive",
+            b"transfer-encoding",
+            b"te",
+            b"trailer",
+            b"upgrade",
+            b"proxy-connection",
+            b"date",
+            b"server",
+        ];
+        if DROPPED.iter().any(|d| name.eq_ignore_ascii_case(d)) {
+            continue;
+        }
+        head.fields.extend_from_slice(name);
+        head.fields.extend_from_slice(b": ");
+        head.fields.extend_from_slice(value);
+        head.fields.extend_from_slice(b"\r\n");
+    }
+    // RFC 3875 §6.2: at least one CGI field.
+    if fields_seen == 0 {
+        return HeadStatus::Malformed("no header fields");
+    }
+    match (status, location) {
+        (Some(s), _) => head.status = s,
+        // RFC 3875 §6.2.2: a local path alone is served by the server itself.
+        (None, Some(loc)) if loc.starts_with(b"/") => {
+            head.local_redirect = Some(loc.to_vec());
+            head.status = 200;
+        }
+        // RFC 3875 §6.2.3: a client redirect gets 302.
+        (None, Some(_)) => head.status = 302,
+        (None, None) => {}
+    }
+    HeadStatus::Complete(head, pos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete(out: &[u8]) -> (OutputHead, usize) {
+        match parse_output_head(out) {
+            HeadStatus::Complete(h, n) => (h, n),
+            other => panic!("{:?}: {other:?}", String::from_utf8_lossy(out)),
+        }
+    }
+
+    #[test]
+    fn output_heads() {
+        let (h, n) = complete(b"Content-Type: text/plain\n\nbody");
+        assert_eq!((h.status, n), (200, 26));
+        assert_eq!(h.fields, b"Content-Type: text/plain\r\n");
+
+        let (h, _) = complete(b"Status: 404 Not Found\r\nContent-Type: text/html\r\n\r\n");
+        assert_eq!(h.status, 404);
+
+        let (h, _) = complete(b"Location: http://example.com/x\n\n");
+        assert_eq!(h.status, 302);
+        assert_eq!(h.fields, b"Location: http://example.com/x\r\n");
+
+        let (h, _) = complete(b"Location: /other?q=1\n\n");
+        assert_eq!(h.local_redirect.as_deref(), Some(&b"/other?q=1"[..]));
+
+        let (h, _) = complete(b"Content-Length: 5\nConnection: close\nX-A: b\n\nhello");
+        assert_eq!(h.content_length, Some(5));
+        assert_eq!(h.fields, b"X-A: b\r\n");
+
+        assert_eq!(parse_output_head(b"Content-Type: text/plain\n"), HeadStatus::Partial);
+        assert!(matches!(parse_output_head(b"no colon here\n\n"), HeadStatus::Malformed(_)));
+        assert!(matches!(parse_output_head(b"\n\n"), HeadStatus::Malformed(_)));
+        assert!(matches!(parse_output_head(b"Status: abc\n\n"), HeadStatus::Malformed(_)));
+        assert!(matches!(parse_output_head(b"Bad Name: x\n\n"), HeadStatus::Malformed(_)));
+        assert!(matches!(parse_output_head(b"X: a\x01b\n\n"), HeadStatus::Malformed(_)));
+        let huge = vec![b'x'; MAX_OUTPUT_HEAD + 10];
+        assert!(matches!(parse_output_head(&huge), HeadStatus::Malformed(_)));
+    }
+
+    #[test]
+    fn host_port_stripping() {
+        assert_eq!(host_without_port(b"example.com:8080"), b"example.com");
+        assert_eq!(host_without_port(b"example.com"), b"example.com");
+        assert_eq!(host_without_port(b"[::1]:8080"), b"::1");
+    }
+}
