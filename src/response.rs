@@ -80,6 +80,21 @@ pub struct FileSlice {
     pub offset: u64,
     /// How many bytes to send.
     pub len: u64,
+    /// The whole file's bytes, for files small enough to keep in memory:
+    /// `offset` and `len` then index into this, and the body is copied into
+    /// the output buffer beside its head (one write, and pipelined responses
+    /// batch) instead of costing a `sendfile` of its own.
+    pub memory: Option<Rc<[u8]>>,
+}
+
+impl FileSlice {
+    /// The slice's bytes, when the file is held in memory.
+    pub fn in_memory(&self) -> Option<&[u8]> {
+        let memory = self.memory.as_deref()?;
+        let start = usize::try_from(self.offset).ok()?;
+        let end = start.checked_add(usize::try_from(self.len).ok()?)?;
+        memory.get(start..end)
+    }
 }
 
 /// One part of a body sent in pieces (`multipart/byteranges`, RFC 9110 §14.6).

@@ -73,10 +73,23 @@ impl Conn {
             Body::Owned(v) if out.push(&v) => Tail::None,
             Body::Owned(v) => Tail::Owned(v, 0),
             Body::File(f) if f.len == 0 => Tail::None,
+            Body::File(f) if f.in_memory().is_some_and(|b| out.push(b)) => Tail::None,
             Body::File(f) => Tail::File(f),
             Body::Parts(mut parts) => {
+                // Copy the leading parts that are in memory and fit; the rest
+                // (large file parts) go out with sendfile.
                 parts.reverse();
-                Tail::Parts(parts)
+                while let Some(part) = parts.last() {
+                    let copied = match part {
+                        Part::Bytes(b) => out.push(b),
+                        Part::File(f) => f.in_memory().is_some_and(|b| out.push(b)),
+                    };
+                    if !copied {
+                        break;
+                    }
+                    parts.pop();
+                }
+                if parts.is_empty() { Tail::None } else { Tail::Parts(parts) }
             }
         };
     }
@@ -226,24 +239,36 @@ impl Conn {
                 Ok(Some(n))
             }
             Tail::Parts(parts) => {
+                // Only reached with the output buffer empty (see above).
                 match parts.last_mut() {
                     None => self.tail = Tail::None,
-                    Some(Part::File(f)) => {
+                    Some(Part::File(f)) if f.memory.is_none() => {
                         let n = send_file(&self.sock, f)?;
                         if f.len == 0 {
                             parts.pop();
                         }
                         return Ok(Some(n));
                     }
-                    Some(Part::Bytes(_)) => {
-                        // Move the bytes into the output buffer; the next round sends them.
-                        if let Some(Part::Bytes(bytes)) = parts.pop() {
-                            let out = self.output.get_or_insert_with(|| svc.pool.get());
-                            if !out.push(&bytes) {
-                                self.tail = Tail::Owned(bytes, 0);
-                                return Ok(Some(0));
-                            }
+                    Some(part) => {
+                        // Bytes in memory (a part head, or a small file's
+                        // bytes): into the output buffer if they fit, which
+                        // the next round sends; else written from where they are.
+                        let bytes = match part {
+                            Part::Bytes(b) => b.as_slice(),
+                            Part::File(f) => f.in_memory().unwrap_or_default(),
+                        };
+                        let out = self.output.get_or_insert_with(|| svc.pool.get());
+                        if out.push(bytes) {
+                            parts.pop();
+                            return Ok(Some(0));
                         }
+                        let n = (&self.sock).write(bytes)?;
+                        let rest = bytes.get(n..).unwrap_or_default().to_vec();
+                        parts.pop();
+                        if !rest.is_empty() {
+                            parts.push(Part::Bytes(rest));
+                        }
+                        return Ok(Some(n));
                     }
                 }
                 Ok(Some(0))

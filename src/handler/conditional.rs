@@ -224,6 +224,7 @@ pub fn multipart(file: &FileSlice, ranges: &[ByteRange], content_type: &[u8], bo
             file: file.file.clone(),
             offset: file.offset.saturating_add(range.start),
             len: range.len(),
+            memory: file.memory.clone(),
         }));
     }
     head.extend_from_slice(b"\r\n--");
@@ -386,7 +387,7 @@ mod tests {
     #[test]
     fn multipart_layout() {
         let file = std::rc::Rc::new(std::fs::File::open("/dev/null").unwrap());
-        let slice = FileSlice { file, offset: 0, len: 1000 };
+        let slice = FileSlice { file, offset: 0, len: 1000, memory: None };
         let ranges = [ByteRange { start: 0, end: 9 }, ByteRange { start: 500, end: 599 }];
         let parts = multipart(&slice, &ranges, b"text/plain", b"BOUND");
         let mut shown = String::new();

@@ -146,6 +146,8 @@ struct FileId {
 #[derive(Debug)]
 pub struct Variant {
     file: Rc<File>,
+    /// The file's bytes, when it is small (see [`MEMORY_MAX`]).
+    memory: Option<Rc<[u8]>>,
     id: FileId,
     /// `Last-Modified`, Unix seconds.
     last_modified: u64,
@@ -191,7 +193,7 @@ impl Variant {
 
     /// The whole file as a body.
     pub fn slice(&self) -> FileSlice {
-        FileSlice { file: Rc::clone(&self.file), offset: 0, len: self.id.len }
+        FileSlice { file: Rc::clone(&self.file), offset: 0, len: self.id.len, memory: self.memory.clone() }
     }
 }
 
@@ -478,6 +480,9 @@ fn open_regular(root: &Root, rel: &CStr) -> Result<(File, FileId), Miss> {
     Ok((file, id))
 }
 
+/// Files up to this size are also held in memory.
+pub const MEMORY_MAX: u64 = 16 * 1024;
+
 /// Build a variant's header lines.
 fn describe_variant(
     file: File,
@@ -494,12 +499,18 @@ fn describe_variant(
     // (RFC 9110 §8.8.2.1).
     let last_modified = mtime.min(now.max(1));
     let mut head = Vec::with_capacity(256);
-    // nginx's strong entity tag: modification time and length in hex
-    // (RFC 9110 §8.8.3); a coded form gets its own tag, since its bytes
-    // differ (RFC 9110 §8.8.3.3).
+    // nginx's strong entity tag, modification time and length in hex
+    // (RFC 9110 §8.8.3), plus the nanoseconds when the file system keeps
+    // them: a strong tag must change with the content, and two writes of the
+    // same length within one second differ only there. A coded form gets its
+    // own tag, since its bytes differ (RFC 9110 §8.8.3.3).
     head.extend_from_slice(b"ETag: \"");
     let etag_start = head.len();
-    let _ = write!(head, "{mtime:x}-{:x}", id.len);
+    let _ = write!(head, "{mtime:x}");
+    if id.mtime_nsec != 0 {
+        let _ = write!(head, ".{:x}", id.mtime_nsec);
+    }
+    let _ = write!(head, "-{:x}", id.len);
     if let Some(coding) = coding {
         let _ = write!(head, "-{}", coding.as_str());
     }
@@ -527,7 +538,16 @@ fn describe_variant(
     let value_start = type_start + "Content-Type: ".len();
     let content_type =
         if push_field(&mut head, "Content-Type", &media) { (value_start, value_start + media.len()) } else { (0, 0) };
-    Variant { file: Rc::new(file), id, last_modified, head, not_modified_end, type_start, etag, content_type }
+    // Small files are kept in memory too, read once here: a hot small file
+    // then costs no system call of its own, and pipelined responses share
+    // one write. The copy is renewed with the entry when the file changes.
+    let memory = if id.len <= MEMORY_MAX {
+        let mut bytes = vec![0u8; id.len as usize];
+        std::os::unix::fs::FileExt::read_exact_at(&file, &mut bytes, 0).ok().map(|()| Rc::from(bytes))
+    } else {
+        None
+    };
+    Variant { file: Rc::new(file), memory, id, last_modified, head, not_modified_end, type_start, etag, content_type }
 }
 
 /// The `--cache-control` value for a file: the rule for its extension, else
