@@ -23,7 +23,6 @@ use crate::conn::{Conn, Step};
 use crate::date::Clock;
 use crate::handler::static_files::StaticFiles;
 use crate::response::Fields;
-use crate::sys;
 use crate::timer::{TimerKey, Wheel};
 use crate::token::{self, Role, Source};
 use crate::trace::Tracer;
@@ -70,6 +69,38 @@ pub struct Services {
     pub zombies: Vec<std::process::Child>,
 }
 
+impl Services {
+    /// The services of one worker (or of the in-process harness): a buffer
+    /// pool sized for the largest head, a timer wheel, the static handler
+    /// for the configured root, the access log and trace if on.
+    pub fn new(config: Arc<Config>, registry: mio::Registry) -> io::Result<Services> {
+        let buffer_size = (config.limits.max_head_bytes + 4096).max(32 * 1024);
+        let access = AccessLog::open(&config.access_log)?;
+        let trace = match &config.trace {
+            Some(target) => Some(Tracer::open(target)?),
+            None => None,
+        };
+        let now = Instant::now();
+        Ok(Services {
+            statics: StaticFiles::new(&config)?,
+            config,
+            pool: Pool::new(buffer_size, 64, 1024),
+            wheel: Wheel::new(1024, now),
+            clock: Clock::new(),
+            now,
+            fields: Fields::new(),
+            head: Vec::with_capacity(1024),
+            path: Vec::with_capacity(256),
+            draining: false,
+            access,
+            trace,
+            registry,
+            cgi_running: 0,
+            zombies: Vec::new(),
+        })
+    }
+}
+
 /// A worker and its event loop.
 pub struct Worker {
     id: usize,
@@ -106,13 +137,6 @@ impl Worker {
             poll.registry().register(&mut l, token::listener(i), Interest::READABLE)?;
             mio_listeners.push((l, addr));
         }
-        let buffer_size = (config.limits.max_head_bytes + 4096).max(32 * 1024);
-        let access = AccessLog::open(&config.access_log)?;
-        let trace = match &config.trace {
-            Some(target) => Some(Tracer::open(target)?),
-            None => None,
-        };
-        let now = Instant::now();
         let max_conns = (config.max_connections / config.workers.max(1)).max(1);
         let registry = poll.registry().try_clone()?;
         Ok(Worker {
@@ -120,23 +144,7 @@ impl Worker {
             poll,
             listeners: mio_listeners,
             conns: Slab::with_capacity(1024),
-            svc: Services {
-                statics: StaticFiles::new(&config)?,
-                config,
-                pool: Pool::new(buffer_size, 64, 1024),
-                wheel: Wheel::new(1024, now),
-                clock: Clock::new(),
-                now,
-                fields: Fields::new(),
-                head: Vec::with_capacity(1024),
-                path: Vec::with_capacity(256),
-                draining: false,
-                access,
-                trace,
-                registry,
-                cgi_running: 0,
-                zombies: Vec::new(),
-            },
+            svc: Services::new(config, registry)?,
             serial: 0,
             max_conns,
             accept_backoff: None,
@@ -284,9 +292,6 @@ impl Worker {
             let bound = *bound;
             match listener.accept() {
                 Ok((mut sock, peer)) => {
-                    if let Err(e) = sys::set_nodelay(&sock) {
-                        log::debug!("TCP_NODELAY: {e}");
-                    }
                     let local = if bound.ip().is_unspecified() { sock.local_addr().unwrap_or(bound) } else { bound };
                     let entry = self.conns.vacant_entry();
                     let slot = entry.key();

@@ -259,6 +259,7 @@ impl Conn {
             }
         };
         svc.cgi_running += 1;
+        self.nodelay();
         let mut cgi = Box::new(Cgi {
             child,
             stdin: None,

@@ -131,6 +131,8 @@ pub struct Conn {
     pub requests: u64,
     /// When the connection was accepted.
     pub accepted: Instant,
+    /// TCP_NODELAY is set (see [`Conn::nodelay`]).
+    pub nodelay: bool,
     /// The CGI program serving the current request, if any.
     pub cgi: Option<Box<cgi::Cgi>>,
     /// A chunked body being spooled for a CGI program.
@@ -161,6 +163,7 @@ impl Conn {
             accepted: now,
             cgi: None,
             spool: None,
+            nodelay: false,
         }
     }
 
@@ -214,6 +217,22 @@ impl Conn {
         if self.armed == 0 || tick < self.armed {
             svc.wheel.insert(TimerKey { slot, serial: self.serial }, tick);
             self.armed = tick;
+        }
+    }
+
+    /// Turn Nagle's algorithm off once a response may take more than one
+    /// write: a second request on the connection, a body sent after its
+    /// head, a CGI stream. Nagle holds a small write back while earlier bytes
+    /// are unacknowledged, and the client may delay its ACK by up to 40 ms.
+    /// A one-write response on a fresh connection cannot be held back, so a
+    /// `Connection: close` request never pays for the system call (nginx
+    /// sets it lazily too).
+    pub fn nodelay(&mut self) {
+        if !self.nodelay {
+            self.nodelay = true;
+            if let Err(e) = crate::sys::set_nodelay(&self.sock) {
+                log::debug!("TCP_NODELAY: {e}");
+            }
         }
     }
 

@@ -176,6 +176,9 @@ impl Conn {
     /// start a CGI program), and decide what happens to the body.
     pub(super) fn answer(&mut self, slot: usize, svc: &mut Services, req: &Request<'_, '_>) -> Parsed {
         self.requests += 1;
+        if self.requests > 1 {
+            self.nodelay();
+        }
         // RFC 9110 §8.6 / §15.5.14: refuse a body we would not accept before reading it.
         if let Body::Length(n) = req.body
             && n > svc.config.max_body_bytes

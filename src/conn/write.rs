@@ -92,6 +92,9 @@ impl Conn {
                 if parts.is_empty() { Tail::None } else { Tail::Parts(parts) }
             }
         };
+        if !matches!(self.tail, Tail::None) {
+            self.nodelay();
+        }
     }
 
     /// Format a status line, `Server`, `Date`, the handler's fields
