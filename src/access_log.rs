@@ -10,6 +10,20 @@ use crate::config::AccessLog as Target;
 use crate::conn::Conn;
 use crate::worker::Services;
 
+/// The parts of a request a log line shows.
+pub struct Entry<'a> {
+    /// The method.
+    pub method: &'a [u8],
+    /// The request target as sent.
+    pub target: &'a [u8],
+    /// `HTTP/1.1` or `HTTP/1.0`.
+    pub version: &'a [u8],
+    /// The Referer, or `-`.
+    pub referer: &'a [u8],
+    /// The User-Agent, or `-`.
+    pub user_agent: &'a [u8],
+}
+
 /// Flush when this much is buffered.
 const FLUSH_BYTES: usize = 64 * 1024;
 
@@ -55,20 +69,36 @@ impl Services {
     /// Log one answered request:
     /// `host - - [day/Mon/year:hh:mm:ss +0000] "request line" status bytes "referer" "user-agent"`.
     pub fn log_access(&mut self, conn: &Conn, req: &Request<'_, '_>, status: u16, bytes: u64) {
+        if self.access.is_none() {
+            return;
+        }
+        let entry = Entry {
+            method: req.method.as_str().as_bytes(),
+            target: req.target.as_bytes(),
+            version: req.version.as_str().as_bytes(),
+            referer: req.header("referer").unwrap_or(b"-"),
+            user_agent: req.header("user-agent").unwrap_or(b"-"),
+        };
+        self.log_entry(conn.peer.ip(), &entry, status, bytes);
+    }
+
+    /// Log a request from its saved pieces (a CGI response, logged when its
+    /// status is known, after the request head is gone).
+    pub fn log_entry(&mut self, peer: std::net::IpAddr, entry: &Entry<'_>, status: u16, bytes: u64) {
         let Some(log) = self.access.as_mut() else { return };
         let line = &mut log.buf;
-        let _ = write!(line, "{} - - [", conn.peer.ip());
+        let _ = write!(line, "{peer} - - [");
         clf_date(line, self.clock.http_date());
         line.extend_from_slice(b"] \"");
-        escape(line, req.method.as_str().as_bytes());
+        escape(line, entry.method);
         line.push(b' ');
-        escape(line, req.target.as_bytes());
+        escape(line, entry.target);
         line.push(b' ');
-        line.extend_from_slice(req.version.as_str().as_bytes());
+        line.extend_from_slice(entry.version);
         let _ = write!(line, "\" {status} {bytes} \"");
-        escape(line, req.header("referer").unwrap_or(b"-"));
+        escape(line, entry.referer);
         line.extend_from_slice(b"\" \"");
-        escape(line, req.header("user-agent").unwrap_or(b"-"));
+        escape(line, entry.user_agent);
         line.extend_from_slice(b"\"\n");
         if line.len() >= FLUSH_BYTES {
             log.flush();

@@ -46,6 +46,8 @@ pub struct Launch {
     head_only: bool,
     version: Version,
     host: Vec<u8>,
+    /// The access log's view of the request: method, target, referer, user agent.
+    log: [Vec<u8>; 4],
 }
 
 /// A chunked request body being written to a temporary file.
@@ -138,7 +140,18 @@ impl Conn {
             let out = self.output.get_or_insert_with(|| svc.pool.get());
             out.push(b"HTTP/1.1 100 Continue\r\n\r\n");
         }
-        let launch = Launch { script, env, head_only, version: req.version, host: req.host.unwrap_or_default().to_vec() };
+        let log = if svc.access.is_some() {
+            [
+                req.method.as_str().as_bytes().to_vec(),
+                req.target.as_bytes().to_vec(),
+                req.header("referer").unwrap_or(b"-").to_vec(),
+                req.header("user-agent").unwrap_or(b"-").to_vec(),
+            ]
+        } else {
+            Default::default()
+        };
+        let launch =
+            Launch { script, env, head_only, version: req.version, host: req.host.unwrap_or_default().to_vec(), log };
         match req.body {
             Body::Chunked => match spool_file() {
                 Ok(file) => {
@@ -489,6 +502,19 @@ impl Conn {
         };
         svc.fields.clear();
         svc.fields.add_raw(&head.fields);
+        let [method, target, referer, user_agent] = &cgi.launch.log;
+        let entry = crate::access_log::Entry {
+            method,
+            target,
+            version: version.as_str().as_bytes(),
+            referer,
+            user_agent,
+        };
+        let bytes = match framing {
+            Framing::Length(n) => n,
+            _ => 0,
+        };
+        svc.log_entry(self.peer.ip(), &entry, head.status, bytes);
         self.queue_head(svc, head.status, framing, version);
     }
 

@@ -333,3 +333,26 @@ fn a_port_in_use_is_reported_plainly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("already in use"), "{err}");
 }
+
+#[test]
+fn access_log_writes_combined_log_format_lines() {
+    let root = site("accesslog");
+    let log = root.join("access.log");
+    let mut server = Server::start(&root, &["--access-log", log.to_str().unwrap()]);
+    let mut s = server.connect();
+    s.write_all(b"GET /n/3?x=1 HTTP/1.1\r\nHost: t\r\nReferer: http://r/\r\nUser-Agent: test \"agent\"\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut s, false).unwrap().status, 200);
+    s.write_all(b"GET /missing HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut s, false).unwrap().status, 404);
+    drop(s);
+    // The log is buffered per worker and flushed at exit.
+    assert!(server.terminate(Duration::from_secs(10)).expect("exited").success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    // host ident user [date] "request" status bytes "referer" "user-agent"
+    assert!(lines[0].starts_with("127.0.0.1 - - ["), "{}", lines[0]);
+    assert!(lines[0].contains("+0000] \"GET /n/3?x=1 HTTP/1.1\" 200 14 \"http://r/\" \"test \\\"agent\\\"\""), "{}", lines[0]);
+    assert!(lines[1].contains("\"GET /missing HTTP/1.1\" 404 "), "{}", lines[1]);
+    assert!(lines[1].ends_with("\"-\" \"-\""), "{}", lines[1]);
+}
