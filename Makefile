@@ -33,12 +33,14 @@ fmt:
 	$(CARGO) fmt --all
 
 # Each cargo-fuzz target for FUZZ_TIME seconds (default 60). cargo-fuzz is
-# installed when missing; it runs on stable through RUSTC_BOOTSTRAP=1.
+# installed when missing; it runs on stable through RUSTC_BOOTSTRAP=1. New
+# inputs go to a scratch corpus under fuzz/target; the committed seeds stay as they are.
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
 	cd fuzz && for t in $$(RUSTC_BOOTSTRAP=1 cargo fuzz list); do \
 		echo "== fuzz $$t for $(FUZZ_TIME) s"; \
-		RUSTC_BOOTSTRAP=1 cargo fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_TIME) || exit 1; \
+		mkdir -p target/scratch/$$t; \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run $$t target/scratch/$$t corpus/$$t -- -max_total_time=$(FUZZ_TIME) || exit 1; \
 	done
 
 # Rustdoc of every crate, with warnings as errors.
