@@ -180,6 +180,7 @@ impl Worker {
                         if event.is_readable() || event.is_read_closed() {
                             conn.read_drained = false;
                         }
+                        conn.read_closed |= event.is_read_closed();
                         self.drive(slot);
                     }
                     // A CGI program's pipe or exit: its connection does the work.
@@ -251,6 +252,23 @@ impl Worker {
 
     /// Act on what a connection's step said.
     fn after(&mut self, slot: usize, step: Step) {
+        if step != Step::Close
+            && let Some(conn) = self.conns.get_mut(slot)
+            && !conn.registered
+        {
+            // Registered once, for both directions, edge-triggered. Adding a
+            // socket that is already readable reports it at once, so nothing
+            // that arrived before this call is missed.
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            match self.poll.registry().register(&mut conn.sock, token::slot(slot, Role::Client), interest) {
+                Ok(()) => conn.registered = true,
+                Err(e) => {
+                    log::warn!("register: {e}");
+                    self.close(slot);
+                    return;
+                }
+            }
+        }
         match step {
             Step::Close => self.close(slot),
             Step::Yield => self.runnable.push(slot),
@@ -291,21 +309,20 @@ impl Worker {
             let Some((listener, bound)) = self.listeners.get(i) else { return };
             let bound = *bound;
             match listener.accept() {
-                Ok((mut sock, peer)) => {
+                Ok((sock, peer)) => {
                     let local = if bound.ip().is_unspecified() { sock.local_addr().unwrap_or(bound) } else { bound };
                     let entry = self.conns.vacant_entry();
                     let slot = entry.key();
-                    let interest = Interest::READABLE | Interest::WRITABLE;
-                    if let Err(e) = self.poll.registry().register(&mut sock, token::slot(slot, Role::Client), interest)
-                    {
-                        log::warn!("register: {e}");
-                        continue;
-                    }
                     self.serial += 1;
                     let conn = entry.insert(Conn::new(sock, peer, local, self.serial, self.svc.now));
                     self.svc.trace_accept(conn);
                     let head_timeout = self.svc.config.head_timeout;
                     conn.set_deadline(slot, &mut self.svc, head_timeout);
+                    // With TCP_DEFER_ACCEPT the request is usually here already:
+                    // read and answer it now. A connection that is done at once
+                    // (Connection: close) never meets the poll at all; one that
+                    // must wait is registered then (see `after`).
+                    self.drive(slot);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}

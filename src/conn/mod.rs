@@ -1,28 +1,33 @@
 //! One client connection: a state machine advanced by readiness events.
 //!
-//! The phases follow a request's life, one file each, in order:
+//! The phases follow a request's life, one file each, in order. The
+//! transitions, as the phase functions make them (`docs/architecture.md`
+//! draws every one, CGI's included):
 //!
 //! ```text
-//!            accept
-//!              │
-//!              ▼
-//!   ┌──────► Head ──────────────┐ (head complete, body to drop)
-//!   │          │                ▼
-//!   │          │ (response    Discard
-//!   │          │  queued)       │
-//!   │          ▼                │
-//!   └─keep── Write ◄────────────┘
-//!    alive     │
-//!              │ (close: error, Connection: close, HTTP/1.0)
-//!              ▼
-//!           Linger ──► Closed
+//!              accept
+//!                │
+//!                ▼
+//!     ┌──────► Head ───── body to drop ─────► Discard
+//!     │          │  ◄──── body dropped ──────────┘ │
+//!     │          │ responses queued                │ body framing broke
+//!     │          ▼                                 │
+//!     └─ keep ─ Write ◄────────────────────────────┘
+//!       alive    │
+//!                │ last response sent, and the client may still be sending
+//!                ▼
+//!             Linger ──► Closed
 //! ```
 //!
-//! * [`read_head`]: read bytes, parse heads, ask a handler, queue the response.
-//! * [`read_body`]: read and drop a request body the handler did not want, so
+//! Any phase can end in `Closed` directly: the client went away, a timer ran
+//! out, or the last response went out with nothing left to drain.
+//!
+//! * `read_head.rs`: read bytes, parse heads, ask a handler, queue the response.
+//! * `read_body.rs`: read and drop a request body the handler did not want, so
 //!   the next pipelined request starts at the right byte.
-//! * [`write`]: format response heads and send queued bytes, then files.
-//! * [`close`]: half-close and drain briefly, so the client reads the last
+//! * `write.rs`: format response heads and send queued bytes, then files.
+//! * `cgi.rs`: the `Spool` and `Cgi` phases, a CGI program run inside the loop.
+//! * `close.rs`: half-close and drain briefly, so the client reads the last
 //!   response before any reset (a "lingering close").
 //!
 //! Every phase function returns a [`Step`]; the socket is registered once for
@@ -119,6 +124,10 @@ pub struct Conn {
     pub read_drained: bool,
     /// The peer closed its sending side.
     pub peer_closed: bool,
+    /// An event said the peer closed its side: read until end of stream,
+    /// whatever a short read suggests (the FIN may have come with the last
+    /// bytes, and no later event would announce it).
+    pub read_closed: bool,
     /// The head timer is armed for the request being read.
     pub head_timer_set: bool,
     /// Unread bytes may follow: close with a lingering close, not at once.
@@ -131,12 +140,16 @@ pub struct Conn {
     pub requests: u64,
     /// When the connection was accepted.
     pub accepted: Instant,
+    /// The socket is in the worker's poll (registered lazily, on the first wait).
+    pub registered: bool,
     /// TCP_NODELAY is set (see [`Conn::nodelay`]).
     pub nodelay: bool,
     /// The CGI program serving the current request, if any.
     pub cgi: Option<Box<cgi::Cgi>>,
     /// A chunked body being spooled for a CGI program.
     pub spool: Option<Box<cgi::Spool>>,
+    /// Why the connection is closing, for `--trace` (empty until known).
+    pub close_reason: &'static str,
 }
 
 impl Conn {
@@ -155,6 +168,7 @@ impl Conn {
             close_after: false,
             read_drained: false,
             peer_closed: false,
+            read_closed: false,
             head_timer_set: false,
             linger_needed: false,
             deadline: 0,
@@ -164,7 +178,17 @@ impl Conn {
             cgi: None,
             spool: None,
             nodelay: false,
+            registered: false,
+            close_reason: "",
         }
+    }
+
+    /// Close, saying why for `--trace` (the first reason given stands).
+    pub(crate) fn close_because(&mut self, why: &'static str) -> Step {
+        if self.close_reason.is_empty() {
+            self.close_reason = why;
+        }
+        Step::Close
     }
 
     /// Run the state machine until it must wait for the kernel.
@@ -202,10 +226,7 @@ impl Conn {
                 self.phase = Phase::Write;
                 self.drive(slot, svc)
             }
-            _ => {
-                svc.trace_note(self, "timeout in an idle, body, write or lingering phase: closing");
-                Step::Close
-            }
+            _ => self.close_because(crate::trace::timeout_reason(self)),
         }
     }
 

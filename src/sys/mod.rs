@@ -46,6 +46,9 @@ pub fn reuseport_listener(addr: SocketAddr, backlog: i32) -> io::Result<std::net
     if addr.is_ipv6() {
         setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)?;
     }
+    // Wake accept only once the client has sent something (nginx's
+    // `deferred`): the request is then there to read at once.
+    setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT, 1)?;
     let (storage, len) = sockaddr(addr);
     // SAFETY: `storage` is a properly initialised sockaddr of `len` bytes that
     // outlives the call; bind(2) only reads it.
