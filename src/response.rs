@@ -109,8 +109,8 @@ pub enum Part {
 /// Where a response body comes from.
 #[derive(Debug, Clone, Default)]
 pub enum Body {
-    /// No body. With [`Reply::length`] `None` this is a zero-length body
-    /// (or no body at all for 1xx, 204 and 304, RFC 9110 §6.4.1).
+    /// No body: a zero-length one (`Content-Length: 0`), or none at all for
+    /// 1xx, 204 and 304 (RFC 9110 §6.4.1).
     #[default]
     Empty,
     /// A body fixed at compile time (error pages, the built-in pages).

@@ -1,187 +1,459 @@
 //! `--trace`: an annotated account of what crosses the wire, for people
-//! learning HTTP. Each call writes one block whole, so two connections' lines
-//! never interleave. When tracing is off every hook is one `is_none` check:
-//! nothing is formatted.
+//! learning HTTP.
+//!
+//! Every line starts with the connection it is about — `[w0 c3]` is the third
+//! connection accepted by worker 0 — and, when it is an event on the
+//! connection, the time since `accept()`. Bytes are shown one wire line per
+//! text line, after a `|`, with CR, LF and control bytes made visible:
+//!
+//! ```text
+//! [w0 c1 +0.21ms] <- read(): 40 bytes
+//!     | GET /hello.txt HTTP/1.1\r\n
+//!     | Host: a\r\n
+//!     | \r\n
+//! [w0 c1 +0.30ms] request 1: GET /hello.txt HTTP/1.1 (head 40 bytes, 1 field)
+//!     body:       none: neither Content-Length nor Transfer-Encoding (RFC 9112 §6.3 rule 7)
+//!     connection: keep-alive: HTTP/1.1 persists unless the client says close (RFC 9112 §9.3)
+//! ```
+//!
+//! What is shown, in the order a request meets it: the bytes each `read`
+//! brought (a long body abridged, with a count); what the parser decided and
+//! why, with the RFC section (method, target, framing, persistence, or the
+//! error and its status); the response head as queued; where the body comes
+//! from; each system call that sent bytes (`write`, `writev`,
+//! `send(MSG_MORE)`, `sendfile`) with its byte count; and, last, why the
+//! connection closed.
+//!
+//! Each event is formatted into one block and written whole with one
+//! `write_all`, so with several workers two connections' lines never
+//! interleave inside a block. When tracing is off, every hook is one
+//! `is_none` check and returns before anything is formatted; the hooks in
+//! `conn/` that need a message built pass `format_args!`, which formats
+//! nothing until it is written.
 
+use std::fmt::{self, Write as _};
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 
-use wired_parser::{Body as ReqBody, Error, Request};
+use wired_parser::{Body as ReqBody, Error, Request, Version};
 
 use crate::config::TraceTarget;
-use crate::conn::Conn;
-use crate::response::Body;
+use crate::conn::{Conn, Phase, Tail};
+use crate::response::{Body, Part, Reply};
 use crate::worker::Services;
 
-/// Bytes of one read shown before the rest is abridged.
-const SHOW_RECV: usize = 2048;
+/// Bytes of a read shown past the last blank line (the end of a head) before
+/// the rest is abridged. Heads are shown whole; bodies are not the point.
+const SHOW_BODY: usize = 256;
 
-/// Where trace blocks go.
+/// Most bytes of one read shown at all.
+const SHOW_MAX: usize = 16 * 1024;
+
+/// Where trace blocks go, and the block being built.
 pub struct Tracer {
     out: Box<dyn Write + Send>,
-    block: Vec<u8>,
+    block: String,
+    /// The worker's number, from its thread's name (`wired-worker-N`).
+    worker: usize,
 }
 
 impl Tracer {
-    /// Open the trace output.
+    /// Open the trace output. Called on the worker's own thread, whose name
+    /// gives the worker's number.
     pub fn open(target: &TraceTarget) -> io::Result<Tracer> {
         let out: Box<dyn Write + Send> = match target {
             TraceTarget::Stderr => Box::new(io::stderr()),
             TraceTarget::File(path) => Box::new(OpenOptions::new().create(true).append(true).open(path)?),
         };
-        Ok(Tracer { out, block: Vec::with_capacity(4096) })
+        let worker = std::thread::current()
+            .name()
+            .and_then(|n| n.strip_prefix("wired-worker-"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        Ok(Tracer { out, block: String::with_capacity(4096), worker })
     }
 
+    /// Start a block: `[w0 c3 +1.25ms] `, or without the time.
+    fn start(&mut self, conn: &Conn, timed: bool) {
+        let _ = write!(self.block, "[w{} c{}", self.worker, conn.serial);
+        if timed {
+            let ms = conn.accepted.elapsed().as_secs_f64() * 1000.0;
+            let _ = write!(self.block, " +{ms:.2}ms");
+        }
+        self.block.push_str("] ");
+    }
+
+    /// Write the block whole, in one call, and clear it.
     fn emit(&mut self) {
-        let _ = self.out.write_all(&self.block).and_then(|()| self.out.flush());
+        let _ = self.out.write_all(self.block.as_bytes()).and_then(|()| self.out.flush());
         self.block.clear();
-    }
-
-    /// The response head as queued.
-    pub fn response_head(&mut self, id: u64, head: &[u8]) {
-        let _ = writeln!(self.block, "[conn {id}] -> response head queued, {} bytes", head.len());
-        visible(&mut self.block, head);
-        self.emit();
-    }
-
-    /// How a response body will go out.
-    pub fn body_plan(&mut self, id: u64, body: &Body, no_body: bool) {
-        let how = if no_body {
-            "no body (HEAD, 1xx, 204 or 304: RFC 9110 §6.4.1)".to_string()
-        } else {
-            match body {
-                Body::Empty => "an empty body".to_string(),
-                Body::Static(b) => format!("{} body bytes from memory, behind the head in one write", b.len()),
-                Body::Owned(b) => format!("{} body bytes from memory, behind the head in one write", b.len()),
-                Body::File(f) => format!("{} body bytes from a file at offset {}, by sendfile", f.len, f.offset),
-                Body::Parts(p) => format!("a multipart body in {} pieces, {} bytes; file parts by sendfile", p.len(), body.len()),
-            }
-        };
-        let _ = writeln!(self.block, "[conn {id}]    body: {how}");
-        self.emit();
     }
 }
 
-/// Write bytes with CR, LF and control bytes made visible, one wire line per text line.
-fn visible(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(b"    | ");
+impl Services {
+    /// A connection was accepted.
+    pub fn trace_accept(&mut self, conn: &Conn) {
+        let Some(t) = self.trace.as_mut() else { return };
+        t.start(conn, false);
+        let _ = writeln!(t.block, "accepted from {} on {}", conn.peer, conn.local);
+        t.emit();
+    }
+
+    /// Bytes arrived: shown as they came, a head whole, a body abridged.
+    pub fn trace_recv(&mut self, conn: &Conn, bytes: &[u8]) {
+        let Some(t) = self.tracer_at(conn) else { return };
+        let _ = writeln!(t.block, "<- read(): {} bytes", bytes.len());
+        // Show up to the last blank line of a head read in the Head phase,
+        // and a little past it; in a body phase, a little.
+        let heads_end = match conn.phase {
+            Phase::Head => memchr::memmem::rfind(bytes, b"\r\n\r\n").map_or(bytes.len(), |i| i + 4),
+            _ => 0,
+        };
+        abridged(&mut t.block, bytes, heads_end.saturating_add(SHOW_BODY).min(SHOW_MAX));
+        t.emit();
+    }
+
+    /// A head was parsed: what the parser decided, and why.
+    pub fn trace_request(&mut self, conn: &Conn, head: &[u8], req: &Request<'_, '_>) {
+        let Some(t) = self.tracer_at(conn) else { return };
+        let fields = req.headers.len();
+        let _ = writeln!(
+            t.block,
+            "request {}: {} {} {} (head {} bytes, {fields} field{})",
+            // `answer` counts the request after this hook runs.
+            conn.requests + 1,
+            req.method.as_str(),
+            req.target,
+            req.version.as_str(),
+            head.len(),
+            if fields == 1 { "" } else { "s" },
+        );
+        let body = match req.body {
+            ReqBody::None if req.header("content-length").is_some() => {
+                "none: Content-Length: 0 (RFC 9112 §6.3 rule 6)".to_string()
+            }
+            ReqBody::None => "none: neither Content-Length nor Transfer-Encoding (RFC 9112 §6.3 rule 7)".to_string(),
+            ReqBody::Length(n) => format!("{n} bytes follow the head, as Content-Length says (RFC 9112 §6.3 rule 6)"),
+            ReqBody::Chunked => {
+                "chunked: it ends with a chunk of size 0 (Transfer-Encoding, RFC 9112 §6.3 rule 4, §7.1)".to_string()
+            }
+        };
+        let _ = writeln!(t.block, "    body:       {body}");
+        let persist = match (req.version, req.keep_alive) {
+            (Version::Http11, true) => "keep-alive: HTTP/1.1 persists unless the client says close (RFC 9112 §9.3)",
+            (Version::Http11, false) => "close: the client sent `Connection: close` (RFC 9112 §9.6)",
+            (_, true) => "keep-alive: an HTTP/1.0 client asked with `Connection: keep-alive` (RFC 9112 §9.3)",
+            (_, false) => "close: HTTP/1.0 closes unless the client asks for keep-alive (RFC 9112 §9.3)",
+        };
+        let _ = writeln!(t.block, "    connection: {persist}");
+        if req.expect_continue {
+            let _ = writeln!(
+                t.block,
+                "    expect:     100-continue: the client waits for `100 Continue` before sending the body (RFC 9110 §10.1.1)"
+            );
+        }
+        t.emit();
+    }
+
+    /// A head was refused: why, by which rule, and what is answered.
+    pub fn trace_parse_error(&mut self, conn: &Conn, _bytes: &[u8], e: Error) {
+        let Some(t) = self.tracer_at(conn) else { return };
+        let status = e.status();
+        let _ = writeln!(
+            t.block,
+            "refused: {} ({}) -> {status} {}",
+            e.reason(),
+            rfc_of(e),
+            crate::response::reason(status)
+        );
+        let _ = writeln!(
+            t.block,
+            "    after a bad head the next request's first byte is unknown: answer, then close (RFC 9112 §9.6)"
+        );
+        t.emit();
+    }
+
+    /// The response head as queued in the output buffer (`svc.head`).
+    pub fn trace_response_head(&mut self, conn: &Conn) {
+        let Some(t) = self.trace.as_mut() else { return };
+        t.start(conn, false);
+        let _ = writeln!(t.block, "-> response head queued, {} bytes", self.head.len());
+        visible(&mut t.block, &self.head);
+        t.emit();
+    }
+
+    /// Where a response body comes from, queued after its head.
+    pub fn trace_body(&mut self, conn: &Conn, reply: &Reply, head_only: bool) {
+        let Some(t) = self.trace.as_mut() else { return };
+        t.start(conn, false);
+        let why_none = match reply.status {
+            _ if head_only => {
+                Some("this answers HEAD: the head alone, its Content-Length that of a GET (RFC 9110 §9.3.2)")
+            }
+            100..=199 => Some("a 1xx response never has one (RFC 9110 §15.2)"),
+            204 => Some("a 204 never has one (RFC 9110 §15.3.5)"),
+            304 => Some("a 304 never has one (RFC 9110 §15.4.5)"),
+            _ => None,
+        };
+        match (why_none, &reply.body) {
+            (Some(why), _) => {
+                let _ = writeln!(t.block, "   body: none: {why}");
+            }
+            (None, Body::Empty) => {
+                let _ = writeln!(t.block, "   body: empty");
+            }
+            (None, Body::Static(b)) => memory_body(&mut t.block, "from memory", b),
+            (None, Body::Owned(b)) => memory_body(&mut t.block, "made for this response", b),
+            (None, Body::File(f)) => match f.in_memory() {
+                Some(bytes) => memory_body(&mut t.block, "of a small file the cache holds in memory", bytes),
+                None => {
+                    let _ = writeln!(
+                        t.block,
+                        "   body: {} bytes of a file from offset {}, for sendfile()",
+                        f.len, f.offset
+                    );
+                }
+            },
+            (None, Body::Parts(parts)) => {
+                let _ = writeln!(t.block, "   body: {} bytes in {} pieces:", reply.body.len(), parts.len());
+                // Bytes in memory run together as they will on the wire; a
+                // file piece sent by sendfile() is a placeholder line.
+                let mut wire = Vec::new();
+                for part in parts {
+                    match part {
+                        Part::Bytes(b) => wire.extend_from_slice(b),
+                        Part::File(f) => match f.in_memory() {
+                            Some(b) => wire.extend_from_slice(b),
+                            None => {
+                                abridged(&mut t.block, &wire, SHOW_BODY * 4);
+                                wire.clear();
+                                let _ = writeln!(
+                                    t.block,
+                                    "    [{} bytes of the file from offset {}, by sendfile()]",
+                                    f.len, f.offset
+                                );
+                            }
+                        },
+                    }
+                }
+                abridged(&mut t.block, &wire, SHOW_BODY * 4);
+            }
+        }
+        t.emit();
+    }
+
+    /// An interim or framing piece queued outside a response head (such as
+    /// `100 Continue`, or a CGI body chunk), shown as it will go out.
+    pub fn trace_queued(&mut self, conn: &Conn, what: &str, bytes: &[u8]) {
+        let Some(t) = self.tracer_at(conn) else { return };
+        let _ = writeln!(t.block, "-> {what} queued, {} bytes", bytes.len());
+        abridged(&mut t.block, bytes, SHOW_BODY);
+        t.emit();
+    }
+
+    /// A piece of a CGI program's body, queued for the client: as a chunk
+    /// (size in hex, CRLF, data, CRLF: RFC 9112 §7.1), or as it is when the
+    /// program gave a Content-Length.
+    pub fn trace_cgi_body(&mut self, conn: &Conn, chunked: bool, data: &[u8]) {
+        let Some(t) = self.tracer_at(conn) else { return };
+        let shown = data.len().min(SHOW_BODY);
+        let mut wire = Vec::with_capacity(shown + 24);
+        if chunked {
+            let _ = writeln!(t.block, "-> CGI output: {} bytes, queued as one chunk", data.len());
+            let _ = write!(wire, "{:x}\r\n", data.len());
+        } else {
+            let _ = writeln!(t.block, "-> CGI output: {} bytes, queued as they are", data.len());
+        }
+        wire.extend_from_slice(data.get(..shown).unwrap_or(data));
+        if shown < data.len() {
+            visible(&mut t.block, &wire);
+            let _ = writeln!(
+                t.block,
+                "    ... {} more bytes not shown{}",
+                data.len() - shown,
+                if chunked { ", then \\r\\n" } else { "" }
+            );
+        } else {
+            if chunked {
+                wire.extend_from_slice(b"\r\n");
+            }
+            visible(&mut t.block, &wire);
+        }
+        t.emit();
+    }
+
+    /// The system call `Conn::send_some` is about to make, read from what is
+    /// queued; passed back to [`Services::trace_sent`]. Empty when off.
+    pub fn trace_how(&self, conn: &Conn) -> &'static str {
+        if self.trace.is_none() {
+            return "";
+        }
+        let buffered = conn.output.as_ref().is_some_and(|b| !b.is_empty());
+        match (&conn.tail, buffered) {
+            (Tail::File(_) | Tail::Parts(_), true) => "send(MSG_MORE)",
+            (Tail::Static(..) | Tail::Owned(..), true) => "writev()",
+            (Tail::File(_), false) => "sendfile()",
+            (Tail::Parts(parts), false) => match parts.last() {
+                Some(Part::File(f)) if f.in_memory().is_none() => "sendfile()",
+                _ => "write()",
+            },
+            _ => "write()",
+        }
+    }
+
+    /// Bytes went out, by the call [`Services::trace_how`] named.
+    pub fn trace_sent(&mut self, conn: &Conn, n: usize, how: &str) {
+        if n == 0 {
+            return;
+        }
+        let Some(t) = self.tracer_at(conn) else { return };
+        let why = match how {
+            "send(MSG_MORE)" => ": the kernel holds them to share a packet with the file that follows",
+            "sendfile()" => " from the file, page cache to socket, no copy through wired",
+            "writev()" => ": the buffer and the body behind it in one call",
+            _ => "",
+        };
+        let _ = writeln!(t.block, "-> {how} {n} bytes{why}");
+        t.emit();
+    }
+
+    /// A note worth reading beside the bytes.
+    pub fn trace_note(&mut self, conn: &Conn, note: &str) {
+        let Some(t) = self.tracer_at(conn) else { return };
+        let _ = writeln!(t.block, "{note}");
+        t.emit();
+    }
+
+    /// A note built from `format_args!`, formatted only when tracing is on.
+    pub fn trace_fmt(&mut self, conn: &Conn, note: fmt::Arguments<'_>) {
+        let Some(t) = self.tracer_at(conn) else { return };
+        let _ = t.block.write_fmt(note);
+        t.block.push('\n');
+        t.emit();
+    }
+
+    /// The connection closed, and why.
+    pub fn trace_close(&mut self, conn: &Conn) {
+        let draining = self.draining;
+        let Some(t) = self.tracer_at(conn) else { return };
+        let why = match conn.close_reason {
+            "" if draining => "the server is shutting down and the connection was idle",
+            "" => "no reason recorded",
+            why => why,
+        };
+        let n = conn.requests;
+        let _ = writeln!(t.block, "closed after {n} request{}: {why}", if n == 1 { "" } else { "s" });
+        t.emit();
+    }
+
+    /// The tracer, with a timed block started for `conn`.
+    fn tracer_at(&mut self, conn: &Conn) -> Option<&mut Tracer> {
+        let t = self.trace.as_mut()?;
+        t.start(conn, true);
+        Some(t)
+    }
+}
+
+/// Why a timer closed a connection in this phase (for `Conn::close_reason`).
+pub fn timeout_reason(conn: &Conn) -> &'static str {
+    match conn.phase {
+        Phase::Head if conn.requests == 0 => "head timeout: no request arrived in time",
+        Phase::Head => "keep-alive timeout: idle too long between requests",
+        Phase::Discard(_) | Phase::Spool => "body timeout: the request body stalled",
+        Phase::Write => "send timeout: the client stopped reading its response",
+        Phase::Cgi => "CGI timeout",
+        Phase::Linger => "lingering close over: its time ran out",
+        Phase::Closed => "timeout",
+    }
+}
+
+/// The rule an error breaks.
+fn rfc_of(e: Error) -> &'static str {
+    use Error::*;
+    match e {
+        RequestLine => "RFC 9112 §3",
+        Method => "RFC 9112 §3.1",
+        Version => "RFC 9112 §2.3",
+        FieldName => "RFC 9110 §5.1",
+        FieldValue => "RFC 9110 §5.5",
+        SpaceBeforeColon => "RFC 9112 §5.1",
+        ObsFold => "RFC 9112 §5.2",
+        BareCr | BareLf => "RFC 9112 §2.2",
+        MissingHost | DuplicateHost | BadHost => "RFC 9112 §3.2",
+        Target => "RFC 9112 §3.2",
+        BadEscape | PathEscapesRoot => "RFC 3986 §5.2.4",
+        TransferEncodingAndLength => "RFC 9112 §6.1, §6.3 rule 3",
+        ChunkedNotLast => "RFC 9112 §6.3 rule 4",
+        TransferEncodingHttp10 => "RFC 9112 §6.1",
+        ConflictingLength | BadLength => "RFC 9112 §6.3 rule 5",
+        ChunkSize | ChunkExtension | ChunkFraming => "RFC 9112 §7.1",
+        Trailer => "RFC 9112 §7.1.2",
+        BodyTooLarge => "RFC 9110 §15.5.14",
+        UriTooLong => "RFC 9110 §15.5.15",
+        HeadersTooLarge => "RFC 6585 §5",
+        UnknownTransferCoding => "RFC 9112 §6.1",
+        UnknownExpectation => "RFC 9110 §10.1.1",
+        VersionNotSupported => "RFC 9110 §15.6.6",
+        _ => "RFC 9112",
+    }
+}
+
+/// Bytes made visible, the first `limit` of them, then a count of the rest.
+fn abridged(out: &mut String, bytes: &[u8], limit: usize) {
+    let shown = bytes.len().min(limit);
+    visible(out, bytes.get(..shown).unwrap_or(bytes));
+    if shown < bytes.len() {
+        let _ = writeln!(out, "    ... {} more bytes not shown", bytes.len() - shown);
+    }
+}
+
+/// A body held in memory: its size and its first bytes.
+fn memory_body(out: &mut String, source: &str, bytes: &[u8]) {
+    let _ = writeln!(out, "   body: {} bytes {source}", bytes.len());
+    abridged(out, bytes, SHOW_BODY);
+}
+
+/// Write bytes with CR, LF and control bytes made visible, one wire line per
+/// text line: `\r`, `\n`, `\t`, and `\xNN` for any other byte outside
+/// printable ASCII.
+fn visible(out: &mut String, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    out.push_str("    | ");
     let mut at_line_start = false;
     for &b in bytes {
         if at_line_start {
-            out.extend_from_slice(b"    | ");
+            out.push_str("    | ");
             at_line_start = false;
         }
         match b {
-            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\r' => out.push_str("\\r"),
             b'\n' => {
-                out.extend_from_slice(b"\\n\n");
+                out.push_str("\\n\n");
                 at_line_start = true;
             }
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x20..=0x7e => out.push(b),
+            b'\t' => out.push_str("\\t"),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(char::from(b)),
             _ => {
                 let _ = write!(out, "\\x{b:02x}");
             }
         }
     }
     if !at_line_start {
-        out.push(b'\n');
+        out.push('\n');
     }
 }
 
-impl Services {
-    fn tracer(&mut self) -> Option<&mut Tracer> {
-        self.trace.as_mut()
-    }
+#[cfg(test)]
+mod tests {
+    use super::visible;
 
-    fn elapsed_ms(&self, conn: &Conn) -> f64 {
-        self.now.saturating_duration_since(conn.accepted).as_secs_f64() * 1000.0
-    }
-
-    /// A connection was accepted.
-    pub fn trace_accept(&mut self, conn: &Conn) {
-        let Some(t) = self.tracer() else { return };
-        let _ = writeln!(t.block, "[conn {}] accepted from {} on {}", conn.serial, conn.peer, conn.local);
-        t.emit();
-    }
-
-    /// Bytes arrived.
-    pub fn trace_recv(&mut self, conn: &Conn, bytes: &[u8]) {
-        let ms = self.elapsed_ms(conn);
-        let Some(t) = self.tracer() else { return };
-        let _ = writeln!(t.block, "[conn {}] <- read {} bytes (t+{ms:.1} ms)", conn.serial, bytes.len());
-        let shown = bytes.get(..bytes.len().min(SHOW_RECV)).unwrap_or(bytes);
-        visible(&mut t.block, shown);
-        if shown.len() < bytes.len() {
-            let _ = writeln!(t.block, "    ... {} more bytes not shown", bytes.len() - shown.len());
-        }
-        t.emit();
-    }
-
-    /// A head was parsed: what the parser decided, and why.
-    pub fn trace_request(&mut self, conn: &Conn, head: &[u8], req: &Request<'_, '_>) {
-        let Some(t) = self.tracer() else { return };
-        let body = match req.body {
-            ReqBody::None => "no body (neither Content-Length nor Transfer-Encoding: RFC 9112 §6.3)".to_string(),
-            ReqBody::Length(n) => format!("a body of {n} bytes (Content-Length: RFC 9112 §6.3 rule 6)"),
-            ReqBody::Chunked => "a chunked body (Transfer-Encoding: chunked, RFC 9112 §7.1)".to_string(),
-        };
-        let persist = match (req.version, req.keep_alive) {
-            (wired_parser::Version::Http11, true) => "keep-alive (HTTP/1.1 default, RFC 9112 §9.3)",
-            (wired_parser::Version::Http11, false) => "close (Connection: close, RFC 9112 §9.6)",
-            (_, true) => "keep-alive (HTTP/1.0 asked with Connection: keep-alive)",
-            (_, false) => "close (HTTP/1.0 without keep-alive, RFC 9112 §9.3)",
-        };
-        let _ = writeln!(
-            t.block,
-            "[conn {}] parsed request #{}: {} {} {} — head {} bytes, {} header fields; {body}; connection: {persist}{}",
-            conn.serial,
-            conn.requests,
-            req.method.as_str(),
-            req.target,
-            req.version.as_str(),
-            head.len(),
-            req.headers.len(),
-            if req.expect_continue { "; expects 100-continue" } else { "" },
-        );
-        t.emit();
-    }
-
-    /// A head was refused.
-    pub fn trace_parse_error(&mut self, conn: &Conn, _bytes: &[u8], e: Error) {
-        let Some(t) = self.tracer() else { return };
-        let _ = writeln!(
-            t.block,
-            "[conn {}] refused: {} — answering {} and closing, since framing is in doubt",
-            conn.serial,
-            e.reason(),
-            e.status()
-        );
-        t.emit();
-    }
-
-    /// Bytes went out.
-    pub fn trace_sent(&mut self, conn: &Conn, n: usize) {
-        let ms = self.elapsed_ms(conn);
-        let Some(t) = self.tracer() else { return };
-        if n > 0 {
-            let _ = writeln!(t.block, "[conn {}] -> sent {n} bytes (t+{ms:.1} ms)", conn.serial);
-            t.emit();
-        }
-    }
-
-    /// Something worth saying.
-    pub fn trace_note(&mut self, conn: &Conn, note: &str) {
-        let Some(t) = self.tracer() else { return };
-        let _ = writeln!(t.block, "[conn {}] {note}", conn.serial);
-        t.emit();
-    }
-
-    /// The connection closed.
-    pub fn trace_close(&mut self, conn: &Conn) {
-        let ms = self.elapsed_ms(conn);
-        let Some(t) = self.tracer() else { return };
-        let _ = writeln!(t.block, "[conn {}] closed after {} request(s), {ms:.1} ms", conn.serial, conn.requests);
-        t.emit();
+    #[test]
+    fn line_ends_and_controls_are_visible() {
+        let mut out = String::new();
+        visible(&mut out, b"GET / HTTP/1.1\r\nX: a\tb\x00\\\r\n\r\nbody");
+        assert_eq!(out, "    | GET / HTTP/1.1\\r\\n\n    | X: a\\tb\\x00\\\\\\r\\n\n    | \\r\\n\n    | body\n");
     }
 }

@@ -45,6 +45,17 @@ const MAX_EXTENSION_BYTES: usize = 4096;
 /// [`decode`](ChunkedDecoder::decode) until it reports `done`, and keep the
 /// decoder across reads: it remembers where it stopped, down to a CR whose LF
 /// has not arrived yet.
+///
+/// ```
+/// use wired_parser::{ChunkedDecoder, Limits};
+/// let mut dec = ChunkedDecoder::new(&Limits::default());
+/// assert_eq!(dec.decode(b"a")?.consumed, 1); // half a size line: the decoder keeps its place
+/// let input = b"\r\n0123456789\r\n0\r\n\r\n";
+/// let d = dec.decode(input)?;
+/// assert_eq!(&input[d.data.clone()], b"0123456789");
+/// assert!(dec.decode(&input[d.consumed..])?.done);
+/// # Ok::<(), wired_parser::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ChunkedDecoder {
     /// Where in the grammar the next byte belongs.

@@ -1,5 +1,12 @@
 //! Connection semantics: persistence, `Expect`, `Upgrade`, and the token lists
 //! those fields carry.
+//!
+//! ```
+//! use wired_parser::{Version, connection::ConnectionOptions};
+//! let mut options = ConnectionOptions::default();
+//! options.add(b"keep-alive");
+//! assert!(options.persistent(Version::Http10)); // HTTP/1.0 persists only when asked
+//! ```
 
 /// Split a comma-separated list into its elements (RFC 9110 §5.6.1).
 ///
@@ -44,6 +51,14 @@ pub fn trim_ows(mut s: &[u8]) -> &[u8] {
 
 /// What the `Connection`, `Expect` and `Upgrade` fields said, gathered while
 /// the head parser walks the fields once.
+///
+/// ```
+/// use wired_parser::{Version, connection::ConnectionOptions};
+/// let mut options = ConnectionOptions::default();
+/// options.add(b"Upgrade");
+/// options.add(b"close");
+/// assert!(options.upgrade && options.close && !options.persistent(Version::Http11));
+/// ```
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionOptions {
     /// `Connection: close` was present.

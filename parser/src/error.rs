@@ -3,10 +3,26 @@
 //! An [`Error`] is small, `Copy` data: the server turns it into a response with
 //! [`Error::status`] and decides from [`Error::framing_in_doubt`] whether the
 //! connection can survive it.
+//!
+//! ```
+//! use wired_parser::{EMPTY_HEADER, Error, HeadParser, Limits};
+//!
+//! let raw = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n";
+//! let mut fields = [EMPTY_HEADER; 8];
+//! let e = HeadParser::new().parse(raw, &Limits::default(), &mut fields).unwrap_err();
+//! assert_eq!(e, Error::TransferEncodingAndLength);
+//! assert_eq!(e.to_string(), "400 both Transfer-Encoding and Content-Length");
+//! ```
 
 use core::fmt;
 
 /// Why a request (or a piece of its body) was refused.
+///
+/// ```
+/// use wired_parser::Error;
+/// let e = Error::ObsFold;
+/// assert_eq!((e.status(), e.reason()), (400, "obsolete line folding"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Error {
@@ -79,6 +95,13 @@ pub enum Error {
 
 impl Error {
     /// The status code a server should answer this error with.
+    ///
+    /// ```
+    /// use wired_parser::Error;
+    /// assert_eq!(Error::UriTooLong.status(), 414);
+    /// assert_eq!(Error::UnknownTransferCoding.status(), 501);
+    /// assert_eq!(Error::BareLf.status(), 400);
+    /// ```
     pub fn status(self) -> u16 {
         use Error::*;
         match self {
@@ -99,11 +122,19 @@ impl Error {
     /// the bytes that follow may belong to this request. Only an error found
     /// after the framing was settled (a bad target, say) leaves it intact, and
     /// even then wired closes, because the body of the refused request is unread.
+    ///
+    /// ```
+    /// assert!(wired_parser::Error::BadHost.framing_in_doubt());
+    /// ```
     pub fn framing_in_doubt(self) -> bool {
         true
     }
 
     /// A short, human-readable reason, used in error pages and logs.
+    ///
+    /// ```
+    /// assert_eq!(wired_parser::Error::MissingHost.reason(), "HTTP/1.1 request without Host");
+    /// ```
     pub fn reason(self) -> &'static str {
         use Error::*;
         match self {

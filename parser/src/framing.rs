@@ -5,12 +5,28 @@
 //! in a way two servers could read differently, one request can be read as
 //! two by a proxy and its origin — request smuggling. So every doubtful case
 //! here is refused with 400 rather than guessed.
+//!
+//! ```
+//! use wired_parser::{Body, EMPTY_HEADER, HeadParser, Limits, Status};
+//!
+//! let raw = b"POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+//! let mut fields = [EMPTY_HEADER; 8];
+//! let Ok(Status::Complete(req)) = HeadParser::new().parse(raw, &Limits::default(), &mut fields) else { panic!() };
+//! assert_eq!(req.body, Body::Chunked);
+//! ```
 
 use crate::Error;
 use crate::Version;
 use crate::connection::{list_elements, trim_ows};
 
 /// How the request body is delimited.
+///
+/// ```
+/// use wired_parser::{Body, Version, framing::Framing};
+/// let mut f = Framing::default();
+/// f.content_length(b"0").unwrap();
+/// assert_eq!(f.finish(Version::Http11), Ok(Body::None)); // Content-Length: 0 is no body
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Body {
     /// No body (RFC 9112 §6.3 rule 7: neither field present).

@@ -7,6 +7,20 @@
 //! (a slowloris defence, after picohttpparser). Only a complete head is handed
 //! to `httparse`, which validates the grammar in one pass; then the fields the
 //! server depends on (Host, framing, connection options) are read once.
+//!
+//! ```
+//! use wired_parser::{EMPTY_HEADER, HeadParser, Limits, Status};
+//!
+//! let raw = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+//! let mut parser = HeadParser::new();
+//! // The bytes arrive one at a time; each call scans only what is new.
+//! for end in 1..raw.len() {
+//!     let mut fields = [EMPTY_HEADER; 4];
+//!     assert_eq!(parser.parse(&raw[..end], &Limits::default(), &mut fields), Ok(Status::Partial));
+//! }
+//! let mut fields = [EMPTY_HEADER; 4];
+//! assert!(matches!(parser.parse(raw, &Limits::default(), &mut fields), Ok(Status::Complete(_))));
+//! ```
 
 use memchr::memchr_iter;
 
@@ -18,9 +32,22 @@ use crate::{Error, Limits, Method};
 pub use httparse::Header;
 
 /// An empty header slot, to build the array the parser fills.
+///
+/// ```
+/// let fields = [wired_parser::EMPTY_HEADER; 32]; // room for 32 fields, on the stack
+/// assert_eq!(fields[0].name, "");
+/// ```
 pub const EMPTY_HEADER: Header<'static> = httparse::EMPTY_HEADER;
 
 /// The protocol version of a request (RFC 9112 §2.3).
+///
+/// ```
+/// # use wired_parser::*;
+/// let mut fields = [EMPTY_HEADER; 4];
+/// let raw = b"GET / HTTP/1.0\r\n\r\n";
+/// let Ok(Status::Complete(req)) = HeadParser::new().parse(raw, &Limits::default(), &mut fields) else { panic!() };
+/// assert_eq!(req.version, Version::Http10);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Version {
     /// HTTP/1.0
@@ -44,6 +71,13 @@ impl Version {
 }
 
 /// The answer to "is the head complete?".
+///
+/// ```
+/// # use wired_parser::*;
+/// let mut fields = [EMPTY_HEADER; 4];
+/// let r = HeadParser::new().parse(b"GET / HTTP/1.1\r\n", &Limits::default(), &mut fields);
+/// assert_eq!(r, Ok(Status::Partial)); // no blank line yet
+/// ```
 #[derive(Debug, PartialEq, Eq)]
 pub enum Status<T> {
     /// Not yet: read more bytes and ask again with the whole buffer.
@@ -53,6 +87,18 @@ pub enum Status<T> {
 }
 
 /// A complete, validated request head. Everything borrows the caller's buffer.
+///
+/// ```
+/// # use wired_parser::*;
+/// let raw = b"POST /form HTTP/1.1\r\nHost: example.com\r\nContent-Length: 3\r\nConnection: close\r\n\r\na=1";
+/// let mut fields = [EMPTY_HEADER; 8];
+/// let Ok(Status::Complete(req)) = HeadParser::new().parse(raw, &Limits::default(), &mut fields) else { panic!() };
+/// assert_eq!((req.method, req.target), (Method::Post, "/form"));
+/// assert_eq!(req.body, Body::Length(3));
+/// assert!(!req.keep_alive);
+/// assert_eq!(req.host, Some(&b"example.com"[..]));
+/// assert_eq!(&raw[req.head_len..], b"a=1"); // the body starts where the head ends
+/// ```
 #[derive(Debug, PartialEq, Eq)]
 pub struct Request<'b, 'h> {
     /// The method (RFC 9110 §9).
@@ -96,6 +142,19 @@ impl<'b> Request<'b, '_> {
 
 /// Incremental head parser. Keep one per connection; call [`HeadParser::reset`]
 /// before the next request.
+///
+/// ```
+/// # use wired_parser::*;
+/// let two = b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n";
+/// let mut parser = HeadParser::new();
+/// let mut fields = [EMPTY_HEADER; 4];
+/// let Ok(Status::Complete(first)) = parser.parse(two, &Limits::default(), &mut fields) else { panic!() };
+/// let next = first.head_len;
+/// parser.reset(); // the second request is parsed from its own first byte
+/// let mut fields = [EMPTY_HEADER; 4];
+/// let Ok(Status::Complete(second)) = parser.parse(&two[next..], &Limits::default(), &mut fields) else { panic!() };
+/// assert_eq!(second.target, "/2");
+/// ```
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HeadParser {
     /// Where the request line starts, once leading empty lines are skipped.
@@ -110,11 +169,28 @@ pub struct HeadParser {
 
 impl HeadParser {
     /// A parser at the start of a request.
+    ///
+    /// ```
+    /// # use wired_parser::*;
+    /// let mut fields = [EMPTY_HEADER; 4];
+    /// assert_eq!(HeadParser::new().parse(b"", &Limits::default(), &mut fields), Ok(Status::Partial));
+    /// ```
     pub fn new() -> Self {
         HeadParser::default()
     }
 
     /// Forget the last request, ready for the next one.
+    ///
+    /// ```
+    /// # use wired_parser::*;
+    /// let mut parser = HeadParser::new();
+    /// let mut fields = [EMPTY_HEADER; 4];
+    /// assert_eq!(parser.parse(b"GET /a HT", &Limits::default(), &mut fields), Ok(Status::Partial));
+    /// parser.reset(); // forget that prefix: a new request starts
+    /// let mut fields = [EMPTY_HEADER; 4];
+    /// let r = parser.parse(b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n", &Limits::default(), &mut fields);
+    /// assert!(matches!(r, Ok(Status::Complete(req)) if req.target == "/b"));
+    /// ```
     pub fn reset(&mut self) {
         *self = HeadParser::default();
     }

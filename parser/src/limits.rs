@@ -1,4 +1,13 @@
 //! The limits a caller passes to the parser: how large a head may grow.
+//!
+//! ```
+//! use wired_parser::{EMPTY_HEADER, Error, HeadParser, Limits};
+//!
+//! let tight = Limits { max_request_line: 32, ..Limits::default() };
+//! let raw = b"GET /a-path-too-long-for-the-limit HTTP/1.1\r\nHost: a\r\n\r\n";
+//! let mut fields = [EMPTY_HEADER; 4];
+//! assert_eq!(HeadParser::new().parse(raw, &tight, &mut fields), Err(Error::UriTooLong));
+//! ```
 
 /// Size limits for a request head and its chunked framing lines.
 ///
@@ -17,8 +26,17 @@ pub struct Limits {
     pub max_head_bytes: usize,
 }
 
-/// The absolute ceiling on header fields; `max_headers` is clamped to it
-/// because the header array lives on the stack.
+/// The most header fields a caller should allow: the array the parser fills
+/// usually lives on the stack. The parser does not clamp `max_headers` to it;
+/// it never uses more slots than the array it is given (`fields.len()`), and
+/// a head with more fields than that is refused with 431.
+///
+/// ```
+/// use wired_parser::{Limits, limits::MAX_HEADERS_CEILING};
+/// let asked = 1000;
+/// let limits = Limits { max_headers: asked.min(MAX_HEADERS_CEILING), ..Limits::default() };
+/// assert_eq!(limits.max_headers, 256);
+/// ```
 pub const MAX_HEADERS_CEILING: usize = 256;
 
 impl Default for Limits {

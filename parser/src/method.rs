@@ -1,4 +1,10 @@
 //! Request methods (RFC 9110 §9).
+//!
+//! ```
+//! use wired_parser::Method;
+//! assert_eq!(Method::from_token("PATCH"), Method::Patch);
+//! assert_eq!(Method::from_token("PURGE").as_str(), "PURGE");
+//! ```
 
 /// A request method. The standard ones are variants; any other token is kept
 /// as [`Method::Other`] so the server can answer it with 501 or 405.
@@ -34,6 +40,12 @@ pub enum Method<'b> {
 
 impl<'b> Method<'b> {
     /// Recognise a method token. Matching is case-sensitive (RFC 9110 §9.1).
+    ///
+    /// ```
+    /// use wired_parser::Method;
+    /// assert_eq!(Method::from_token("DELETE"), Method::Delete);
+    /// assert_eq!(Method::from_token("Delete"), Method::Other("Delete"));
+    /// ```
     pub fn from_token(token: &'b str) -> Method<'b> {
         match token {
             "GET" => Method::Get,
@@ -50,6 +62,12 @@ impl<'b> Method<'b> {
     }
 
     /// The method's name as sent on the wire.
+    ///
+    /// ```
+    /// use wired_parser::Method;
+    /// assert_eq!(Method::Options.as_str(), "OPTIONS");
+    /// assert_eq!(Method::Other("BREW").as_str(), "BREW");
+    /// ```
     pub fn as_str(&self) -> &'b str {
         match *self {
             Method::Get => "GET",

@@ -28,6 +28,15 @@ use crate::error::Error;
 use crate::method::Method;
 
 /// The four forms of request target (RFC 9112 §3.2).
+///
+/// ```
+/// use wired_parser::{Method, target::{Form, parse_target}};
+/// assert_eq!(parse_target("/a?b", Method::Get)?.form, Form::Origin);
+/// assert_eq!(parse_target("http://h/a", Method::Get)?.form, Form::Absolute);
+/// assert_eq!(parse_target("h:443", Method::Connect)?.form, Form::Authority);
+/// assert_eq!(parse_target("*", Method::Options)?.form, Form::Asterisk);
+/// # Ok::<(), wired_parser::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Form {
     /// `/path?query`, the usual form (RFC 9112 §3.2.1).
@@ -41,6 +50,13 @@ pub enum Form {
 }
 
 /// A request target split into its parts, each borrowed from the request line.
+///
+/// ```
+/// use wired_parser::{Method, target::parse_target};
+/// let t = parse_target("/search?q=rust", Method::Get)?;
+/// assert_eq!((t.path, t.query, t.authority), (&b"/search"[..], Some(&b"q=rust"[..]), None));
+/// # Ok::<(), wired_parser::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target<'b> {
     /// Which of the four forms the target has.

@@ -27,10 +27,10 @@ impl Conn {
     pub(super) fn finish(&mut self, slot: usize, svc: &mut Services) -> Step {
         let unread = self.input.as_ref().is_some_and(|b| !b.is_empty());
         if !(self.linger_needed || unread) || self.peer_closed {
-            return Step::Close;
+            return self.close_because("the last response said `Connection: close`, and it is sent");
         }
         if self.sock.shutdown(Shutdown::Write).is_err() {
-            return Step::Close;
+            return self.close_because("the last response is sent; shutdown() failed");
         }
         svc.trace_note(self, "response sent; write side shut, draining what the client still sends");
         self.release_buffers(svc);
@@ -44,16 +44,16 @@ impl Conn {
         let mut drained = 0;
         loop {
             match (&self.sock).read(&mut scratch) {
-                Ok(0) => return Step::Close,
+                Ok(0) => return self.close_because("lingering close done: the client closed its side too"),
                 Ok(n) => {
                     drained += n;
                     if drained > LINGER_BYTES {
-                        return Step::Close;
+                        return self.close_because("lingering close cut short: the client kept sending");
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return Step::Close,
+                Err(_) => return self.close_because("lingering close ended by a reset"),
             }
         }
     }

@@ -27,7 +27,7 @@ impl Conn {
                 }
             }
             if self.peer_closed {
-                return Step::Close;
+                return self.close_because("the client closed its side in the middle of a request body");
             }
             if self.read_drained {
                 self.set_deadline(slot, svc, svc.config.body_timeout);
@@ -38,7 +38,7 @@ impl Conn {
                 Ok(_) => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => self.read_drained = true,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return Step::Close,
+                Err(_) => return self.close_because("read() failed: the connection was reset"),
             }
         }
     }

@@ -81,16 +81,13 @@ impl Conn {
             }
             if self.peer_closed {
                 // The client finished sending; a partial head will never complete.
-                return Step::Close;
+                return self.close_because("the client closed its side (read returned 0)");
             }
             if self.read_drained {
                 return self.wait_for_request(slot, svc);
             }
             match self.fill(svc) {
-                Ok(0) => {
-                    self.peer_closed = true;
-                    svc.trace_note(self, "client closed its side (read returned 0)");
-                }
+                Ok(0) => self.peer_closed = true,
                 Ok(_) => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => self.read_drained = true,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -102,7 +99,7 @@ impl Conn {
                     self.phase = Phase::Write;
                     return Step::Continue;
                 }
-                Err(_) => return Step::Close,
+                Err(_) => return self.close_because("read() failed: the connection was reset"),
             }
         }
     }
@@ -134,8 +131,9 @@ impl Conn {
         let total = buf.len();
         // A short read emptied the socket's receive queue; with edge-triggered
         // epoll the next arrival brings a new event, so there is no need for
-        // another read that would only say WouldBlock.
-        self.read_drained = n > 0 && n < want;
+        // another read that would only say WouldBlock. Not so for a FIN that
+        // came in the same event: only a read returning 0 reports it.
+        self.read_drained = n > 0 && n < want && !self.read_closed;
         if n > 0 && svc.trace.is_some() {
             let fresh = self.input.as_ref().and_then(|b| b.bytes().get(total - n..)).unwrap_or_default();
             svc.trace_recv(self, fresh);
@@ -204,10 +202,12 @@ impl Conn {
         let body_left = match req.body {
             Body::None => None,
             _ if req.expect_continue => {
+                svc.trace_note(self, "unwanted body, and the client waits for 100 Continue: none is sent; close after");
                 close = true;
                 None
             }
             Body::Length(n) if n > DISCARD_LIMIT => {
+                svc.trace_note(self, "unwanted body too large to read and drop: close after the response");
                 close = true;
                 self.linger_needed = true;
                 None
@@ -219,6 +219,7 @@ impl Conn {
         svc.log_access(self, req, reply.status, if head_only { 0 } else { reply.body.len() });
         self.queue_response(svc, reply, head_only, req.version);
         if let Some(left) = body_left {
+            svc.trace_note(self, "unwanted body: read and dropped, to find where the next request starts");
             self.phase = Phase::Discard(left);
         }
     }

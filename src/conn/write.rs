@@ -59,9 +59,7 @@ impl Conn {
         if !self.queue_head(svc, reply.status, framing, version) {
             return;
         }
-        if let Some(trace) = svc.trace.as_mut() {
-            trace.body_plan(self.serial, &reply.body, no_body);
-        }
+        svc.trace_body(self, &reply, head_only);
         if no_body {
             return;
         }
@@ -136,9 +134,7 @@ impl Conn {
             out.compact();
             out.push(head)
         };
-        if let Some(trace) = svc.trace.as_mut() {
-            trace.response_head(self.serial, &svc.head);
-        }
+        svc.trace_response_head(self);
         if !pushed {
             log::error!("response head of {} bytes does not fit the output buffer", svc.head.len());
             self.close_after = true;
@@ -158,6 +154,7 @@ impl Conn {
 
     pub(super) fn write(&mut self, slot: usize, svc: &mut Services) -> Step {
         loop {
+            let how = svc.trace_how(self);
             let sent = match self.send_some(svc) {
                 Ok(Some(n)) => n,
                 Ok(None) => break,
@@ -168,11 +165,11 @@ impl Conn {
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    svc.trace_note(self, &format!("write failed: {e}"));
-                    return Step::Close;
+                    svc.trace_fmt(self, format_args!("{how} failed: {e}"));
+                    return self.close_because("a write failed: the client went away (or a file shrank)");
                 }
             };
-            svc.trace_sent(self, sent);
+            svc.trace_sent(self, sent, how);
         }
         // Everything queued has gone out.
         if self.close_after {
@@ -188,7 +185,12 @@ impl Conn {
         if out_len > 0 {
             let out = self.output.as_mut().map(|b| b.bytes()).unwrap_or_default();
             let n = match &mut self.tail {
-                Tail::File(_) | Tail::Parts(_) => sys::send_more(&self.sock, out)?,
+                // MSG_MORE only when a body part follows: bytes sent with it
+                // and nothing after wait in the kernel for the 200 ms cork
+                // timeout (the closing boundary of a multipart body did).
+                Tail::File(_) => sys::send_more(&self.sock, out)?,
+                Tail::Parts(parts) if !parts.is_empty() => sys::send_more(&self.sock, out)?,
+                Tail::Parts(_) => (&self.sock).write(out)?,
                 Tail::Static(b, pos) => sys::writev2(&self.sock, out, b.get(*pos..).unwrap_or_default())?,
                 Tail::Owned(v, pos) => sys::writev2(&self.sock, out, v.get(*pos..).unwrap_or_default())?,
                 Tail::None => (&self.sock).write(out)?,

@@ -1,5 +1,5 @@
 //! Handlers: code that decides what to answer. They see a parsed request and
-//! write a [`Reply`](crate::response::Reply); they never touch sockets.
+//! write a [`crate::response::Reply`]; they never touch sockets.
 
 pub mod autoindex;
 pub mod cgi;
@@ -82,6 +82,13 @@ fn route(svc: &mut Services, req: &Request<'_, '_>, peer: SocketAddr, local: Soc
         Ok(p) => p,
         Err(e) => return Action::Reply(svc.statics.error_reply(e.status(), &mut svc.fields)),
     };
+    // A panic on demand, for the test that a panicking handler costs one
+    // connection and not its worker (tests/integration/hostile.rs). Debug
+    // builds only, and not under the fuzzer, which would find it.
+    #[cfg(all(debug_assertions, not(fuzzing)))]
+    if path == b"/__wired_test_panic" {
+        panic!("test panic requested by {peer}");
+    }
     if !svc.config.cgi.is_empty() || !svc.config.cgi_ext.is_empty() {
         match cgi::find(&svc.config, path) {
             Some(Ok(script)) => return Action::Cgi(script),

@@ -15,10 +15,21 @@
 //! any coding is acceptable; but some clients that cannot decode omit the
 //! field, so a server should not compress at all in that case. Only call
 //! [`AcceptEncoding::parse`] when the field is present.
+//!
+//! ```
+//! use wired_parser::values::accept_encoding::{AcceptEncoding, Coding};
+//! let accept = AcceptEncoding::parse(b"gzip;q=0.5, br");
+//! assert!(accept.q(Coding::Br) > accept.q(Coding::Gzip));
+//! ```
 
 use super::{is_token, list_elements, trim_ows};
 
 /// A content coding the server may choose (RFC 9110 §8.4.1).
+///
+/// ```
+/// use wired_parser::values::accept_encoding::{AcceptEncoding, Coding};
+/// assert_eq!(AcceptEncoding::parse(b"x-gzip").q(Coding::Gzip), 1000); // x-gzip is gzip
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Coding {
     /// Brotli, `br` (RFC 7932).
@@ -52,6 +63,12 @@ impl Coding {
 /// knows, in thousandths (0 = not acceptable, 1000 = most preferred).
 ///
 /// If a coding is listed more than once, the first listing counts.
+///
+/// ```
+/// use wired_parser::values::accept_encoding::{AcceptEncoding, Coding};
+/// let accept = AcceptEncoding::parse(b"br;q=0.2, br;q=0.9");
+/// assert_eq!(accept.q(Coding::Br), 200); // the first listing counts
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AcceptEncoding {
     br: Option<u16>,

@@ -8,8 +8,21 @@
 //! The calendar arithmetic is Howard Hinnant's `days_from_civil` /
 //! `civil_from_days` (proleptic Gregorian), done by hand so the crate needs no
 //! date library.
+//!
+//! ```
+//! use wired_parser::values::date::{HTTP_DATE_LEN, format_http_date, parse_http_date};
+//! let mut out = [0; HTTP_DATE_LEN];
+//! format_http_date(0, &mut out);
+//! assert_eq!(&out, b"Thu, 01 Jan 1970 00:00:00 GMT");
+//! assert_eq!(parse_http_date(&out), Some(0));
+//! ```
 
 /// Length of an IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+///
+/// ```
+/// use wired_parser::values::date::HTTP_DATE_LEN;
+/// assert_eq!(b"Sun, 06 Nov 1994 08:49:37 GMT".len(), HTTP_DATE_LEN);
+/// ```
 pub const HTTP_DATE_LEN: usize = 29;
 
 /// The last instant [`format_http_date`] can write: IMF-fixdate has a

@@ -10,6 +10,12 @@
 //!
 //! `If-Range` (RFC 9110 §13.1.5) needs no function of its own: parse its value
 //! with [`EntityTag::parse`] and use [`EntityTag::strong_eq`].
+//!
+//! ```
+//! use wired_parser::values::etag::{EntityTag, if_none_match_passes};
+//! let current = EntityTag { weak: false, opaque: b"v2" };
+//! assert!(!if_none_match_passes(br#"W/"v2""#, &current)); // a weak match: 304 Not Modified
+//! ```
 
 use super::{is_ows, trim_ows};
 
@@ -17,6 +23,13 @@ use super::{is_ows, trim_ows};
 ///
 /// The derived `==` compares the two fields; HTTP's comparisons are
 /// [`EntityTag::strong_eq`] and [`EntityTag::weak_eq`].
+///
+/// ```
+/// use wired_parser::values::etag::EntityTag;
+/// let weak = EntityTag::parse(br#"W/"1""#).unwrap();
+/// let strong = EntityTag::parse(br#""1""#).unwrap();
+/// assert!(weak != strong && weak.weak_eq(&strong) && !weak.strong_eq(&strong));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EntityTag<'a> {
     /// Whether the tag had the `W/` prefix (a weak validator).

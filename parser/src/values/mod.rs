@@ -20,6 +20,13 @@
 //!
 //! Field values handed to these functions may still carry optional
 //! whitespace at either end; every parser trims it.
+//!
+//! ```
+//! use wired_parser::values::{date::parse_http_date, etag::EntityTag, range::{ParsedRange, parse_range}};
+//! assert_eq!(parse_http_date(b"Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+//! assert!(EntityTag::parse(b"\"v1\"").is_some());
+//! assert_eq!(parse_range(b"lines=1-2"), ParsedRange::Ignore); // unknown unit: send it all
+//! ```
 
 pub mod accept_encoding;
 pub mod date;

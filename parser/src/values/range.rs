@@ -28,23 +28,58 @@
 //!
 //! Serving the whole representation with 200 is always a correct answer to a
 //! range request, and it costs no more than a request without `Range`.
+//!
+//! ```
+//! use wired_parser::values::range::{ByteRange, ParsedRange, parse_range};
+//! let ParsedRange::Ranges(set) = parse_range(b"bytes=0-0,0-0,0-0") else { panic!() };
+//! // The same byte asked for three times is sent once.
+//! assert_eq!(set.resolve(100).ranges(), &[ByteRange { start: 0, end: 0 }]);
+//! ```
 
 use super::{list_elements, parse_u64, trim_ows};
 
 /// Most ranges a 206 response may carry after coalescing; more and the
 /// request is answered with the whole representation.
+///
+/// ```
+/// use wired_parser::values::range::{MAX_RANGES, ParsedRange, Resolved, parse_range};
+/// // 17 one-byte ranges 200 bytes apart stay apart: too many parts, so 200, not 206.
+/// let specs: Vec<String> = (0..=MAX_RANGES as u64).map(|i| format!("{0}-{0}", i * 200)).collect();
+/// let ParsedRange::Ranges(set) = parse_range(format!("bytes={}", specs.join(",")).as_bytes()) else { panic!() };
+/// assert_eq!(set.resolve(10_000), Resolved::Whole);
+/// ```
 pub const MAX_RANGES: usize = 16;
 
 /// Most range specs kept from one `Range` field. A header with more is still
 /// checked for syntax, but [`RangeSet::resolve`] answers [`Resolved::Whole`].
+///
+/// ```
+/// use wired_parser::values::range::{MAX_RAW_SPECS, ParsedRange, Resolved, parse_range};
+/// let many = format!("bytes={}", vec!["0-0"; MAX_RAW_SPECS + 1].join(","));
+/// let ParsedRange::Ranges(set) = parse_range(many.as_bytes()) else { panic!() };
+/// assert_eq!(set.resolve(100), Resolved::Whole);
+/// ```
 pub const MAX_RAW_SPECS: usize = 64;
 
 /// Ranges separated by fewer than this many bytes are merged into one. A
 /// multipart part costs about 80 bytes of boundary and header lines, so
 /// sending the gap is cheaper than starting another part (RFC 9110 §14.2).
+///
+/// ```
+/// use wired_parser::values::range::{ByteRange, COALESCE_GAP, ParsedRange, parse_range};
+/// let ParsedRange::Ranges(set) = parse_range(b"bytes=0-9,50-59") else { panic!() };
+/// assert!(50 - 9 < COALESCE_GAP); // closer than a part costs: one range
+/// assert_eq!(set.resolve(1000).ranges(), &[ByteRange { start: 0, end: 59 }]);
+/// ```
 pub const COALESCE_GAP: u64 = 80;
 
 /// One `range-spec` of the `bytes` unit, as written (RFC 9110 §14.1.1).
+///
+/// ```
+/// use wired_parser::values::range::{ParsedRange, RangeSpec, parse_range};
+/// let ParsedRange::Ranges(set) = parse_range(b"bytes=0-99,100-,-50") else { panic!() };
+/// assert_eq!(set.specs(), &[RangeSpec::FromTo(0, 99), RangeSpec::From(100), RangeSpec::Suffix(50)]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RangeSpec {
     /// `first-last`: bytes `first` to `last` inclusive; `last >= first`.
@@ -76,6 +111,12 @@ impl RangeSpec {
 }
 
 /// The result of [`parse_range`].
+///
+/// ```
+/// use wired_parser::values::range::{ParsedRange, parse_range};
+/// assert!(matches!(parse_range(b"bytes=0-1"), ParsedRange::Ranges(_)));
+/// assert_eq!(parse_range(b"bytes=abc"), ParsedRange::Ignore);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[expect(
     clippy::large_enum_variant,
@@ -96,6 +137,13 @@ pub enum ParsedRange {
 /// [truncated](RangeSet::is_truncated), and resolves to [`Resolved::Whole`]:
 /// the choice is between 200 and 206, not between 200 and 400, so there is
 /// no reason to reject such a request outright.
+///
+/// ```
+/// use wired_parser::values::range::{ParsedRange, parse_range};
+/// let ParsedRange::Ranges(set) = parse_range(b"bytes=-1") else { panic!() };
+/// assert_eq!(set.specs().len(), 1);
+/// assert!(!set.is_truncated());
+/// ```
 #[derive(Clone)]
 pub struct RangeSet {
     specs: [RangeSpec; MAX_RAW_SPECS],
@@ -284,6 +332,12 @@ impl core::fmt::Debug for RangeSet {
 
 /// A satisfiable byte range, both ends inclusive, as in `Content-Range`
 /// (RFC 9110 §14.4).
+///
+/// ```
+/// use wired_parser::values::range::ByteRange;
+/// let r = ByteRange { start: 500, end: 999 }; // Content-Range: bytes 500-999/...
+/// assert_eq!(r.len(), 500);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ByteRange {
     /// Offset of the first byte.
@@ -317,6 +371,13 @@ impl ByteRange {
 }
 
 /// What to send for a range request; see [`RangeSet::resolve`].
+///
+/// ```
+/// use wired_parser::values::range::{ParsedRange, Resolved, parse_range};
+/// let ParsedRange::Ranges(set) = parse_range(b"bytes=200-") else { panic!() };
+/// assert_eq!(set.resolve(100), Resolved::Unsatisfiable); // 416
+/// assert!(matches!(set.resolve(1000), Resolved::Ranges { len: 1, .. })); // 206
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[expect(
     clippy::large_enum_variant,
