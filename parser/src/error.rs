@@ -1,8 +1,9 @@
 //! Everything that can be wrong with a request, and the status code each deserves.
 //!
 //! An [`Error`] is small, `Copy` data: the server turns it into a response with
-//! [`Error::status`] and decides from [`Error::framing_in_doubt`] whether the
-//! connection can survive it.
+//! [`Error::status`]. Every one of them is found while the request's framing
+//! is being read, so the bytes after it cannot be trusted to start a new
+//! request: wired closes the connection after answering (RFC 9112 §9.6).
 //!
 //! ```
 //! use wired_parser::{EMPTY_HEADER, Error, HeadParser, Limits};
@@ -113,21 +114,6 @@ impl Error {
             VersionNotSupported => 505,
             _ => 400,
         }
-    }
-
-    /// True when the server can no longer tell where the next request starts,
-    /// so it must close the connection after answering (RFC 9112 §9.6, §11.2).
-    ///
-    /// Every error found while reading a head or a body leaves framing in doubt:
-    /// the bytes that follow may belong to this request. Only an error found
-    /// after the framing was settled (a bad target, say) leaves it intact, and
-    /// even then wired closes, because the body of the refused request is unread.
-    ///
-    /// ```
-    /// assert!(wired_parser::Error::BadHost.framing_in_doubt());
-    /// ```
-    pub fn framing_in_doubt(self) -> bool {
-        true
     }
 
     /// A short, human-readable reason, used in error pages and logs.

@@ -26,19 +26,6 @@ pub struct Limits {
     pub max_head_bytes: usize,
 }
 
-/// The most header fields a caller should allow: the array the parser fills
-/// usually lives on the stack. The parser does not clamp `max_headers` to it;
-/// it never uses more slots than the array it is given (`fields.len()`), and
-/// a head with more fields than that is refused with 431.
-///
-/// ```
-/// use wired_parser::{Limits, limits::MAX_HEADERS_CEILING};
-/// let asked = 1000;
-/// let limits = Limits { max_headers: asked.min(MAX_HEADERS_CEILING), ..Limits::default() };
-/// assert_eq!(limits.max_headers, 256);
-/// ```
-pub const MAX_HEADERS_CEILING: usize = 256;
-
 impl Default for Limits {
     fn default() -> Self {
         Limits { max_request_line: 8 * 1024, max_headers: 100, max_head_bytes: 16 * 1024 }

@@ -159,6 +159,7 @@ impl Conn {
             Ok(Status::Complete(req)) => req,
             Err(e) => {
                 svc.trace_parse_error(self, input.bytes(), e);
+                self.requests += 1;
                 self.refuse(svc, e);
                 return (Parsed::Refused, 0);
             }
@@ -227,7 +228,6 @@ impl Conn {
     /// Queue the error response for a request that cannot be parsed, and
     /// close after it: the framing of what follows is in doubt (RFC 9112 §9.6).
     fn refuse(&mut self, svc: &mut Services, e: Error) {
-        self.requests += 1;
         svc.log_refused(self, e.status());
         self.linger_needed = true;
         self.queue_error(svc, e.status(), true);
