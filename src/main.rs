@@ -37,8 +37,18 @@ fn options() -> getopts::Options {
         "Cache-Control for files, optionally per extension: css=max-age=3600 (repeatable)",
         "[EXT=]VALUE",
     );
-    o.optmulti("", "cgi", "run programs in DIR for URLs under PREFIX, e.g. /cgi-bin=cgi-bin (repeatable)", "PREFIX=DIR");
-    o.optmulti("", "cgi-ext", "run files with this extension under the root with INTERPRETER, e.g. .php=/usr/bin/php-cgi", ".EXT=INTERPRETER");
+    o.optmulti(
+        "",
+        "cgi",
+        "run programs in DIR for URLs under PREFIX, e.g. /cgi-bin=cgi-bin (repeatable)",
+        "PREFIX=DIR",
+    );
+    o.optmulti(
+        "",
+        "cgi-ext",
+        "run files with this extension under the root with INTERPRETER, e.g. .php=/usr/bin/php-cgi",
+        ".EXT=INTERPRETER",
+    );
     o.optopt("", "cgi-timeout", "a CGI program must start answering within this (default 30s)", "TIME");
     o.optopt("", "cgi-max", "most CGI processes at once per worker; beyond it 503 (default 64)", "N");
     o.optflagopt("", "trace", "print an annotated account of the wire to stderr, or to PATH", "PATH");

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Install the real programs the tests talk to, when they are missing.
 # Tests never skip silently: if a component cannot be installed, this fails.
+# Everything is checked first, so a machine that has it all costs no install.
 set -euo pipefail
 need=()
 command -v curl >/dev/null || need+=(curl)
+# CGI tests: PHP programs run through php-cgi.
+command -v php-cgi >/dev/null || need+=(php-cgi)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing test dependencies: ${need[*]}"
     if [ "$(id -u)" != 0 ]; then
@@ -12,4 +15,18 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
+fi
+# CGI tests: a Flask application, run by the interpreter `python3` names.
+if ! python3 -c 'import flask' 2>/dev/null; then
+    echo "installing test dependency: flask (pip)"
+    if python3 -m pip --version >/dev/null 2>&1; then
+        # A Debian-managed Python refuses plain pip installs (PEP 668).
+        python3 -m pip install -q flask 2>/dev/null \
+            || python3 -m pip install -q --break-system-packages flask
+    else
+        # Debian's own python3 without pip: Debian's package of Flask.
+        apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-flask
+    fi
+    python3 -c 'import flask'
 fi

@@ -72,7 +72,10 @@ enum Out {
 /// A running CGI program attached to a connection.
 #[derive(Debug)]
 pub struct Cgi {
-    child: Child,
+    /// The process; handed to the worker to reap once killed.
+    child: Option<Child>,
+    /// Its PID, which is also its process group's ID.
+    pid: u32,
     stdin: Option<Sender>,
     stdout: Option<Receiver>,
     stderr: Option<Receiver>,
@@ -92,9 +95,18 @@ pub struct Cgi {
 
 impl Cgi {
     fn kill(&mut self) {
-        if !self.exited {
-            sys::kill_group(self.child.id());
+        if !self.exited && self.child.is_some() {
+            sys::kill_group(self.pid);
         }
+    }
+}
+
+impl Drop for Cgi {
+    /// A program still running when its connection is dropped without
+    /// `drop_cgi` (the worker stopping after the drain timeout) must not
+    /// outlive the server: its group is killed, and init reaps it.
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
@@ -139,6 +151,7 @@ impl Conn {
         if req.expect_continue && req.body != Body::None {
             let out = self.output.get_or_insert_with(|| svc.pool.get());
             out.push(b"HTTP/1.1 100 Continue\r\n\r\n");
+            svc.trace_queued(self, "interim response", b"HTTP/1.1 100 Continue\r\n\r\n");
         }
         let log = if svc.access.is_some() {
             [
@@ -173,6 +186,11 @@ impl Conn {
 
     /// Spool phase: decode a chunked body into the temporary file.
     pub(super) fn spool(&mut self, slot: usize, svc: &mut Services) -> Step {
+        // A queued 100 Continue must go out, or the client never sends the body.
+        if self.cgi_flush(svc).is_err() {
+            self.spool = None;
+            return self.close_because("a write failed: the client went away");
+        }
         loop {
             let Some(spool) = self.spool.as_mut() else { return Step::Close };
             let mut done = false;
@@ -228,20 +246,28 @@ impl Conn {
                 return Step::Continue;
             }
             if self.peer_closed {
-                return Step::Close;
+                return self.close_because("the client closed its side in the middle of a request body");
             }
             match self.fill(svc) {
-                Ok(0) => return Step::Close,
+                Ok(0) => return self.close_because("the client closed its side in the middle of a request body"),
                 Ok(_) => self.set_deadline(slot, svc, svc.config.body_timeout),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return Step::Close,
+                Err(_) => return self.close_because("read() failed: the connection was reset"),
             }
         }
     }
 
     /// Start the program: pipes, process group, registration in the poll.
-    fn spawn(&mut self, slot: usize, svc: &mut Services, launch: Launch, stdin_file: Option<File>, body: u64, redirects: u8) {
+    fn spawn(
+        &mut self,
+        slot: usize,
+        svc: &mut Services,
+        launch: Launch,
+        stdin_file: Option<File>,
+        body: u64,
+        redirects: u8,
+    ) {
         let script = &launch.script;
         let mut cmd = Command::new(&script.program);
         if script.interpreted {
@@ -274,7 +300,8 @@ impl Conn {
         svc.cgi_running += 1;
         self.nodelay();
         let mut cgi = Box::new(Cgi {
-            child,
+            pid: child.id(),
+            child: Some(child),
             stdin: None,
             stdout: None,
             stderr: None,
@@ -292,12 +319,15 @@ impl Conn {
         if let Err(e) = register(&mut cgi, slot, svc) {
             log::error!("cgi: cannot watch the program's pipes: {e}");
             cgi.kill();
-            svc.zombies.push(cgi.child);
+            svc.zombies.extend(cgi.child.take());
             self.queue_error(svc, 500, true);
             self.phase = Phase::Write;
             return;
         }
-        svc.trace_note(self, &format!("started CGI program {} (pid {})", cgi.launch.script.filename.display(), cgi.child.id()));
+        svc.trace_fmt(
+            self,
+            format_args!("started CGI program {} (pid {})", cgi.launch.script.filename.display(), cgi.pid),
+        );
         self.cgi = Some(cgi);
         self.phase = Phase::Cgi;
         self.set_deadline(slot, svc, svc.config.cgi_timeout);
@@ -316,7 +346,7 @@ impl Conn {
                 Ok(p) => progress |= p,
                 Err(()) => return self.abort_cgi(svc),
             }
-            match self.cgi_flush() {
+            match self.cgi_flush(svc) {
                 Ok(p) => progress |= p,
                 Err(()) => return self.abort_cgi(svc),
             }
@@ -371,16 +401,23 @@ impl Conn {
             }
             progress = true;
         }
+        // Read the rest of the body; once it is all in, read only when the
+        // socket says something happened, to notice the client leaving while
+        // the program is quiet (anything pipelined meanwhile waits its turn
+        // in the buffer).
+        let body_wanted = cgi.body_left > 0;
         let room = self.input.as_ref().map_or(usize::MAX, |b| b.capacity() - b.len());
-        if cgi.body_left > 0 && room > 0 && !self.peer_closed {
+        if (body_wanted || !self.read_drained) && room > 0 && !self.peer_closed {
             match self.fill(svc) {
                 Ok(0) => {
-                    // The client went away mid-body.
+                    // The client went away, mid-body or while waiting. A
+                    // shut sending side looks the same, and nginx too takes it
+                    // for an abort (ngx_http_upstream_check_broken_connection).
                     self.peer_closed = true;
                     return Err(());
                 }
-                Ok(_) => progress = true,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Ok(_) => progress |= body_wanted,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => self.read_drained = true,
                 Err(e) if e.kind() == ErrorKind::Interrupted => progress = true,
                 Err(_) => return Err(()),
             }
@@ -462,6 +499,7 @@ impl Conn {
                 if let Out::Body { left: Some(l), .. } = &mut cgi.out {
                     *l -= bytes.len() as u64;
                 }
+                svc.trace_cgi_body(self, chunked, bytes);
             }
             Out::Discard => {}
         }
@@ -503,13 +541,8 @@ impl Conn {
         svc.fields.clear();
         svc.fields.add_raw(&head.fields);
         let [method, target, referer, user_agent] = &cgi.launch.log;
-        let entry = crate::access_log::Entry {
-            method,
-            target,
-            version: version.as_str().as_bytes(),
-            referer,
-            user_agent,
-        };
+        let entry =
+            crate::access_log::Entry { method, target, version: version.as_str().as_bytes(), referer, user_agent };
         let bytes = match framing {
             Framing::Length(n) => n,
             _ => 0,
@@ -535,6 +568,7 @@ impl Conn {
                 if let Some(out) = self.output.as_mut() {
                     out.push(b"0\r\n\r\n");
                 }
+                svc.trace_queued(self, "last chunk", b"0\r\n\r\n");
             }
             Out::Body { chunked: false, left: Some(l) } if l > 0 => {
                 // The program promised more than it wrote: the client will see
@@ -546,7 +580,7 @@ impl Conn {
     }
 
     /// Send queued output to the client.
-    fn cgi_flush(&mut self) -> Result<bool, ()> {
+    fn cgi_flush(&mut self, svc: &mut Services) -> Result<bool, ()> {
         let Some(out) = self.output.as_mut() else { return Ok(false) };
         if out.is_empty() {
             return Ok(false);
@@ -554,6 +588,7 @@ impl Conn {
         match (&self.sock).write(out.bytes()) {
             Ok(n) => {
                 out.consume(n);
+                svc.trace_sent(self, n, "write()");
                 Ok(n > 0)
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
@@ -594,8 +629,8 @@ impl Conn {
         if cgi.exited || cgi.stdout.is_some() {
             return false;
         }
-        match cgi.child.try_wait() {
-            Ok(Some(status)) => {
+        match cgi.child.as_mut().map(Child::try_wait) {
+            Some(Ok(Some(status))) => {
                 cgi.exited = true;
                 svc.cgi_running = svc.cgi_running.saturating_sub(1);
                 if let Some(fd) = cgi.pidfd.take() {
@@ -629,15 +664,23 @@ impl Conn {
     }
 
     /// Serve the path a program named in a local `Location` (RFC 3875 §6.2.2),
-    /// as a GET, by parsing a request made up for it.
-    fn local_redirect(&mut self, slot: usize, svc: &mut Services, launch: &Launch, location: &[u8], redirects: u8) -> Step {
+    /// as a GET (or HEAD), by parsing a request made up for it.
+    fn local_redirect(
+        &mut self,
+        slot: usize,
+        svc: &mut Services,
+        launch: &Launch,
+        location: &[u8],
+        redirects: u8,
+    ) -> Step {
         if redirects >= MAX_REDIRECTS {
             log::warn!("cgi: too many local redirects");
             self.queue_error(svc, 500, false);
             self.phase = Phase::Write;
             return Step::Continue;
         }
-        let mut raw = b"GET ".to_vec();
+        // The client's HEAD stays a HEAD: it must get no body.
+        let mut raw = if launch.head_only { b"HEAD ".to_vec() } else { b"GET ".to_vec() };
         raw.extend_from_slice(location);
         raw.extend_from_slice(b" ");
         raw.extend_from_slice(launch.version.as_str().as_bytes());
@@ -656,7 +699,7 @@ impl Conn {
                 return Step::Continue;
             }
         };
-        svc.trace_note(self, &format!("CGI local redirect to {}", String::from_utf8_lossy(location)));
+        svc.trace_fmt(self, format_args!("CGI local redirect to {}", location.escape_ascii()));
         self.phase = Phase::Write;
         self.requests = self.requests.saturating_sub(1);
         match self.answer(slot, svc, &req) {
@@ -674,7 +717,7 @@ impl Conn {
     /// Stop the program and its group; the connection cannot go on.
     fn abort_cgi(&mut self, svc: &mut Services) -> Step {
         self.drop_cgi(svc);
-        Step::Close
+        self.close_because("CGI aborted: the client went away, or a pipe failed")
     }
 
     /// Kill the program (if running) and leave it for the worker to reap.
@@ -683,7 +726,7 @@ impl Conn {
         if let Some(mut cgi) = self.cgi.take() {
             cgi.kill();
             if !cgi.exited {
-                svc.zombies.push(cgi.child);
+                svc.zombies.extend(cgi.child.take());
             }
         }
     }
@@ -695,7 +738,7 @@ impl Conn {
         log::warn!("cgi {name}: timed out; killing its process group");
         self.drop_cgi(svc);
         if answered {
-            return Step::Close;
+            return self.close_because("CGI timeout after the response began: only a close can end it");
         }
         // RFC 9110 §15.6.5: the program did not answer in time.
         self.linger_needed = true;
@@ -707,25 +750,26 @@ impl Conn {
 
 /// Register the program's pipes and pidfd under the connection's slot.
 fn register(cgi: &mut Cgi, slot: usize, svc: &mut Services) -> std::io::Result<()> {
-    if let Some(stdin) = cgi.child.stdin.take() {
+    let Some(child) = cgi.child.as_mut() else { return Err(ErrorKind::NotFound.into()) };
+    if let Some(stdin) = child.stdin.take() {
         let mut pipe = Sender::from(stdin);
         pipe.set_nonblocking(true)?;
         svc.registry.register(&mut pipe, token::slot(slot, Role::ChildStdin), Interest::WRITABLE)?;
         cgi.stdin = Some(pipe);
     }
-    if let Some(stdout) = cgi.child.stdout.take() {
+    if let Some(stdout) = child.stdout.take() {
         let mut pipe = Receiver::from(stdout);
         pipe.set_nonblocking(true)?;
         svc.registry.register(&mut pipe, token::slot(slot, Role::ChildStdout), Interest::READABLE)?;
         cgi.stdout = Some(pipe);
     }
-    if let Some(stderr) = cgi.child.stderr.take() {
+    if let Some(stderr) = child.stderr.take() {
         let mut pipe = Receiver::from(stderr);
         pipe.set_nonblocking(true)?;
         svc.registry.register(&mut pipe, token::slot(slot, Role::ChildStderr), Interest::READABLE)?;
         cgi.stderr = Some(pipe);
     }
-    let pidfd = sys::pidfd_open(cgi.child.id())?;
+    let pidfd = sys::pidfd_open(cgi.pid)?;
     svc.registry.register(&mut SourceFd(&pidfd.as_raw_fd()), token::slot(slot, Role::ChildExit), Interest::READABLE)?;
     cgi.pidfd = Some(pidfd);
     Ok(())

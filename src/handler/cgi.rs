@@ -46,13 +46,15 @@ pub fn find(config: &Config, path: &[u8]) -> Option<Result<Script, u16>> {
     }
     for ext in &config.cgi_ext {
         let dotted = [b".", ext.ext.as_bytes()].concat();
-        let names_it = path.windows(dotted.len()).enumerate().any(|(i, w)| {
-            w == dotted.as_slice() && matches!(path.get(i + dotted.len()), None | Some(b'/'))
-        });
+        let names_it = path
+            .windows(dotted.len())
+            .enumerate()
+            .any(|(i, w)| w == dotted.as_slice() && matches!(path.get(i + dotted.len()), None | Some(b'/')));
         if !names_it {
             continue;
         }
-        match walk(&config.root, b"", path, Some((&ext.ext, &ext.interpreter)), config.follow_symlinks) {
+        // Confined to the root unless symlinks out of it are trusted, as for files.
+        match walk(&config.root, b"", path, Some((&ext.ext, &ext.interpreter)), !config.follow_symlinks) {
             Ok(script) => return Some(Ok(script)),
             // Not a script after all (e.g. a directory named x.php): serve statically.
             Err(404) => continue,
@@ -291,10 +293,12 @@ pub fn parse_output_head(out: &[u8]) -> HeadStatus {
         }
         fields_seen += 1;
         if name.eq_ignore_ascii_case(b"status") {
-            // RFC 3875 §6.3.3: Status = 3digit SP reason-phrase.
+            // RFC 3875 §6.3.3: Status = 3digit SP reason-phrase. It is the
+            // final answer, so never 1xx (RFC 9110 §15.2): a client would
+            // take a 100 for interim and a 101 for a protocol switch.
             let code = value.get(..3).and_then(|d| std::str::from_utf8(d).ok()).and_then(|d| d.parse::<u16>().ok());
             match code {
-                Some(c) if (100..=599).contains(&c) && matches!(value.get(3), None | Some(b' ')) => status = Some(c),
+                Some(c) if (200..=599).contains(&c) && matches!(value.get(3), None | Some(b' ')) => status = Some(c),
                 _ => return HeadStatus::Malformed("an invalid Status"),
             }
             continue;
@@ -383,6 +387,7 @@ mod tests {
         assert!(matches!(parse_output_head(b"no colon here\n\n"), HeadStatus::Malformed(_)));
         assert!(matches!(parse_output_head(b"\n\n"), HeadStatus::Malformed(_)));
         assert!(matches!(parse_output_head(b"Status: abc\n\n"), HeadStatus::Malformed(_)));
+        assert!(matches!(parse_output_head(b"Status: 101 Switching Protocols\n\n"), HeadStatus::Malformed(_)));
         assert!(matches!(parse_output_head(b"Bad Name: x\n\n"), HeadStatus::Malformed(_)));
         assert!(matches!(parse_output_head(b"X: a\x01b\n\n"), HeadStatus::Malformed(_)));
         let huge = vec![b'x'; MAX_OUTPUT_HEAD + 10];

@@ -162,6 +162,7 @@ pub fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
         match s.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         }
     }
@@ -194,6 +195,8 @@ pub fn read_response(s: &mut impl Read, head_request: bool) -> Result<Response, 
         match s.read(&mut byte) {
             Ok(0) => return Err(format!("closed inside a head after {:?}", String::from_utf8_lossy(&head))),
             Ok(_) => head.push(byte[0]),
+            // A signal (glibc's SIGSETXID among them) interrupts a timed read.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(format!("read error {e} after {:?}", String::from_utf8_lossy(&head))),
         }
         if head.len() > 65536 {
@@ -239,6 +242,7 @@ fn read_line(s: &mut impl Read) -> Result<String, String> {
     while !line.ends_with(b"\r\n") {
         match s.read(&mut byte) {
             Ok(1) => line.push(byte[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             _ => return Err("eof in chunked body".into()),
         }
     }

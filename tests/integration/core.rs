@@ -340,7 +340,8 @@ fn access_log_writes_combined_log_format_lines() {
     let log = root.join("access.log");
     let mut server = Server::start(&root, &["--access-log", log.to_str().unwrap()]);
     let mut s = server.connect();
-    s.write_all(b"GET /n/3?x=1 HTTP/1.1\r\nHost: t\r\nReferer: http://r/\r\nUser-Agent: test \"agent\"\r\n\r\n").unwrap();
+    s.write_all(b"GET /n/3?x=1 HTTP/1.1\r\nHost: t\r\nReferer: http://r/\r\nUser-Agent: test \"agent\"\r\n\r\n")
+        .unwrap();
     assert_eq!(read_response(&mut s, false).unwrap().status, 200);
     s.write_all(b"GET /missing HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
     assert_eq!(read_response(&mut s, false).unwrap().status, 404);
@@ -352,7 +353,11 @@ fn access_log_writes_combined_log_format_lines() {
     assert_eq!(lines.len(), 2, "{text}");
     // host ident user [date] "request" status bytes "referer" "user-agent"
     assert!(lines[0].starts_with("127.0.0.1 - - ["), "{}", lines[0]);
-    assert!(lines[0].contains("+0000] \"GET /n/3?x=1 HTTP/1.1\" 200 14 \"http://r/\" \"test \\\"agent\\\"\""), "{}", lines[0]);
+    assert!(
+        lines[0].contains("+0000] \"GET /n/3?x=1 HTTP/1.1\" 200 14 \"http://r/\" \"test \\\"agent\\\"\""),
+        "{}",
+        lines[0]
+    );
     assert!(lines[1].contains("\"GET /missing HTTP/1.1\" 404 "), "{}", lines[1]);
     assert!(lines[1].ends_with("\"-\" \"-\""), "{}", lines[1]);
 }

@@ -1,0 +1,3 @@
+<?php
+setcookie('flavour', 'oatmeal', ['path' => '/', 'httponly' => true]);
+echo "cookie set\n";
