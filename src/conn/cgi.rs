@@ -489,8 +489,9 @@ impl Conn {
                 }
                 if chunked {
                     // RFC 9112 §7.1: chunk-size in hex, CRLF, data, CRLF.
-                    let size = format!("{:x}\r\n", bytes.len());
-                    out.push(size.as_bytes());
+                    let mut size = [0u8; 20];
+                    let size = hex_line(bytes.len(), &mut size);
+                    out.push(size);
                     out.push(bytes);
                     out.push(b"\r\n");
                 } else {
@@ -785,4 +786,32 @@ fn flush_stderr_line(cgi: &mut Cgi) {
 /// An unnamed temporary file (O_TMPFILE): gone as soon as it is closed.
 fn spool_file() -> std::io::Result<File> {
     std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_TMPFILE).open(std::env::temp_dir())
+}
+
+/// `len` in hex followed by CRLF: a chunk-size line (RFC 9112 §7.1).
+fn hex_line(len: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len() - 2;
+    buf[i] = b'\r';
+    buf[i + 1] = b'\n';
+    let mut n = len;
+    loop {
+        i -= 1;
+        buf[i] = b"0123456789abcdef"[n % 16];
+        n /= 16;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunk_size_lines() {
+        let mut buf = [0u8; 20];
+        assert_eq!(super::hex_line(0, &mut buf), b"0\r\n");
+        assert_eq!(super::hex_line(16384, &mut buf), b"4000\r\n");
+        assert_eq!(super::hex_line(255, &mut buf), b"ff\r\n");
+    }
 }

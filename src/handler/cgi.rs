@@ -171,7 +171,14 @@ pub fn environment(req: &Request<'_, '_>, meta: &Meta<'_>) -> Vec<(OsString, OsS
     set("REQUEST_METHOD", req.method.as_str().as_bytes());
     set("SCRIPT_NAME", &script.name);
     // RFC 3875 §4.1.14: the host the client asked for, without the port.
-    let server_name = req.host.map(host_without_port).filter(|h| !h.is_empty());
+    // RFC 9112 §3.2.2: with an absolute-form target, its authority is the
+    // host, whatever the Host field says.
+    let authority = req
+        .target
+        .split_once("://")
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
+        .map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or(rest).as_bytes());
+    let server_name = authority.or(req.host).map(host_without_port).filter(|h| !h.is_empty());
     match server_name {
         Some(h) => set("SERVER_NAME", h),
         None => set("SERVER_NAME", meta.local.ip().to_string().as_bytes()),

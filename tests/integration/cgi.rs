@@ -392,3 +392,18 @@ fn a_python_script_sees_the_same_and_nothing_of_the_server() {
         assert!(!env.contains_key(leaked), "{leaked} leaked into the program's environment");
     }
 }
+
+#[test]
+fn an_absolute_form_target_names_the_server_not_the_host_field() {
+    // RFC 9112 §3.2.2: the authority in an absolute-form target wins over Host.
+    let site = site("env-absolute");
+    let server = start(&site, &[]);
+    let response = exchange(
+        &server,
+        b"GET http://target.example:9/cgi-bin/env.sh?q=1 HTTP/1.1\r\nHost: other.example\r\nConnection: close\r\n\r\n",
+    );
+    let env = env_of(&response);
+    assert_eq!(env.get("SERVER_NAME").map(String::as_str), Some("target.example"));
+    assert_eq!(env.get("SCRIPT_NAME").map(String::as_str), Some("/cgi-bin/env.sh"));
+    assert_eq!(env.get("QUERY_STRING").map(String::as_str), Some("q=1"));
+}
