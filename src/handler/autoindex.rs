@@ -67,7 +67,8 @@ max-width:60rem;padding:0 1rem;color:#222;background:#fff}\
 h1{font-size:1.35rem;font-weight:600;word-break:break-all}\
 table{width:100%;border-collapse:collapse}\
 th,td{padding:.3rem .6rem;text-align:left}\
-th{border-bottom:2px solid #ddd;font-weight:600}\
+th{border-bottom:2px solid #ddd;font-weight:600}th:first-child{width:100%}\
+tr.dir a{font-weight:600}.none{color:#999}\
 tbody tr:nth-child(even){background:#f5f6f8}\
 tbody tr:hover{background:#e8f0fe}\
 .size{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\
@@ -99,7 +100,7 @@ fn render(path: &[u8], rows: &[Row]) -> Vec<u8> {
         );
     }
     for row in rows {
-        out.extend_from_slice(b"<tr><td><a href=\"");
+        out.extend_from_slice(if row.is_dir { b"<tr class=\"dir\"><td><a href=\"" } else { b"<tr><td><a href=\"" });
         let mut href = Vec::with_capacity(row.name.len() + 1);
         percent_encode_path(&row.name, &mut href);
         if row.is_dir {
@@ -117,7 +118,7 @@ fn render(path: &[u8], rows: &[Row]) -> Vec<u8> {
                 out.extend_from_slice(format!(" title=\"{size} bytes\">").as_bytes());
                 out.extend_from_slice(human_size(size).as_bytes());
             }
-            None => out.extend_from_slice(b">-"),
+            None => out.extend_from_slice(b"><span class=\"none\">-</span>"),
         }
         out.extend_from_slice(b"</td><td class=\"date\">");
         out.extend_from_slice(format_mtime(row.mtime).as_bytes());
@@ -242,7 +243,7 @@ mod tests {
         assert!(page.contains("<title>Index of /x&amp;y/</title>"), "{page}");
         assert!(page.contains("<a href=\"../\">../</a>"));
         assert!(page.contains("<a href=\"b%3Cx%3E.txt\">b&lt;x&gt;.txt</a>"));
-        assert!(page.contains("<a href=\"sub%20dir/\">sub dir/</a>"));
+        assert!(page.contains("<tr class=\"dir\"><td><a href=\"sub%20dir/\">sub dir/</a>"));
         assert!(page.contains("title=\"10 bytes\">10 B<"));
         assert!(page.contains("<footer>wired</footer>"));
         let root = String::from_utf8(render(b"/", &[])).unwrap();

@@ -161,8 +161,10 @@ fn get_and_head_of_a_file() {
     assert_eq!(r.field("Content-Type"), Some("text/plain; charset=utf-8"));
     assert_eq!(r.field("Accept-Ranges"), Some("bytes"));
     let meta = fs::metadata(root.path("hello.txt")).unwrap();
-    let mtime = meta.modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    assert_eq!(r.field("ETag"), Some(format!("\"{mtime:x}-d\"").as_str()));
+    let modified = meta.modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let (mtime, nanos) = (modified.as_secs(), modified.subsec_nanos());
+    let etag = if nanos == 0 { format!("\"{mtime:x}-d\"") } else { format!("\"{mtime:x}.{nanos:x}-d\"") };
+    assert_eq!(r.field("ETag"), Some(etag.as_str()));
     assert_eq!(r.field("Last-Modified"), Some(http_date(mtime).as_str()));
     assert!(r.field("Vary").is_none());
     for name in ["Date", "Server", "Content-Length", "Connection", "Transfer-Encoding"] {
@@ -653,6 +655,28 @@ fn cache_serves_hot_files_and_notices_changes_within_a_second() {
     root.write("g.js.gz", b"gz");
     let r = request_at(&mut sf, "GET", "/g.js", &[("Accept-Encoding", "gzip")], t + 4);
     assert_eq!(r.body, b"gz");
+}
+
+#[test]
+fn etag_changes_when_same_length_content_changes_within_one_second() {
+    use std::time::{Duration, UNIX_EPOCH};
+    let root = TempRoot::new();
+    let second = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let write_at = |contents: &[u8], nanos: u64| {
+        fs::write(root.path("f.txt"), contents).unwrap();
+        let file = fs::File::options().write(true).open(root.path("f.txt")).unwrap();
+        file.set_modified(second + Duration::from_nanos(nanos)).unwrap();
+    };
+    write_at(b"aaaa", 200_000_000);
+    let mut sf = handler(&root.0, |_| {});
+    let t = now();
+    let first = request_at(&mut sf, "GET", "/f.txt", &[], t);
+    let old = first.field("ETag").unwrap().to_string();
+    write_at(b"bbbb", 700_000_000);
+    let r = request_at(&mut sf, "GET", "/f.txt", &[("If-None-Match", &old)], t + 1);
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"bbbb"[..]), "the old tag must not match the new bytes");
+    assert_ne!(r.field("ETag"), Some(old.as_str()));
+    assert_eq!(r.field("Last-Modified"), first.field("Last-Modified"), "HTTP dates have whole seconds");
 }
 
 #[test]

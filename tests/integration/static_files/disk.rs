@@ -1,0 +1,146 @@
+//! The file on disk changes under the server: the open-file cache sees it
+//! within about a second, a file shrinking mid-response closes the
+//! connection, and offsets past 4 GiB work.
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::time::{Duration, Instant};
+
+use super::*;
+
+/// Poll `path` until `done` holds for its response, for up to 3 s after
+/// `start`; how long after `start` it held.
+fn poll(server: &Server, path: &str, start: Instant, done: impl Fn(&Response) -> bool) -> Duration {
+    loop {
+        let r = get(server, path, &[]);
+        if done(&r) {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < Duration::from_secs(3), "{path}: still {} {:?} after 3 s", r.status, r.text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn open_file_cache_sees_changes_renames_and_deletions() {
+    let site = site("sf-filecache");
+    let root = &site.root;
+    for name in ["changed.txt", "renamed.txt", "deleted.txt"] {
+        fs::write(root.join(name), "old version\n").unwrap();
+    }
+    // Both versions of changed.txt fall in one second: only the nanoseconds
+    // of the modification time tell them apart (regression: the ETag did
+    // not change, so a client holding the old one got 304 for new bytes).
+    let second = std::time::SystemTime::now() - Duration::from_secs(10);
+    let second =
+        std::time::UNIX_EPOCH + Duration::from_secs(second.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs());
+    let touch = |nanos: u64| {
+        let file = fs::File::options().write(true).open(root.join("changed.txt")).unwrap();
+        file.set_modified(second + Duration::from_nanos(nanos)).unwrap();
+    };
+    touch(200_000_000);
+    let server = Server::start(root, &[]);
+    for name in ["changed.txt", "renamed.txt", "deleted.txt"] {
+        // Twice: the second answer comes from the cache.
+        for _ in 0..2 {
+            assert_eq!(get(&server, &format!("/{name}"), &[]).text(), "old version\n");
+        }
+    }
+    let old_etag = get(&server, "/changed.txt", &[]).header("etag").unwrap().to_string();
+    // Same length, rewritten in place: only the modification time tells.
+    fs::write(root.join("changed.txt"), "new version\n").unwrap();
+    touch(700_000_000);
+    let staged = site.tree.join("staged.txt");
+    fs::write(&staged, "replaced by rename\n").unwrap();
+    fs::rename(&staged, root.join("renamed.txt")).unwrap();
+    fs::remove_file(root.join("deleted.txt")).unwrap();
+    let start = Instant::now();
+    let changed = poll(&server, "/changed.txt", start, |r| r.text() == "new version\n");
+    let renamed = poll(&server, "/renamed.txt", start, |r| r.text() == "replaced by rename\n");
+    let deleted = poll(&server, "/deleted.txt", start, |r| r.status == 404);
+    let fresh = get(&server, "/changed.txt", &[("If-None-Match", &old_etag)]);
+    assert_eq!((fresh.status, fresh.text().as_str()), (200, "new version\n"), "the old ETag must not match");
+    assert_ne!(fresh.header("etag"), Some(old_etag.as_str()), "a new ETag for new content");
+    for (what, took) in [("change", changed), ("rename", renamed), ("deletion", deleted)] {
+        assert!(took < Duration::from_secs(2), "{what} seen after {took:?}");
+    }
+}
+
+#[test]
+fn a_file_truncated_while_it_is_sent_closes_the_connection() {
+    let site = site("sf-truncate");
+    let path = site.root.join("shrinking.bin");
+    let size = 64 * 1024 * 1024;
+    fs::write(&path, vec![b'z'; size]).unwrap();
+    let server = Server::start(&site.root, &[]);
+    let mut s = server.connect();
+    s.write_all(b"GET /shrinking.bin HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    let mut received = vec![0u8; 256 * 1024];
+    let mut got = 0;
+    while got < 128 * 1024 {
+        let n = s.read(&mut received[got..]).unwrap();
+        assert!(n > 0, "closed before the truncation");
+        got += n;
+    }
+    assert!(received.starts_with(b"HTTP/1.1 200 "));
+    fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(1024 * 1024).unwrap();
+    let start = Instant::now();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut total = got;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => total += n,
+            Err(e) => panic!("no clean close after {total} bytes and {:?}: {e}", start.elapsed()),
+        }
+    }
+    assert!(total < size, "the promised {size} bytes cannot have been sent; got {total}");
+    assert!(start.elapsed() < Duration::from_secs(5), "closing took {:?}", start.elapsed());
+    let after = get(&server, "/hello.txt", &[]);
+    assert_eq!((after.status, after.text().as_str()), (200, "hello, world\n"), "a new connection is served");
+}
+
+/// Free bytes on the file system holding `dir`, from `df`.
+fn free_bytes(dir: &Path) -> u64 {
+    let out = std::process::Command::new("df").args(["-P", "-k"]).arg(dir).output().expect("run df");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let avail = text.lines().nth(1).and_then(|l| l.split_whitespace().nth(3)).and_then(|n| n.parse::<u64>().ok());
+    avail.unwrap_or_else(|| panic!("cannot read df output {text:?}")) * 1024
+}
+
+#[test]
+fn offsets_past_4_gib_in_a_sparse_file() {
+    const SIZE: u64 = 5 << 30;
+    const AT_4_GIB: u64 = 1 << 32;
+    let site = site("sf-sparse");
+    let path = site.root.join("huge.img");
+    assert!(free_bytes(&site.root) > 64 << 20, "too little disk space for even a sparse file");
+    let file = fs::File::create(&path).unwrap();
+    file.set_len(SIZE).unwrap();
+    file.write_all_at(b"0123456789", AT_4_GIB).unwrap();
+    file.write_all_at(b"THE-END!!!", SIZE - 10).unwrap();
+    drop(file);
+    let allocated = fs::metadata(&path).unwrap().blocks() * 512;
+    assert!(allocated < 64 << 20, "the file system stored {allocated} bytes: no sparse files here");
+    let server = Server::start(&site.root, &[]);
+    let head = send(&server, "HEAD", "/huge.img", &[]);
+    assert_eq!((head.status, head.header("content-length")), (200, Some("5368709120")));
+    for (range, content_range, body) in [
+        ("bytes=4294967296-4294967305", "bytes 4294967296-4294967305/5368709120", &b"0123456789"[..]),
+        ("bytes=-10", "bytes 5368709110-5368709119/5368709120", b"THE-END!!!"),
+        ("bytes=5368709115-", "bytes 5368709115-5368709119/5368709120", b"ND!!!"),
+        ("bytes=4294967290-4294967299", "bytes 4294967290-4294967299/5368709120", b"\0\0\0\0\0\0\x30\x31\x32\x33"),
+    ] {
+        let r = get(&server, "/huge.img", &[("Range", range)]);
+        assert_eq!(r.status, 206, "{range}");
+        assert_eq!(r.header("content-range"), Some(content_range), "{range}");
+        assert_eq!(r.body, body, "{range}");
+    }
+    let r = get(&server, "/huge.img", &[("Range", "bytes=4294967296-4294967299,-3")]);
+    let parts = check_multipart(&r.body, r.header("content-type").unwrap(), "application/octet-stream", &path);
+    assert_eq!(parts, [(AT_4_GIB, AT_4_GIB + 3), (SIZE - 3, SIZE - 1)]);
+    let unsatisfiable = get(&server, "/huge.img", &[("Range", "bytes=5368709120-")]);
+    assert_eq!(unsatisfiable.header("content-range"), Some("bytes */5368709120"));
+}
