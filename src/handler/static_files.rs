@@ -67,7 +67,7 @@ impl StaticFiles {
         let root = Root::open(&config.root, config.follow_symlinks)?;
         // Leave half the fds to connections, shared among the workers.
         let workers = config.workers.max(1) as u64;
-        let max_fds = crate::sys::fs::nofile_limit().map_or(4096, |limit| (limit / 2 / workers).clamp(64, 4096));
+        let max_fds = crate::sys::nofile_limit().map_or(4096, |(soft, _)| (soft / 2 / workers).clamp(64, 4096));
         let seed =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
         Ok(StaticFiles {

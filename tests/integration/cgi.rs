@@ -95,27 +95,9 @@ fn start(site: &Site, extra: &[&str]) -> Server {
     let root = site.root.display().to_string();
     let mut args = vec!["--listen", "127.0.0.1:0", "--root", &root, "--workers", "1", "--cgi", &cgi];
     args.extend_from_slice(extra);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wired"))
-        .args(&args)
-        .env(SECRET.0, SECRET.1)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start wired");
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    reader.read_line(&mut line).expect("startup line");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("wired did not say where it listens: {line:?}"));
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    std::thread::spawn(move || stderr.lines().map_while(Result::ok).for_each(|l| eprintln!("wired: {l}")));
-    Server { child, addr, root: site.root.clone() }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wired"));
+    cmd.args(&args).env(SECRET.0, SECRET.1);
+    Server::spawn(cmd, &site.root)
 }
 
 /// A client socket whose reads retry when interrupted. A blocking read with

@@ -33,7 +33,7 @@ impl Server {
     /// Start with exactly these arguments, and optionally a file descriptor limit.
     pub fn start_args(root: &Path, args: &[String], nofile: Option<u64>) -> Server {
         let bin = env!("CARGO_BIN_EXE_wired");
-        let mut cmd = if let Some(n) = nofile {
+        let cmd = if let Some(n) = nofile {
             let mut c = Command::new("sh");
             c.arg("-c").arg(format!("ulimit -n {n} && exec \"$0\" \"$@\"")).arg(bin).args(args);
             c
@@ -42,6 +42,12 @@ impl Server {
             c.args(args);
             c
         };
+        Server::spawn(cmd, root)
+    }
+
+    /// Start a prepared command (the wired binary with its arguments and
+    /// environment) and wait for the line that says where it listens.
+    pub fn spawn(mut cmd: Command, root: &Path) -> Server {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).env("RUST_LOG", "warn");
         let mut child = cmd.spawn().expect("start wired");
         let stdout = child.stdout.take().expect("stdout");
@@ -54,11 +60,17 @@ impl Server {
             .and_then(|rest| rest.split_whitespace().next())
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("wired did not say where it listens: {line:?}"));
-        // Keep draining stdout so the server never blocks writing to it.
+        // Keep draining stdout and stderr so the server never blocks writing
+        // to them (a CGI program's stderr lines are logged there); stderr is
+        // echoed so a failing test shows what the server said.
         std::thread::spawn(move || {
-            let mut sink = Vec::new();
-            let _ = reader.read_to_end(&mut sink);
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
         });
+        if let Some(stderr) = child.stderr.take() {
+            std::thread::spawn(move || {
+                BufReader::new(stderr).lines().map_while(Result::ok).for_each(|l| eprintln!("wired: {l}"));
+            });
+        }
         Server { child, addr, root: root.to_path_buf() }
     }
 
@@ -114,15 +126,6 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         None
-    }
-
-    /// The server's stderr so far (only after it exited).
-    pub fn stderr(&mut self) -> String {
-        let mut s = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = e.read_to_string(&mut s);
-        }
-        s
     }
 }
 
