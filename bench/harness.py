@@ -1,0 +1,292 @@
+"""The benchmark proper: every case against every server, interleaved.
+
+bench/run.sh prepares the machine (packages, the wired binary, the document
+root) and calls this. Each round starts all servers, runs every case against
+each in turn (wired, nginx, h2o, lighttpd; then the next case), and stops
+them; then each server is started afresh, alone, for the idle-connection
+test. Rounds repeat, so slow drift on the machine hits every server alike;
+the report takes the median over rounds.
+
+Each run appends one row to runs.csv at once (a run cut short keeps what it
+has) and keeps wrk's own output under raw/. report.py turns the rows into
+summary.md and chart.svg.
+"""
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ left in bench/
+
+import idle
+import procstat
+import report
+from servers import Server
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+SERVERS = ["wired", "nginx", "h2o", "lighttpd"]
+
+
+class Case:
+    def __init__(self, key, label, path, conns, close=False, pipeline=0):
+        self.key, self.label, self.path, self.conns = key, label, path, conns
+        self.close, self.pipeline = close, pipeline
+
+
+CASES = [
+    Case("1k-c64", "1 KiB, keep-alive, 64 conns", "/index.html", 64),
+    Case("1k-c256", "1 KiB, keep-alive, 256 conns", "/index.html", 256),
+    Case("100k-c64", "100 KiB, keep-alive, 64 conns", "/100k.bin", 64),
+    Case("10m-c8", "10 MiB, keep-alive, 8 conns", "/10m.bin", 8),
+    Case("1k-close-c64", "1 KiB, Connection: close, 64 conns", "/index.html", 64, close=True),
+    Case("1k-pipe16-c64", "1 KiB, pipelined 16 deep, 64 conns", "/index.html", 64, pipeline=16),
+]
+IDLE_KEY = "idle-10k"
+
+COLUMNS = [
+    "round", "case", "server", "status", "requests", "duration_s", "req_per_s",
+    "bytes", "mib_per_s", "p50_us", "p90_us", "p99_us", "mean_us", "max_us",
+    "err_connect", "err_read", "err_write", "err_status", "err_timeout",
+    "server_cpu_s", "cpu_us_per_req", "busiest_share", "peak_rss_kib", "server_procs", "wrk_cpu_s",
+    "other_cpu_s", "softirq_s", "idle_conns", "idle_still_open", "idle_rss_before_kib",
+    "idle_rss_after_kib", "idle_kib_per_conn", "error",
+]
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.out = args.out
+        os.makedirs(os.path.join(self.out, "raw"), exist_ok=True)
+        self.csv_path = os.path.join(self.out, "runs.csv")
+        with open(self.csv_path, "w", newline="") as f:
+            csv.writer(f).writerow(COLUMNS)
+        self.events = []
+        # wrk scripts: every run gets report.lua's done(); the pipelined case
+        # gets pipeline.lua in front of it.
+        os.makedirs(args.work, exist_ok=True)
+        with open(os.path.join(HERE, "wrk", "report.lua")) as f:
+            report_lua = f.read()
+        with open(os.path.join(HERE, "wrk", "pipeline.lua")) as f:
+            pipeline_lua = f.read()
+        self.script_plain = os.path.join(args.work, "wrk-report.lua")
+        self.script_pipeline = os.path.join(args.work, "wrk-pipeline.lua")
+        with open(self.script_plain, "w") as f:
+            f.write(report_lua)
+        with open(self.script_pipeline, "w") as f:
+            f.write(pipeline_lua + "\n" + report_lua)
+
+    def log(self, msg):
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+    def event(self, msg):
+        self.events.append(msg)
+        self.log(msg)
+
+    def row(self, **values):
+        with open(self.csv_path, "a", newline="") as f:
+            csv.writer(f).writerow([values.get(c, "") for c in COLUMNS])
+
+    def server(self, name):
+        return Server(name, os.path.join(self.args.work, name), self.args.www,
+                      self.args.workers, self.args.nofile, self.args.wired)
+
+    # -- one wrk run -----------------------------------------------------
+
+    def wrk_run(self, rnd, case, srv):
+        a = self.args
+        url = f"http://127.0.0.1:{srv.port}{case.path}"
+        cmd = ["wrk", f"-t{a.wrk_threads}", f"-c{case.conns}", f"-d{a.duration}s", "--latency",
+               "-s", self.script_pipeline if case.pipeline else self.script_plain]
+        if case.close:
+            cmd += ["-H", "Connection: close"]
+        cmd.append(url)
+        if case.pipeline:
+            cmd += ["--", str(case.pipeline)]
+        base = dict(round=rnd, case=case.key, server=srv.name)
+
+        pids = srv.refresh_pids()
+        procstat.reset_peak_rss(pids)
+        tasks0 = procstat.task_cpu_seconds(pids)
+        cpu0, (busy0, irq0), kids0 = procstat.cpu_seconds(pids), procstat.machine_cpu_seconds(), children_cpu()
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=a.duration + 30)
+            out, err, rc = p.stdout, p.stderr, p.returncode
+        except subprocess.TimeoutExpired as e:
+            out, err, rc = str(e.stdout or ""), f"wrk did not finish within {a.duration + 30} s", -1
+        pids = srv.refresh_pids()
+        cpu1, (busy1, irq1), kids1 = procstat.cpu_seconds(pids), procstat.machine_cpu_seconds(), children_cpu()
+        peak = procstat.peak_rss_kib(pids)
+        share = procstat.busiest_share(tasks0, procstat.task_cpu_seconds(pids))
+
+        with open(os.path.join(self.out, "raw", f"r{rnd}-{case.key}-{srv.name}.txt"), "w") as f:
+            f.write("$ " + " ".join(cmd) + "\n" + out + ("\n--- stderr\n" + err if err else ""))
+
+        result = None
+        for line in out.splitlines():
+            if line.startswith("WIRED-BENCH "):
+                result = json.loads(line[len("WIRED-BENCH "):])
+        problems = []
+        if rc != 0:
+            problems.append(f"wrk exit status {rc}: {' '.join(err.split())[:200]}")
+        if not srv.alive():
+            problems.append(f"server exited during the run (status {srv.proc.returncode}): {srv.log_tail()}")
+        if result is None:
+            self.row(**base, status="error", error="; ".join(problems) or "no result from wrk")
+            return False
+        n = result["requests"]
+        secs = result["duration_us"] / 1e6
+        errs = {k: result[k] for k in ("connect", "read", "write", "status", "timeout")}
+        bad = {k: v for k, v in errs.items() if v}
+        if bad:
+            problems.append("wrk errors: " + ", ".join(f"{k} {v}" for k, v in bad.items()))
+        if n == 0:
+            problems.append("no request completed")
+        server_cpu = cpu1 - cpu0
+        wrk_cpu = kids1 - kids0
+        self.row(
+            **base, status="error" if (n == 0 or rc != 0) else "ok",
+            requests=n, duration_s=f"{secs:.3f}", req_per_s=f"{n / secs:.1f}",
+            bytes=result["bytes"], mib_per_s=f"{result['bytes'] / secs / 2**20:.2f}",
+            p50_us=result["p50_us"], p90_us=result["p90_us"], p99_us=result["p99_us"],
+            mean_us=result["mean_us"], max_us=result["max_us"],
+            err_connect=errs["connect"], err_read=errs["read"], err_write=errs["write"],
+            err_status=errs["status"], err_timeout=errs["timeout"],
+            server_cpu_s=f"{server_cpu:.2f}",
+            cpu_us_per_req=f"{server_cpu / n * 1e6:.3f}" if n else "",
+            busiest_share=f"{share:.2f}" if share is not None else "",
+            peak_rss_kib=peak, server_procs=len(pids), wrk_cpu_s=f"{wrk_cpu:.2f}",
+            # Processes' stime includes the softirq work done in their
+            # context, which /proc/stat counts apart: add it back.
+            other_cpu_s=f"{max(0.0, busy1 - busy0 + irq1 - irq0 - server_cpu - wrk_cpu):.2f}",
+            softirq_s=f"{irq1 - irq0:.2f}",
+            error="; ".join(problems),
+        )
+        self.log(f"  {case.key:14} {srv.name:9} {n / secs:12,.0f} req/s  "
+                 f"{server_cpu / max(n, 1) * 1e6:7.2f} µs/req  p99 {result['p99_us'] / 1000:7.2f} ms"
+                 + (f"  !! {'; '.join(problems)}" if problems else ""))
+        return srv.alive()
+
+    # -- rounds ----------------------------------------------------------
+
+    def throughput_round(self, rnd, names):
+        servers = {}
+        try:
+            for name in names:
+                srv = self.server(name)
+                why = srv.start()
+                if why:
+                    self.event(f"round {rnd}: {name} failed to start: {why}")
+                else:
+                    servers[name] = srv
+            for case in self.cases:
+                for name in names:
+                    srv = servers.get(name)
+                    if srv is not None and not srv.alive():
+                        srv.stop()
+                        why = srv.start()
+                        if why:
+                            self.event(f"round {rnd}: {name} could not be restarted: {why}")
+                            servers[name] = None
+                            srv = None
+                        else:
+                            self.event(f"round {rnd}: {name} restarted before {case.key}")
+                    if srv is None:
+                        self.row(round=rnd, case=case.key, server=name, status="not-started",
+                                 error="server failed to start")
+                        continue
+                    self.wrk_run(rnd, case, srv)
+                    time.sleep(self.args.pause)
+        finally:
+            for srv in servers.values():
+                if srv is not None:
+                    srv.stop()
+
+    def idle_round(self, rnd, names):
+        for name in names:
+            srv = self.server(name)
+            why = srv.start()
+            if why:
+                self.event(f"round {rnd}: {name} failed to start for the idle test: {why}")
+                self.row(round=rnd, case=IDLE_KEY, server=name, status="not-started",
+                         error=f"server failed to start: {why}")
+                continue
+            try:
+                r = idle.measure(srv.port, srv.proc.pid, self.args.idle)
+            finally:
+                srv.stop()
+            if "connections" not in r:
+                self.row(round=rnd, case=IDLE_KEY, server=name, status="error", error=r["error"])
+                self.event(f"round {rnd}: idle test on {name}: {r['error']}")
+                continue
+            self.row(round=rnd, case=IDLE_KEY, server=name,
+                     status="ok" if "error" not in r else "error",
+                     idle_conns=r["connections"], idle_still_open=r["still_open"],
+                     idle_rss_before_kib=r["rss_before_kib"], idle_rss_after_kib=r["rss_after_kib"],
+                     idle_kib_per_conn=r["kib_per_conn"] if r["kib_per_conn"] is not None else "",
+                     error=r.get("error", ""))
+            self.log(f"  {IDLE_KEY:14} {name:9} {r['kib_per_conn']} KiB/conn "
+                     f"({r['still_open']} open, RSS {r['rss_before_kib']} -> {r['rss_after_kib']} KiB)")
+
+    def run(self):
+        a = self.args
+        self.cases = [c for c in CASES if c.key in a.cases]
+        names = a.servers
+        versions = {n: self.server(n).version() for n in names}
+        meta = {
+            "started_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+            "mode": "quick" if a.quick else "full",
+            "rounds": a.rounds, "duration_s": a.duration, "wrk_threads": a.wrk_threads,
+            "workers": a.workers, "idle_connections": a.idle, "servers": names,
+            "versions": versions,
+            "cases": [{"key": c.key, "label": c.label} for c in self.cases],
+        }
+        t0 = time.monotonic()
+        for rnd in range(1, a.rounds + 1):
+            self.log(f"round {rnd} of {a.rounds}: throughput")
+            self.throughput_round(rnd, names)
+            if a.idle:
+                self.log(f"round {rnd} of {a.rounds}: {a.idle} idle connections")
+                self.idle_round(rnd, names)
+        meta["events"] = self.events
+        meta["bench_seconds"] = round(time.monotonic() - t0)
+        with open(os.path.join(self.out, "meta.json"), "w") as f:
+            json.dump(meta, f, indent=2)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, help="run directory (bench/runs/<time>)")
+    ap.add_argument("--work", required=True, help="scratch directory for configs and logs")
+    ap.add_argument("--www", required=True, help="document root every server serves")
+    ap.add_argument("--wired", required=True, help="the wired binary")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    ap.add_argument("--pause", type=float, default=0.1, help="seconds between runs")
+    ap.add_argument("--workers", type=int, default=os.cpu_count())
+    ap.add_argument("--wrk-threads", type=int, default=1)
+    ap.add_argument("--idle", type=int, default=10_000, help="idle connections (0: skip)")
+    ap.add_argument("--nofile", type=int, default=resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    ap.add_argument("--servers", nargs="+", default=SERVERS, choices=SERVERS)
+    ap.add_argument("--cases", nargs="+", default=[c.key for c in CASES],
+                    choices=[c.key for c in CASES])
+    args = ap.parse_args()
+    Bench(args).run()
+    report.generate(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""summary.md and chart.svg from one run directory (runs.csv, meta.json,
+criterion.txt, machine.txt). Rerunnable on an old run:
+
+    python3 bench/report.py bench/runs/<time> [--docs docs/benchmarks.md]
+
+With --docs, the block between the two `bench:latest` markers of that file is
+replaced by this run's headline tables and chart.
+"""
+
+import csv
+import json
+import os
+import re
+import statistics
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ left in bench/
+
+import chart
+
+UNITS = {"ps": 1e-3, "ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}
+IDLE_KEY = "idle-10k"
+NOISY = 0.25  # share of a core used by other processes that makes a run suspect
+
+
+def load(run_dir):
+    with open(os.path.join(run_dir, "meta.json")) as f:
+        meta = json.load(f)
+    with open(os.path.join(run_dir, "runs.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    parser = {}
+    try:
+        with open(os.path.join(run_dir, "criterion.txt")) as f:
+            text = f.read()
+        pat = r"browser-request/([\w-]+)\s+time:\s+\[\S+ \S+ ([\d.]+) (\S+) \S+ \S+\]"
+        for name, value, unit in re.findall(pat, text):
+            parser[name] = float(value) * UNITS.get(unit, 1.0)
+    except OSError:
+        pass
+    machine = ""
+    try:
+        with open(os.path.join(run_dir, "machine.txt")) as f:
+            machine = f.read()
+    except OSError:
+        pass
+    return meta, rows, parser, machine
+
+
+def num(row, key):
+    v = row.get(key, "")
+    return float(v) if v not in ("", None) else None
+
+
+def collect(meta, rows):
+    """stats[(metric, case)][server] = (median, min, max), or a string that
+    says why a server has no figure for that case."""
+    metrics = ["req_per_s", "cpu_us_per_req", "p50_us", "p99_us", "mib_per_s",
+               "peak_rss_kib", "busiest_share", "wrk_cpu_s", "other_cpu_s", "idle_kib_per_conn",
+               "idle_rss_before_kib", "idle_rss_after_kib", "other_share"]
+    values, reasons = {}, {}
+    for r in rows:
+        k = (r["case"], r["server"])
+        if r["status"] == "ok" or (r["status"] == "error" and num(r, "idle_kib_per_conn") is not None):
+            for m in metrics:
+                v = num(r, m)
+                if v is not None:
+                    values.setdefault((m, k), []).append(v)
+        else:
+            reasons.setdefault(k, r["error"] or r["status"])
+    stats = {}
+    cases = [c["key"] for c in meta["cases"]] + [IDLE_KEY]
+    for case in cases:
+        for server in meta["servers"]:
+            for m in metrics + ["peak_rss_mib"]:
+                src = "peak_rss_kib" if m == "peak_rss_mib" else m
+                vs = values.get((src, (case, server)))
+                if m == "peak_rss_mib" and vs:
+                    vs = [v / 1024 for v in vs]
+                cell = (statistics.median(vs), min(vs), max(vs)) if vs else reasons.get((case, server))
+                if cell is not None:
+                    stats.setdefault((m, case), {})[server] = cell
+    return stats
+
+
+def fmt(v, digits=None):
+    if v is None:
+        return "–"
+    if digits is not None:
+        return f"{v:,.{digits}f}"
+    return f"{v:,.0f}" if v >= 100 else f"{v:,.2f}" if v < 10 else f"{v:,.1f}"
+
+
+def cell_text(cell, ratio_to=None, digits=None, show_range=True):
+    if cell is None:
+        return "–"
+    if not isinstance(cell, tuple):
+        short = cell if len(cell) < 60 else cell[:57] + "…"
+        return f"**failed**: {short}"
+    med, lo, hi = cell
+    s = fmt(med, digits)
+    if show_range and lo != hi:
+        s += f" ({fmt(lo, digits)}–{fmt(hi, digits)})"
+    if ratio_to is not None and isinstance(ratio_to, tuple) and ratio_to[0]:
+        s += f" ×{med / ratio_to[0]:.2f}"
+    return s
+
+
+def table(meta, stats, metric, cases, digits=None, ratio=True, show_range=True):
+    servers = meta["servers"]
+    out = ["| case | " + " | ".join(servers) + " |", "|---|" + "---:|" * len(servers)]
+    for key, label in cases:
+        cells = stats.get((metric, key), {})
+        base = cells.get("wired") if ratio else None
+        row = [cell_text(cells.get(s), base if s != "wired" else None, digits, show_range)
+               for s in servers]
+        out.append(f"| {label} | " + " | ".join(row) + " |")
+    return "\n".join(out)
+
+
+def headline(meta, stats, parser, chart_link):
+    """The tables docs/benchmarks.md shows for the latest run."""
+    cases = [(c["key"], c["label"]) for c in meta["cases"]]
+    n = meta["rounds"]
+    parts = [
+        f"Requests per second: median of {n} run{'s' if n > 1 else ''} (min–max), "
+        "×ratio = server ÷ wired (above 1: more requests per second than wired).",
+        "",
+        table(meta, stats, "req_per_s", cases),
+        "",
+        "Server CPU time per request, µs (user + system over all of the server's "
+        "processes and threads, divided by the requests wrk completed; "
+        "×ratio = server ÷ wired, above 1: more CPU per request than wired).",
+        "",
+        table(meta, stats, "cpu_us_per_req", cases, digits=2),
+        "",
+        f"Memory per idle keep-alive connection, KiB ({meta.get('idle_connections', 0):,} "
+        "connections; server RSS with them open minus RSS before, divided by the connections).",
+        "",
+        table(meta, stats, "idle_kib_per_conn", [(IDLE_KEY, "idle keep-alive")], digits=2),
+        "",
+    ]
+    if parser:
+        parts += ["Parser micro-benchmark (criterion, one ~500-byte browser request): " +
+                  ", ".join(f"{k} {v:.1f} ns" for k, v in parser.items()) + ".", ""]
+    parts.append(f"![requests per second and CPU per request]({chart_link})")
+    return "\n".join(parts)
+
+
+def noise(rows):
+    """Per run, the share of one core that other processes (not the server,
+    not wrk) used meanwhile; and how many runs passed NOISY."""
+    shares = []
+    for r in rows:
+        other, secs = num(r, "other_cpu_s"), num(r, "duration_s")
+        if other is not None and secs:
+            r["other_share"] = f"{other / secs:.2f}"
+            shares.append(other / secs)
+    return sum(1 for x in shares if x > NOISY), len(shares)
+
+
+def summary(meta, rows, parser, machine, stats):
+    cases = [(c["key"], c["label"]) for c in meta["cases"]]
+    first = {l.split(":", 1)[0]: l.split(":", 1)[1].strip()
+             for l in machine.splitlines() if ":" in l}
+    lines = [
+        f"# wired benchmark, {meta['started_utc']} UTC ({meta['mode']} run)",
+        "",
+        f"{first.get('cpu', '?')}, {first.get('nproc', '?')} cores, Linux {first.get('kernel', '?')}; "
+        f"wired {first.get('wired commit', '?')}. Full details in `machine.txt`; "
+        "every run in `runs.csv`; wrk's own output in `raw/`; the servers' configurations "
+        "and logs in `servers/`.",
+        "",
+        f"Method: {meta['rounds']} round{'s' if meta['rounds'] != 1 else ''}; in each, every case runs against "
+        f"{', '.join(meta['servers'])} in turn (interleaved, so drift hits all alike), "
+        f"{meta['duration_s']} s per run, `wrk -t{meta['wrk_threads']} --latency` from the same "
+        f"machine over 127.0.0.1. Every server has {meta['workers']} workers, sendfile "
+        "(h2o 2.2 has none), no access log, keep-alive 75 s with no practical request limit. "
+        "wrk uses one thread: on this 2-core machine the client and the server share the "
+        "cores, so requests per second measures client + server together; CPU time per request "
+        "is the server's cost alone.",
+        "",
+        "## Servers",
+        "",
+        "| server | version | started |",
+        "|---|---|---|",
+    ]
+    for s in meta["servers"]:
+        fails = [e for e in meta.get("events", []) if f" {s} " in f" {e} " and "start" in e]
+        status = "yes, every time"
+        if fails:
+            status = (f"**no**, {len(fails)} time{'s' if len(fails) > 1 else ''}; first: "
+                      + fails[0].split(": ", 1)[-1].replace("|", "/"))
+        lines.append(f"| {s} | {meta['versions'].get(s, '?')} | {status} |")
+    lines += ["", "## Headline", "", headline(meta, stats, parser, "chart.svg"), ""]
+    lines += [
+        "## Latency (median over rounds of wrk's p50 / p99, ms)",
+        "",
+        "| case | " + " | ".join(meta["servers"]) + " |",
+        "|---|" + "---:|" * len(meta["servers"]),
+    ]
+    for key, label in cases:
+        row = []
+        for s in meta["servers"]:
+            p50 = stats.get(("p50_us", key), {}).get(s)
+            p99 = stats.get(("p99_us", key), {}).get(s)
+            row.append(f"{p50[0] / 1000:.2f} / {p99[0] / 1000:.2f}"
+                       if isinstance(p50, tuple) and isinstance(p99, tuple) else "–")
+        lines.append(f"| {label} | " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "Pipelined latency is per batch of 16.",
+        "",
+        "## Transfer, MiB/s (median)",
+        "",
+        table(meta, stats, "mib_per_s", cases, ratio=False, show_range=False),
+        "",
+        "## Peak RSS during the run, MiB (VmHWM summed over the server's processes, median)",
+        "",
+        table(meta, stats, "peak_rss_mib", cases, digits=1, ratio=False),
+        "",
+        "nginx's workers allocate their connection tables (worker_connections, sized for the "
+        "idle test) at start; h2o's tree includes its perl crash-handler process.",
+        "",
+        "## Idle connections, server RSS before → with them open, MiB (median)",
+        "",
+        "| | " + " | ".join(meta["servers"]) + " |",
+        "|---|" + "---:|" * len(meta["servers"]),
+    ]
+    row = []
+    for s in meta["servers"]:
+        b = stats.get(("idle_rss_before_kib", IDLE_KEY), {}).get(s)
+        a = stats.get(("idle_rss_after_kib", IDLE_KEY), {}).get(s)
+        row.append(f"{b[0] / 1024:.1f} → {a[0] / 1024:.1f}"
+                   if isinstance(b, tuple) and isinstance(a, tuple) else "–")
+    lines += [f"| RSS | " + " | ".join(row) + " |", "",
+              "RSS counts the server's own memory; socket buffers live in the kernel and are not in it.",
+              "", "## Balance: the busiest thread's share of the server's CPU (median)", "",
+              f"With {meta['workers']} workers, {1 / meta['workers']:.2f} is an even spread and 1.00 means "
+              "one worker did all the work (the others idled). wired and nginx (`reuseport`) give "
+              "each worker its own listening socket; h2o 2.2 and lighttpd 1.4 share one, and under "
+              "wrk's burst of connects one worker tends to accept most of them.", "",
+              table(meta, stats, "busiest_share", cases, digits=2, ratio=False, show_range=False),
+              "", "## wrk's own CPU (median seconds per run)", "",
+              table(meta, stats, "wrk_cpu_s", cases, digits=2, ratio=False, show_range=False), ""]
+
+    problems = [f"round {r['round']} {r['case']} {r['server']}: {r['error']}"
+                for r in rows if r["error"] and r["status"] != "not-started"]
+    lines += ["## Errors and events", ""]
+    lines += [f"- {e}" for e in meta.get("events", [])] + [f"- {p}" for p in problems]
+    if not meta.get("events") and not problems:
+        lines.append("None: every server started every round and every run finished without errors.")
+    noisy, total = noise(rows)
+    niced = "nice -n -10" in first.get("priority of the servers, wrk and criterion", "")
+    verdict = "the machine was quiet."
+    if noisy:
+        verdict = ("something else was running. With one wrk thread the benchmark leaves part of "
+                   "the two cores idle, and background work fills it"
+                   + ("; the servers and wrk ran at nice -10, so they were seldom kept waiting, "
+                      "but caches and memory bandwidth were shared" if niced else "")
+                   + ". Trust the ratios more than the absolute figures, or rerun on a quiet machine.")
+    lines += ["", "## Noise: CPU used by other processes during each run (share of one core, median)", "",
+              f"{noisy} of {total} runs saw other processes on the machine use more than "
+              f"{NOISY:.0%} of a core: {verdict}", "",
+              table(meta, stats, "other_share", cases, digits=2, ratio=False, show_range=False)]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def update_docs(docs, run_dir, meta, stats, parser):
+    begin, end = "<!-- bench:latest:begin -->", "<!-- bench:latest:end -->"
+    with open(docs) as f:
+        text = f.read()
+    if begin not in text or end not in text:
+        print(f"{docs}: no {begin} … {end} block; not updated", file=sys.stderr)
+        return
+    rel = os.path.relpath(run_dir, os.path.dirname(os.path.abspath(docs)))
+    block = (f"{begin}\nLatest full run: [{os.path.basename(run_dir)}]({rel}/summary.md), "
+             f"{meta['started_utc']} UTC.\n\n"
+             + headline(meta, stats, parser, f"{rel}/chart.svg") + f"\n{end}")
+    head, rest = text.split(begin, 1)
+    with open(docs, "w") as f:
+        f.write(head + block + rest.split(end, 1)[1])
+
+
+def generate(run_dir, docs=None):
+    run_dir = os.path.normpath(os.path.abspath(run_dir))
+    meta, rows, parser, machine = load(run_dir)
+    noisy, total = noise(rows)
+    stats = collect(meta, rows)
+    with open(os.path.join(run_dir, "summary.md"), "w") as f:
+        f.write(summary(meta, rows, parser, machine, stats))
+    warning = f"background load during {noisy} of {total} runs" if noisy > total // 10 else ""
+    chart.render(meta, stats, parser, os.path.join(run_dir, "chart.svg"), warning)
+    if docs:
+        update_docs(docs, run_dir, meta, stats, parser)
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    docs = None
+    if "--docs" in args:
+        i = args.index("--docs")
+        docs = args[i + 1]
+        del args[i : i + 2]
+    generate(args[0], docs)

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# `make bench`: wired against nginx, h2o and lighttpd on this machine, plus
+# the parser micro-benchmark. Writes bench/runs/<UTC time>/ with summary.md,
+# runs.csv, chart.svg (and chart.png when chromium is there), machine.txt,
+# criterion.txt, wrk's raw output and the servers' configs and logs; a full
+# run also refreshes the latest numbers in docs/benchmarks.md.
+#
+#   bench/run.sh            3 rounds of 10 s runs   (about 13.5 minutes)
+#   bench/run.sh --quick    1 round of 3 s runs     (about 2 minutes)
+#   (a first run in a fresh checkout also compiles: 2-3 minutes more)
+#
+# Installs what is missing with apt-get (Debian; needs root). Talks only to
+# 127.0.0.1; every server it starts it stops by PID. See docs/benchmarks.md.
+set -euo pipefail
+
+QUICK=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=1 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "bench/run.sh: unknown argument '$arg' (only --quick)" >&2; exit 2 ;;
+  esac
+done
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+START=$(date +%s)
+export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ left in bench/
+say() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+# -- 1. packages ---------------------------------------------------------------
+missing=()
+command -v nginx    >/dev/null || missing+=(nginx-light)
+command -v h2o      >/dev/null || missing+=(h2o)
+command -v lighttpd >/dev/null || missing+=(lighttpd)
+command -v wrk      >/dev/null || missing+=(wrk)
+command -v python3  >/dev/null || missing+=(python3)
+if ((${#missing[@]})); then
+  if [[ $(id -u) != 0 ]]; then
+    echo "bench/run.sh: missing ${missing[*]}; run as root (apt-get) or install them" >&2
+    exit 1
+  fi
+  say "installing ${missing[*]}"
+  # Debian starts a freshly installed server on port 80: we only want the
+  # binaries, so forbid service starts while apt runs (policy-rc.d, 101).
+  added_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    added_policy=1
+  fi
+  trap '[[ $added_policy == 1 ]] && rm -f /usr/sbin/policy-rc.d' EXIT
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  if [[ $added_policy == 1 ]]; then rm -f /usr/sbin/policy-rc.d; fi
+  trap - EXIT
+fi
+
+# -- 2. build ------------------------------------------------------------------
+say "building wired (cargo build --release)"
+cargo build --release
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+WIRED=$TARGET/release/wired
+say "building the parser benchmark"
+cargo bench -p wired-parser --bench parse --no-run
+
+# -- 3. document root: one for every server ------------------------------------
+WORK=$ROOT/bench/work
+WWW=$WORK/www
+rm -rf "$WORK"
+mkdir -p "$WWW"
+python3 - "$WWW/index.html" <<'PY'
+import sys
+head = b"<!doctype html>\n<html><head><title>wired benchmark</title></head>\n<body><p>"
+tail = b"</p></body>\n</html>\n"
+with open(sys.argv[1], "wb") as f:
+    f.write(head + b"x" * (1024 - len(head) - len(tail)) + tail)
+PY
+head -c $((100 * 1024)) /dev/urandom > "$WWW/100k.bin"
+head -c $((10 * 1024 * 1024)) /dev/urandom > "$WWW/10m.bin"
+[[ $(stat -c %s "$WWW/index.html") == 1024 ]] || { echo "index.html is not 1 KiB" >&2; exit 1; }
+chmod -R a+rX "$WORK"
+
+# -- 4. the run directory and the machine --------------------------------------
+OUT=$ROOT/bench/runs/$(date -u +%Y-%m-%dT%H-%M-%SZ)
+mkdir -p "$OUT"
+
+# The commit, read from .git without running git.
+commit=unknown
+if [[ -f .git/HEAD ]]; then
+  head_ref=$(cat .git/HEAD)
+  if [[ $head_ref == ref:* ]]; then
+    ref=${head_ref#ref: }
+    if [[ -f .git/$ref ]]; then commit=$(cat ".git/$ref")
+    elif [[ -f .git/packed-refs ]]; then commit=$(awk -v r="$ref" '$2 == r { print $1 }' .git/packed-refs)
+    fi
+  else
+    commit=$head_ref
+  fi
+fi
+
+# Priority: on a shared machine (a build, a fuzzer) the measured processes
+# lose less to background work when they run at a higher priority; all
+# servers and wrk inherit the same one. Needs root; on a quiet machine it
+# changes nothing. Other processes' CPU is still recorded for every run.
+NICE=
+if [[ $(nice -n -10 nice 2>/dev/null) == -10 ]]; then NICE="nice -n -10"; fi
+
+# Descriptors: the idle test holds 10,000 connections at both ends.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M:%S') UTC"
+  echo "mode: $([[ $QUICK == 1 ]] && echo quick || echo full)"
+  echo "nproc: $(nproc)"
+  echo "kernel: $(uname -r)"
+  echo "uname: $(uname -a)"
+  echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+  echo "memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+  echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "open files limit: $(ulimit -n)"
+  echo "priority of the servers, wrk and criterion: ${NICE:-default}"
+  echo "wired commit: $commit"
+  echo "wired: $("$WIRED" --version 2>&1 | head -1) ($WIRED)"
+  echo "rustc: $(rustc --version)"
+  echo "nginx: $(nginx -v 2>&1 | head -1) (package $(dpkg-query -W -f '${Version}' nginx-light 2>/dev/null || echo '?'))"
+  echo "h2o: $(h2o --version 2>&1 | head -1) (package $(dpkg-query -W -f '${Version}' h2o 2>/dev/null || echo '?'))"
+  echo "lighttpd: $(lighttpd -v 2>&1 | head -1) (package $(dpkg-query -W -f '${Version}' lighttpd 2>/dev/null || echo '?'))"
+  echo "wrk: $(wrk -v 2>&1 | head -1 | sed 's/ *Copyright.*//')"
+  echo "python: $(python3 --version 2>&1)"
+  for k in net.core.somaxconn net.ipv4.tcp_tw_reuse net.ipv4.ip_local_port_range; do
+    echo "sysctl $k: $(sysctl -n $k 2>/dev/null | tr '\t' ' ' || echo '?')"
+  done
+} > "$OUT/machine.txt"
+cat "$OUT/machine.txt"
+
+# -- 5. the parser micro-benchmark (before any server runs) ---------------------
+say "parser micro-benchmark (criterion)"
+$NICE cargo bench -p wired-parser --bench parse -- --warm-up-time 1 --measurement-time 3 \
+  > "$OUT/criterion.txt" 2> "$OUT/criterion.err" \
+  || echo "criterion failed, see $OUT/criterion.err" | tee -a "$OUT/criterion.txt"
+grep -E 'browser-request|time:' "$OUT/criterion.txt" || true
+
+# -- 6. the servers ------------------------------------------------------------
+if [[ $QUICK == 1 ]]; then
+  set -- --quick --rounds 1 --duration 3
+else
+  set -- --rounds 3 --duration 10
+fi
+say "servers: wired, nginx, h2o, lighttpd"
+$NICE python3 bench/harness.py "$@" --out "$OUT" --work "$WORK" --www "$WWW" --wired "$WIRED" \
+  --workers "$(nproc)"
+
+# -- 7. report -----------------------------------------------------------------
+# The configurations as filled in, and what each server printed.
+mkdir -p "$OUT/servers"
+cp "$WORK"/*/conf/*.conf "$WORK"/*/logs/* "$OUT/servers/" 2>/dev/null || true
+if [[ $QUICK == 0 && -f docs/benchmarks.md ]]; then
+  python3 bench/report.py "$OUT" --docs docs/benchmarks.md
+fi
+if command -v chromium >/dev/null; then
+  size=$(awk -F'"' '/^<svg/ { print $4 "," $6; exit }' "$OUT/chart.svg")
+  timeout 60 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+    --window-size="$size" --screenshot="$OUT/chart.png" "file://$OUT/chart.svg" \
+    >/dev/null 2>&1 || echo "chromium could not render chart.png (chart.svg is there)"
+fi
+
+say "done in $(( $(date +%s) - START )) s: $OUT"
+echo
+sed -n '/^## Headline/,/^!\[/p' "$OUT/summary.md"

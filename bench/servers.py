@@ -1,0 +1,219 @@
+"""The four servers under test: how each is configured, started in the
+foreground on its own 127.0.0.1 port, checked, and stopped by its PID.
+
+Every server gets the same shape (see bench/conf/*.conf.in): the same number
+of workers as wired, sendfile where the server has it, no access log,
+keep-alive with no practical per-connection request limit and a 75 s idle
+timeout (wired's default), and room for the 10,000 idle connections.
+"""
+
+import grp
+import hashlib
+import http.client
+import os
+import pwd
+import re
+import signal
+import socket
+import subprocess
+import time
+
+import procstat
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# The files every server serves from one document root (made by run.sh).
+FILES = {"/index.html": 1024, "/100k.bin": 100 * 1024, "/10m.bin": 10 * 1024 * 1024}
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 nobody is listening on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _version(cmd):
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"unknown ({e})"
+    out = (p.stdout + p.stderr).strip().splitlines()
+    return out[0].strip() if out else "unknown"
+
+
+class Server:
+    """One server under test. start() returns None or why it failed."""
+
+    def __init__(self, name, work, www, workers, nofile, wired_bin):
+        self.name = name
+        self.work = work
+        self.www = www
+        self.workers = workers
+        self.nofile = nofile
+        self.wired_bin = wired_bin
+        self.port = None
+        self.proc = None
+        self.log = None
+        self.log_offset = 0
+        self.pids = []
+        self.starts = {}
+
+    # -- configuration -------------------------------------------------
+
+    def _config(self):
+        """Write this server's config from its template; return its path."""
+        user = pwd.getpwuid(os.getuid()).pw_name
+        group = grp.getgrgid(os.getgid()).gr_name
+        values = {
+            "workers": str(self.workers),
+            "user": user,
+            "group": group,
+            "nofile": str(self.nofile),
+            # Leave a few descriptors per process for files, logs, listeners;
+            # lighttpd wants two per connection and clamps to half otherwise.
+            "connections": str(self.nofile // 2 - 16 if self.name == "lighttpd"
+                               else self.nofile - 256),
+            "work": self.work,
+            "port": str(self.port),
+            "www": self.www,
+        }
+        with open(os.path.join(HERE, "conf", f"{self.name}.conf.in")) as f:
+            text = f.read()
+        for key, value in values.items():
+            text = text.replace(f"@{key}@", value)
+        if re.search(r"@[a-z]+@", text):
+            raise ValueError(f"unfilled @placeholder@ left in {self.name}.conf.in")
+        path = os.path.join(self.work, "conf", f"{self.name}.conf")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def command(self):
+        if self.name == "wired":
+            return [self.wired_bin, "--root", self.www,
+                    "--listen", f"127.0.0.1:{self.port}", "--workers", str(self.workers)]
+        conf = self._config()
+        if self.name == "nginx":
+            return ["nginx", "-p", self.work, "-e", f"{self.work}/logs/nginx-error.log", "-c", conf]
+        if self.name == "h2o":
+            return ["h2o", "-c", conf]
+        if self.name == "lighttpd":
+            return ["lighttpd", "-D", "-f", conf]
+        raise ValueError(self.name)
+
+    def version(self):
+        if self.name == "wired":
+            return _version([self.wired_bin, "--version"])
+        if self.name == "nginx":
+            return _version(["nginx", "-v"])
+        if self.name == "h2o":
+            return _version(["h2o", "--version"])
+        return _version(["lighttpd", "-v"])
+
+    # -- lifecycle -----------------------------------------------------
+
+    def start(self, timeout=15.0):
+        """Start in the foreground and wait until every file is served
+        correctly. Returns None when ready, else a one-line reason."""
+        self.port = free_port()
+        for sub in ("conf", "logs", "run", "tmp"):
+            os.makedirs(os.path.join(self.work, sub), exist_ok=True)
+        try:
+            cmd = self.command()
+        except (OSError, ValueError) as e:
+            return f"config: {e}"
+        self.log = os.path.join(self.work, "logs", f"{self.name}.out")
+        with open(self.log, "ab") as log:
+            log.write(f"\n== {time.strftime('%H:%M:%S')} {' '.join(cmd)}\n".encode())
+            log.flush()
+            self.log_offset = log.tell()
+            try:
+                # A session of its own: lighttpd's master stops its workers
+                # with kill(0, SIGTERM), which would otherwise reach us too.
+                self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                             stderr=subprocess.STDOUT, cwd=self.work,
+                                             start_new_session=True)
+            except OSError as e:
+                self.proc = None
+                return f"cannot run {cmd[0]}: {e}"
+        deadline = time.monotonic() + timeout
+        reason = "never answered"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return f"exited with status {self.proc.returncode} at start: {self.log_tail()}"
+            reason = self.check()
+            if reason is None:
+                self.refresh_pids()
+                return None
+            time.sleep(0.1)
+        self.stop()
+        return f"not ready after {timeout:.0f} s: {reason}"
+
+    def check(self):
+        """None if every benchmark file comes back 200 with the right bytes."""
+        for path, size in FILES.items():
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                c.request("GET", path)
+                r = c.getresponse()
+                body = r.read()
+                c.close()
+            except (OSError, http.client.HTTPException) as e:
+                return f"GET {path}: {e.__class__.__name__}: {e}"
+            if r.status != 200:
+                return f"GET {path}: status {r.status}"
+            if len(body) != size:
+                return f"GET {path}: {len(body)} bytes, expected {size}"
+            with open(os.path.join(self.www, path.lstrip("/")), "rb") as f:
+                if hashlib.sha256(f.read()).digest() != hashlib.sha256(body).digest():
+                    return f"GET {path}: body differs from the file"
+        return None
+
+    def refresh_pids(self):
+        """The server's process tree now; remembered so stop() can reach
+        every process even once the parent has gone."""
+        if self.proc is None:
+            self.pids = []
+            return self.pids
+        self.pids = procstat.tree(self.proc.pid)
+        for pid in self.pids:
+            self.starts.setdefault(pid, procstat.start_time(pid))
+        return self.pids
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, grace=12.0):
+        """SIGTERM to the server's own PID, then SIGKILL after `grace`
+        seconds; then any descendant still there, by its PID."""
+        if self.proc is None:
+            return
+        if self.alive():
+            self.refresh_pids()
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        for pid, started in self.starts.items():
+            if pid != self.proc.pid and started is not None and procstat.start_time(pid) == started:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self.proc = None
+        self.pids = []
+        self.starts = {}
+
+    def log_tail(self, lines=3):
+        """The last lines the server printed since its latest start."""
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(self.log_offset)
+                text = f.read().decode(errors="replace")
+        except (OSError, TypeError):
+            return ""
+        tail = [l.strip() for l in text.splitlines() if l.strip()][-lines:]
+        return " | ".join(tail) if tail else "(it printed nothing)"
