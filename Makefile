@@ -43,6 +43,13 @@ fuzz:
 		RUSTC_BOOTSTRAP=1 cargo fuzz run $$t target/scratch/$$t corpus/$$t -- -max_total_time=$(FUZZ_TIME) || exit 1; \
 	done
 
+# Churn: SOAK_CONNECTIONS short connections (default 100,000), most reset
+# mid-request or mid-response, against a release build; then descriptors,
+# memory and a last answer are checked. `make test` runs it with 10,000.
+SOAK_CONNECTIONS ?= 100000
+soak:
+	WIRED_SOAK_CONNECTIONS=$(SOAK_CONNECTIONS) $(CARGO) test --release --test soak -- --nocapture
+
 # Rustdoc of every crate, with warnings as errors.
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --document-private-items

@@ -15,7 +15,8 @@ const RESPONSE_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nServer: bare\r\nContent-Length
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
-    let addr: SocketAddr = args.next().unwrap_or_else(|| "127.0.0.1:8081".into()).parse().map_err(std::io::Error::other)?;
+    let addr: SocketAddr =
+        args.next().unwrap_or_else(|| "127.0.0.1:8081".into()).parse().map_err(std::io::Error::other)?;
     let workers: usize = args.next().and_then(|w| w.parse().ok()).unwrap_or(2);
     let mut response = RESPONSE_HEAD.to_vec();
     response.extend(std::iter::repeat_n(b'x', 1024));

@@ -12,6 +12,7 @@ pub mod config;
 pub mod conn;
 pub mod date;
 pub mod handler;
+pub mod harness;
 pub mod response;
 pub mod sys;
 pub mod timer;

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 /// The wheel's granularity.
 pub const TICK: Duration = Duration::from_millis(100);
 
+/// Slots whose vectors hold more entries than this are shrunk once drained.
+const SHRINK_ABOVE: usize = 64;
+
 /// A key the wheel hands back on expiry: a slab index and the connection's
 /// serial number, so an entry for a closed connection whose slot was reused is
 /// recognised as stale.
@@ -100,6 +103,14 @@ impl Wheel {
                         _ => i += 1,
                     }
                 }
+                // A burst leaves a slot's vector large, and under steady load
+                // every slot meets its burst within one turn: give the memory
+                // back once the slot is mostly drained, or the wheel keeps
+                // the busiest tick's capacity in each of its slots (memory
+                // that grew with the time spent under load).
+                if slot.capacity() > SHRINK_ABOVE && slot.len() * 4 < slot.capacity() {
+                    slot.shrink_to(slot.len() * 2);
+                }
             }
             self.next += 1;
         }
@@ -124,6 +135,28 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].0, key);
         assert!(w.is_empty());
+    }
+
+    /// Regression: a slot's vector kept the capacity of the largest burst
+    /// it ever held, so under steady churn every slot grew in turn and the
+    /// server's memory rose with the time spent under load (the soak test
+    /// saw about 25 bytes per connection, without end until the wheel had
+    /// turned once).
+    #[test]
+    fn a_burst_does_not_leave_its_capacity_in_the_slots() {
+        let t0 = Instant::now();
+        let mut w = Wheel::new(16, t0);
+        let mut out = Vec::new();
+        for tick in 1..=32u64 {
+            for serial in 0..1000 {
+                w.insert(TimerKey { slot: 0, serial }, tick);
+            }
+            w.expire(t0 + TICK * (tick as u32 + 1), &mut out);
+            assert_eq!(out.len(), 1000);
+            out.clear();
+        }
+        let held: usize = w.slots.iter().map(Vec::capacity).sum();
+        assert!(held <= 16 * SHRINK_ABOVE, "{held} entries of capacity held by an empty wheel");
     }
 
     #[test]

@@ -283,31 +283,33 @@ impl HeadParser {
     }
 
     /// Find the end of the head line by line, remembering progress between calls.
+    ///
+    /// Nothing past the limits is looked at: a line or head too long is
+    /// refused as such whatever follows, so the answer is the same whether
+    /// the bytes beyond the limit arrived in the same read or never.
     fn find_end(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<usize>, Error> {
         let from = self.scanned;
-        let tail = buf.get(from..).unwrap_or_default();
+        let scan_end = buf.len().min(self.start.saturating_add(limits.max_head_bytes));
+        let tail = buf.get(from..scan_end).unwrap_or_default();
         for i in memchr_iter(b'\n', tail) {
             let lf = from + i;
-            // RFC 9112 §2.2: lines end in CRLF. A bare LF is something a
-            // recipient MAY accept; wired does not, because two parsers that
-            // disagree about line ends are a smuggling door.
-            if lf == 0 || buf.get(lf - 1) != Some(&b'\r') {
-                return Err(Error::BareLf);
-            }
             if !self.line_done {
                 self.line_done = true;
                 if lf + 1 - self.start > limits.max_request_line {
                     return Err(Error::UriTooLong);
                 }
             }
+            // RFC 9112 §2.2: lines end in CRLF. A bare LF is something a
+            // recipient MAY accept; wired does not, because two parsers that
+            // disagree about line ends are a smuggling door.
+            if lf == 0 || buf.get(lf - 1) != Some(&b'\r') {
+                return Err(Error::BareLf);
+            }
             if lf >= self.start + 3 && buf.get(lf - 3..=lf) == Some(b"\r\n\r\n") {
-                if lf + 1 - self.start > limits.max_head_bytes {
-                    return Err(Error::HeadersTooLarge);
-                }
                 return Ok(Some(lf + 1));
             }
         }
-        self.scanned = buf.len();
+        self.scanned = scan_end.max(from);
         let seen = buf.len().saturating_sub(self.start);
         if !self.line_done && seen > limits.max_request_line {
             return Err(Error::UriTooLong);

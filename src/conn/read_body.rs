@@ -3,7 +3,8 @@
 
 use std::io::ErrorKind;
 
-use super::{BodyLeft, Conn, Phase, Step};
+use super::{BodyLeft, Conn, Phase, Step, Tail};
+use crate::buffer::Buffer;
 use crate::worker::Services;
 
 impl Conn {
@@ -11,7 +12,15 @@ impl Conn {
         loop {
             match self.drop_buffered_body(svc) {
                 Ok(true) => {
-                    self.phase = Phase::Head;
+                    // The response was queued before the body was read: send
+                    // it before reading another request. Parsing on would
+                    // queue the next response over a file body still waiting
+                    // as the tail (the body was lost and the next response
+                    // took its place), pile responses past the output
+                    // buffer's room, and answer requests after one that said
+                    // `Connection: close` (RFC 9112 §9.6). `write` goes back
+                    // to reading heads when everything is out.
+                    self.phase = Phase::Write;
                     return Step::Continue;
                 }
                 Ok(false) => {}
@@ -27,9 +36,31 @@ impl Conn {
                 }
             }
             if self.peer_closed {
-                return self.close_because("the client closed its side in the middle of a request body");
+                // The body will never end, but the answers queued before it
+                // (to the requests pipelined ahead of it, and to this one)
+                // are owed: send them, then close.
+                svc.trace_note(self, "the client closed its side in the middle of a request body");
+                self.close_after = true;
+                self.phase = Phase::Write;
+                return Step::Continue;
             }
             if self.read_drained {
+                // While the body trickles in, the answers queued before it
+                // (to the requests pipelined ahead of it, and to this one) go
+                // out as far as the socket takes them: held back, they would
+                // wait on this body, and be lost with it at the body timeout.
+                if self.send_queued(svc).is_err() {
+                    return self.close_because("a write failed: the client went away");
+                }
+                // The last answer is out and said `Connection: close`: the
+                // rest of the body is not worth waiting for. The lingering
+                // close shuts our side (the client sees the end at once) and
+                // drains what still comes, so no reset can destroy the answer.
+                let all_sent = self.output.as_ref().is_none_or(Buffer::is_empty) && matches!(self.tail, Tail::None);
+                if self.close_after && all_sent {
+                    self.linger_needed = true;
+                    return self.finish(slot, svc);
+                }
                 self.set_deadline(slot, svc, svc.config.body_timeout);
                 return Step::Wait;
             }

@@ -179,6 +179,21 @@ impl Conn {
         Step::Continue
     }
 
+    /// Send what is queued as far as the socket takes it now, staying in the
+    /// current phase (a body being dropped). `Err` only for a failed write.
+    pub(super) fn send_queued(&mut self, svc: &mut Services) -> std::io::Result<()> {
+        loop {
+            let how = svc.trace_how(self);
+            match self.send_some(svc) {
+                Ok(Some(n)) => svc.trace_sent(self, n, how),
+                Ok(None) => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Send the next piece. `Ok(None)` when nothing is left.
     fn send_some(&mut self, svc: &mut Services) -> std::io::Result<Option<usize>> {
         let out_len = self.output.as_ref().map_or(0, |b| b.len());

@@ -1,5 +1,9 @@
 //! Black-box tests: raw bytes on real sockets against the real `wired` binary,
 //! one module per feature (after ripgrep's single integration binary).
 
+mod cgi;
 mod common;
 mod core;
+mod hostile;
+mod static_files;
+mod trace_docs;
