@@ -26,7 +26,7 @@
 //! * `read_body.rs`: read and drop a request body the handler did not want, so
 //!   the next pipelined request starts at the right byte.
 //! * `write.rs`: format response heads and send queued bytes, then files.
-//! * `cgi.rs`: the `Spool` and `Cgi` phases, a CGI program run inside the loop.
+//! * `cgi/`: the `Spool` and `Cgi` phases, a CGI program run inside the loop.
 //! * `close.rs`: half-close and drain briefly, so the client reads the last
 //!   response before any reset (a "lingering close").
 //!

@@ -1,6 +1,6 @@
 //! CGI/1.1 (RFC 3875): which program answers a URL, the environment it gets,
 //! and how its output's header block is read. No I/O on sockets or pipes
-//! here: `conn/cgi.rs` runs the process inside the event loop.
+//! here: `conn/cgi/` runs the process inside the event loop.
 //!
 //! Script arguments (RFC 3875 §4.4, a query without `=` passed as argv) are
 //! never used: the search-string form is a relic, and handing request bytes
