@@ -78,6 +78,15 @@ impl ConnectionOptions {
     /// assert!(c.keep_alive && c.upgrade && !c.close);
     /// ```
     pub fn add(&mut self, value: &[u8]) {
+        // The usual values, whole, without splitting a list.
+        if value.eq_ignore_ascii_case(b"keep-alive") {
+            self.keep_alive = true;
+            return;
+        }
+        if value.eq_ignore_ascii_case(b"close") {
+            self.close = true;
+            return;
+        }
         for token in list_elements(value) {
             if token.eq_ignore_ascii_case(b"close") {
                 self.close = true;
