@@ -4,7 +4,8 @@
 //! them in process. Start with `worker.rs` (the event loop), then `conn/`
 //! (one connection's life, a file per phase), then `handler/`.
 //!
-//! Only `sys` may hold unsafe blocks: the lint below refuses them anywhere else.
+//! Only `sys` may call the C library directly: the `unsafe_code` lint below
+//! refuses such code anywhere else.
 
 #![deny(unsafe_code)]
 
