@@ -60,15 +60,6 @@ impl Fields {
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf
     }
-
-    /// True when a field of this name (case-insensitive) was added.
-    pub fn contains(&self, name: &str) -> bool {
-        self.buf.split(|&b| b == b'\n').any(|line| {
-            line.len() > name.len()
-                && line.get(name.len()) == Some(&b':')
-                && line.get(..name.len()).is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
-        })
-    }
 }
 
 /// A piece of a response body held in a file: `len` bytes from `offset`.

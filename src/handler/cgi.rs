@@ -45,11 +45,14 @@ pub fn find(config: &Config, path: &[u8]) -> Option<Result<Script, u16>> {
         return Some(walk(&cgi.dir, prefix, rest, None, true));
     }
     for ext in &config.cgi_ext {
-        let dotted = [b".", ext.ext.as_bytes()].concat();
-        let names_it = path
-            .windows(dotted.len())
-            .enumerate()
-            .any(|(i, w)| w == dotted.as_slice() && matches!(path.get(i + dotted.len()), None | Some(b'/')));
+        // Does a segment end in ".EXT"? Checked in place: this runs for
+        // every static request once --cgi-ext is set.
+        let ext_bytes = ext.ext.as_bytes();
+        let names_it = memchr::memchr_iter(b'.', path).any(|dot| {
+            path.get(dot + 1..).is_some_and(|rest| {
+                rest.starts_with(ext_bytes) && matches!(rest.get(ext_bytes.len()), None | Some(b'/'))
+            })
+        });
         if !names_it {
             continue;
         }
