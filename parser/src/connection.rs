@@ -34,6 +34,15 @@ pub fn has_token(value: &[u8], token: &[u8]) -> bool {
     list_elements(value).any(|e| e.eq_ignore_ascii_case(token))
 }
 
+/// `value` is `lower` ignoring ASCII case; `lower` must be lower case.
+/// Like `eq_ignore_ascii_case`, but without an early exit, which is faster
+/// for the short values compared here.
+#[inline]
+fn eq_lower(value: &[u8], lower: &[u8]) -> bool {
+    value.len() == lower.len()
+        && value.iter().zip(lower).fold(true, |same, (a, b)| same & (a.to_ascii_lowercase() == *b))
+}
+
 /// Remove optional whitespace (SP and HTAB) from both ends (RFC 9110 §5.6.3).
 ///
 /// ```
@@ -79,11 +88,11 @@ impl ConnectionOptions {
     /// ```
     pub fn add(&mut self, value: &[u8]) {
         // The usual values, whole, without splitting a list.
-        if value.eq_ignore_ascii_case(b"keep-alive") {
+        if eq_lower(value, b"keep-alive") {
             self.keep_alive = true;
             return;
         }
-        if value.eq_ignore_ascii_case(b"close") {
+        if eq_lower(value, b"close") {
             self.close = true;
             return;
         }

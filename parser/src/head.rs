@@ -224,17 +224,26 @@ impl HeadParser {
         let mut parsed = httparse::Request::new(fields);
 
         // Fast path, on the first look at a head: most heads arrive whole in
-        // one read, so let httparse find the end itself, then check the two
-        // things it is lenient about (bare LF, line length). Anything it does
-        // not accept goes to the precise scan below, so both paths give the
-        // same answer however the bytes are split.
+        // one read, so let httparse find the end itself, then check, in the
+        // same pass that reads the fields, the two things it is lenient about
+        // (bare LF, line length). Anything not accepted here goes to the
+        // precise scan below, so both paths give the same answer however the
+        // bytes are split.
         let mut first_look = None;
         if self.scanned == self.start {
             let window_end = buf.len().min(self.start.saturating_add(limits.max_head_bytes));
             let window = buf.get(self.start..window_end).unwrap_or_default();
             match parsed.parse(window) {
-                Ok(httparse::Status::Complete(n)) if plain_crlf(window, n, parsed.headers, limits) => {
-                    return self.finish(parsed, self.start + n);
+                Ok(httparse::Status::Complete(n)) => {
+                    let lines = Lines { head: window.get(..n).unwrap_or_default(), limits };
+                    match read_fields(&parsed, lines) {
+                        Ok(Some(fields)) => return Ok(Status::Complete(fields.into_request(parsed, self.start + n))),
+                        // A bare LF or a long line: the scan below names it.
+                        Ok(None) => first_look = Some(Ok(httparse::Status::Complete(n))),
+                        // A field error may hide a bare LF in a later line;
+                        // the precise path decides which one to report.
+                        Err(_) => {}
+                    }
                 }
                 outcome => first_look = Some(outcome),
             }
@@ -252,7 +261,13 @@ impl HeadParser {
             // happen, but refusing is the safe answer.
             Some(Ok(_)) => Err(Error::RequestLine),
             None => match parsed.parse(head) {
-                Ok(httparse::Status::Complete(n)) if n == head.len() => self.finish(parsed, end),
+                // The scan has checked the lines already; checking again is cheap here.
+                Ok(httparse::Status::Complete(n)) if n == head.len() => {
+                    match read_fields(&parsed, Lines { head, limits })? {
+                        Some(fields) => Ok(Status::Complete(fields.into_request(parsed, end))),
+                        None => Err(Error::RequestLine),
+                    }
+                }
                 Ok(_) => Err(Error::RequestLine),
                 Err(e) => Err(diagnose(head, e)),
             },
@@ -319,90 +334,134 @@ impl HeadParser {
         }
         Ok(None)
     }
+}
 
-    /// Read the fields the server relies on, once, and settle framing.
-    fn finish<'b, 'h>(
-        &mut self,
-        parsed: httparse::Request<'h, 'b>,
-        head_len: usize,
-    ) -> Result<Status<Request<'b, 'h>>, Error> {
-        let method = Method::from_token(parsed.method.ok_or(Error::Method)?);
-        let target = parsed.path.ok_or(Error::Target)?;
-        let version = match parsed.version {
-            Some(0) => Version::Http10,
-            Some(1) => Version::Http11,
-            _ => return Err(Error::VersionNotSupported),
-        };
-        let headers: &'h [Header<'b>] = parsed.headers;
-        let mut host = None;
-        let mut framing = Framing::default();
-        let mut options = ConnectionOptions::default();
-        let mut expect_continue = false;
-        let mut upgrade = None;
-        for field in headers {
-            let name = field.name.as_bytes();
-            // Compare on length first: most fields are none of these.
-            match name.len() {
-                4 if name.eq_ignore_ascii_case(b"host") => {
-                    // RFC 9112 §3.2: exactly one Host.
-                    if host.is_some() {
-                        return Err(Error::DuplicateHost);
-                    }
-                    host = Some(check_host(field.value)?);
-                }
-                14 if name.eq_ignore_ascii_case(b"content-length") => framing.content_length(field.value)?,
-                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => framing.transfer_encoding(field.value)?,
-                10 if name.eq_ignore_ascii_case(b"connection") => options.add(field.value),
-                // RFC 9110 §10.1.1: a server MUST ignore 100-continue in HTTP/1.0.
-                6 if name.eq_ignore_ascii_case(b"expect") && version == Version::Http11 => {
-                    expect_continue = connection::expect_continue(field.value)?;
-                }
-                7 if name.eq_ignore_ascii_case(b"upgrade") => upgrade = Some(field.value),
-                _ => {}
-            }
-        }
-        // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
-        if version == Version::Http11 && host.is_none() {
-            return Err(Error::MissingHost);
-        }
-        let body = framing.finish(version)?;
-        // RFC 9110 §7.8: Upgrade only counts when listed in Connection.
-        let upgrade = upgrade.filter(|_| options.upgrade);
-        Ok(Status::Complete(Request {
-            method,
-            target,
-            version,
-            headers,
-            head_len,
-            body,
-            keep_alive: options.persistent(version),
-            expect_continue,
-            upgrade,
-            host,
-        }))
+/// A head httparse accepted, for the two checks it is lenient about.
+#[derive(Clone, Copy)]
+struct Lines<'a> {
+    /// The whole head; the fields point into it.
+    head: &'a [u8],
+    limits: &'a Limits,
+}
+
+impl Lines<'_> {
+    /// The request line fits its limit and the head ends in a blank line.
+    ///
+    /// The request line ends where the first field starts (or the head ends).
+    fn request_line_ok(&self, fields: &[Header<'_>]) -> bool {
+        let base = self.head.as_ptr() as usize;
+        let line_len =
+            fields.first().map_or(self.head.len().saturating_sub(2), |f| (f.name.as_ptr() as usize).wrapping_sub(base));
+        line_len <= self.limits.max_request_line && self.head.ends_with(b"\r\n\r\n")
+    }
+
+    /// The line before this field ends in CRLF (RFC 9112 §2.2).
+    ///
+    /// httparse refuses an LF inside a request line or a field value, and
+    /// starts a field name only right after an LF, so the only LFs in an
+    /// accepted head are line ends: the one just before each field name, and
+    /// the two at the very end. Looking for the CR before each of those is
+    /// far cheaper than looking at every byte again.
+    fn crlf_before(&self, field: &Header<'_>) -> bool {
+        let at = (field.name.as_ptr() as usize).wrapping_sub(self.head.as_ptr() as usize);
+        self.head.get(at.wrapping_sub(2)) == Some(&b'\r')
     }
 }
 
-/// Whether a head httparse accepted (the first `n` bytes of `window`, with
-/// `fields` pointing into it) also passes the rules httparse is lenient about:
-/// every line ends in CRLF (RFC 9112 §2.2), and the request line fits its limit.
-///
-/// httparse refuses an LF inside a request line or a field value, so the only
-/// LFs in an accepted head are line ends: the one just before each field name,
-/// and the two at the very end. Checking those few places is far cheaper than
-/// looking at every byte again.
-fn plain_crlf(window: &[u8], n: usize, fields: &[Header<'_>], limits: &Limits) -> bool {
-    let Some(head) = window.get(..n) else { return false };
-    let base = head.as_ptr() as usize;
-    // The request line ends where the first field starts (or the head ends).
-    let line_len = fields.first().map_or(n.saturating_sub(2), |f| (f.name.as_ptr() as usize).wrapping_sub(base));
-    if line_len > limits.max_request_line || !head.ends_with(b"\r\n\r\n") {
-        return false;
+/// What the server relies on in a head, read in one pass over its fields.
+/// It borrows only the buffer, so the field slots stay free until the head
+/// is known to be good.
+struct Fields<'b> {
+    method: Method<'b>,
+    target: &'b str,
+    version: Version,
+    body: Body,
+    keep_alive: bool,
+    expect_continue: bool,
+    upgrade: Option<&'b [u8]>,
+    host: Option<&'b [u8]>,
+}
+
+impl<'b> Fields<'b> {
+    fn into_request<'h>(self, parsed: httparse::Request<'h, 'b>, head_len: usize) -> Request<'b, 'h> {
+        Request {
+            method: self.method,
+            target: self.target,
+            version: self.version,
+            headers: parsed.headers,
+            head_len,
+            body: self.body,
+            keep_alive: self.keep_alive,
+            expect_continue: self.expect_continue,
+            upgrade: self.upgrade,
+            host: self.host,
+        }
     }
-    fields.iter().all(|field| {
-        let at = (field.name.as_ptr() as usize).wrapping_sub(base);
-        at >= 2 && head.get(at - 2..at) == Some(b"\r\n")
-    })
+}
+
+/// Read the fields the server relies on, once, and settle framing; check
+/// line ends and the request line's length on the way, and answer `None`
+/// when they fail.
+#[inline(always)]
+fn read_fields<'b>(parsed: &httparse::Request<'_, 'b>, lines: Lines<'_>) -> Result<Option<Fields<'b>>, Error> {
+    let headers: &[Header<'b>] = parsed.headers;
+    if !lines.request_line_ok(headers) {
+        return Ok(None);
+    }
+    let method = Method::from_token(parsed.method.ok_or(Error::Method)?);
+    let target = parsed.path.ok_or(Error::Target)?;
+    let version = match parsed.version {
+        Some(0) => Version::Http10,
+        Some(1) => Version::Http11,
+        _ => return Err(Error::VersionNotSupported),
+    };
+    let mut host = None;
+    let mut framing = Framing::default();
+    let mut options = ConnectionOptions::default();
+    let mut expect_continue = false;
+    let mut upgrade = None;
+    for field in headers {
+        if !lines.crlf_before(field) {
+            return Ok(None);
+        }
+        let name = field.name.as_bytes();
+        // Most fields are none of these: look at the first letter (folded to
+        // lower case) before comparing whole names.
+        match name.first().map_or(0, |b| b | 0x20) {
+            b'h' if name_is(name, b"host") => {
+                // RFC 9112 §3.2: exactly one Host.
+                if host.is_some() {
+                    return Err(Error::DuplicateHost);
+                }
+                host = Some(check_host(field.value)?);
+            }
+            b'c' if name_is(name, b"connection") => options.add(field.value),
+            b'c' if name_is(name, b"content-length") => framing.content_length(field.value)?,
+            b't' if name_is(name, b"transfer-encoding") => framing.transfer_encoding(field.value)?,
+            // RFC 9110 §10.1.1: a server MUST ignore 100-continue in HTTP/1.0.
+            b'e' if name_is(name, b"expect") && version == Version::Http11 => {
+                expect_continue = connection::expect_continue(field.value)?;
+            }
+            b'u' if name_is(name, b"upgrade") => upgrade = Some(field.value),
+            _ => {}
+        }
+    }
+    // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
+    if version == Version::Http11 && host.is_none() {
+        return Err(Error::MissingHost);
+    }
+    let body = framing.finish(version)?;
+    Ok(Some(Fields {
+        method,
+        target,
+        version,
+        body,
+        keep_alive: options.persistent(version),
+        expect_continue,
+        // RFC 9110 §7.8: Upgrade only counts when listed in Connection.
+        upgrade: upgrade.filter(|_| options.upgrade),
+        host,
+    }))
 }
 
 /// Bytes allowed in a Host value: unreserved, sub-delims, `%` for
@@ -420,10 +479,20 @@ static HOST_BYTES: [bool; 256] = {
     table
 };
 
+/// Whether a field name (a token, as httparse checked) is `lower`, ignoring
+/// case (RFC 9110 §5.1). `lower` is lower-case letters and `-`; among token
+/// characters only `X` and `x` fold to `x` under `| 0x20`, and `-` only to
+/// itself, so one OR per byte is an exact case-insensitive comparison.
+#[inline]
+fn name_is(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len() && name.iter().zip(lower).fold(true, |same, (a, b)| same & (a | 0x20 == *b))
+}
+
 /// Validate a Host value: `uri-host [ ":" port ]` (RFC 9112 §3.2, RFC 3986 §3.2.2).
 /// An empty value is allowed (RFC 9112 §3.2: sent when the target has no authority).
 fn check_host(value: &[u8]) -> Result<&[u8], Error> {
-    let ok = value.iter().all(|&b| HOST_BYTES[usize::from(b)]);
+    // No early exit: host names are short and a branch-free loop is faster.
+    let ok = value.iter().fold(true, |ok, &b| ok & HOST_BYTES[usize::from(b)]);
     if !ok {
         // A comma means two values were folded into one field.
         return Err(if value.contains(&b',') { Error::DuplicateHost } else { Error::BadHost });
@@ -497,5 +566,25 @@ fn version_error(line: &[u8]) -> Error {
             Error::VersionNotSupported
         }
         _ => Error::Version,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_is;
+
+    /// `name_is` folds case with one OR per byte; check that it agrees with
+    /// `eq_ignore_ascii_case` for every token character (RFC 9110 §5.6.2)
+    /// against every byte the known names are made of.
+    #[test]
+    fn name_is_is_exact_for_token_characters() {
+        let tchars = (0u8..=255).filter(|&b| super::is_tchar(b));
+        for b in tchars {
+            for &t in b"abcdefghijklmnopqrstuvwxyz-" {
+                assert_eq!(name_is(&[b], &[t]), [b].eq_ignore_ascii_case(&[t]), "{b:#x} against {t:#x}");
+            }
+        }
+        assert!(name_is(b"Content-Length", b"content-length"));
+        assert!(!name_is(b"Content-Lengt", b"content-length"));
     }
 }

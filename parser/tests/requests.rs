@@ -119,6 +119,9 @@ fn table() -> Vec<(&'static [u8], Outcome)> {
         (b"GET / HTTP/1.1\nHost: a\r\n\r\n", Fail(BareLf)),
         (b"GET / HTTP/1.1\r\nHost: a\n\r\n", Fail(BareLf)),
         (b"GET / HTTP/1.1\r\nHost: a\r\n\n", Fail(BareLf)),
+        // A field error before a bare LF: the bare LF is named, however split.
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nX: 1\nY: 2\r\n\r\n", Fail(BareLf)),
+        (b"GET / HTTP/1.1\r\nContent-Length: x\r\nHost: a\nY: 2\r\n\r\n", Fail(BareLf)),
         (b"GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n", Fail(BareCr)),
         (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", Fail(BareCr)),
         (b"GET / HTTP/1.1\r\r\nHost: a\r\n\r\n", Fail(BareCr)),
