@@ -80,6 +80,13 @@ pub struct FileSlice {
 
 impl FileSlice {
     /// The slice's bytes, when the file is held in memory.
+    /// Mark `n` more bytes as sent.
+    pub fn advance(&mut self, n: usize) {
+        let n = (n as u64).min(self.len);
+        self.offset += n;
+        self.len -= n;
+    }
+
     pub fn in_memory(&self) -> Option<&[u8]> {
         let memory = self.memory.as_deref()?;
         let start = usize::try_from(self.offset).ok()?;

@@ -203,6 +203,10 @@ impl Conn {
                 // MSG_MORE only when a body part follows: bytes sent with it
                 // and nothing after wait in the kernel for the 200 ms cork
                 // timeout (the closing boundary of a multipart body did).
+                // A file held in memory leaves with its head in one writev.
+                Tail::File(f) if f.memory.is_some() => {
+                    sys::writev2(&self.sock, out, f.in_memory().unwrap_or_default())?
+                }
                 Tail::File(_) => sys::send_more(&self.sock, out)?,
                 Tail::Parts(parts) if !parts.is_empty() => sys::send_more(&self.sock, out)?,
                 Tail::Parts(_) => (&self.sock).write(out)?,
@@ -229,6 +233,12 @@ impl Conn {
                         self.tail = Tail::None;
                     }
                 }
+                Tail::File(f) if into_tail > 0 => {
+                    f.advance(into_tail);
+                    if f.len == 0 {
+                        self.tail = Tail::None;
+                    }
+                }
                 _ => {}
             }
             return Ok(Some(n));
@@ -252,7 +262,14 @@ impl Conn {
                 Ok(Some(n))
             }
             Tail::File(f) => {
-                let n = send_file(&self.sock, f)?;
+                let n = match f.in_memory() {
+                    Some(bytes) => {
+                        let n = (&self.sock).write(bytes)?;
+                        f.advance(n);
+                        n
+                    }
+                    None => send_file(&self.sock, f)?,
+                };
                 if f.len == 0 {
                     self.tail = Tail::None;
                 }
@@ -306,8 +323,7 @@ fn send_file(sock: &mio::net::TcpStream, f: &mut FileSlice) -> std::io::Result<u
         // (RFC 9112 §6.3: the client will see an incomplete message).
         return Err(std::io::Error::new(ErrorKind::UnexpectedEof, "file shrank while being sent"));
     }
-    f.offset += n as u64;
-    f.len -= n as u64;
+    f.advance(n);
     Ok(n)
 }
 

@@ -14,7 +14,9 @@
 //! Bounds: at most [`MAX_ENTRIES`] entries and a budget of open fds derived
 //! from `RLIMIT_NOFILE`; beyond them the CLOCK algorithm evicts an entry that
 //! was not used since the hand last passed it. Evicting drops the cache's
-//! `Rc`, so the fd closes when the last response using it is done.
+//! `Rc`, so the fd closes when the last response using it is done. Files up
+//! to [`MEMORY_MAX`] are also read into memory while the worker's
+//! [`MEMORY_BUDGET`] lasts; past it, new entries are served from the file.
 
 use std::collections::HashMap;
 use std::ffi::{CStr, CString};
@@ -227,6 +229,32 @@ impl Entry {
     fn fds(&self) -> usize {
         1 + self.encoded.len()
     }
+
+    /// Read the small variants into memory, up to `room` bytes in all.
+    ///
+    /// A hot small file then costs no system call of its own, and pipelined
+    /// responses share one write. This happens when an entry is made or its
+    /// files changed, never when a revalidation finds them the same.
+    fn load_memory(&mut self, mut room: u64) {
+        let variants = std::iter::once(&mut self.identity).chain(self.encoded.iter_mut().map(|(_, v)| v));
+        for variant in variants {
+            let len = variant.id.len;
+            if len > MEMORY_MAX || len > room {
+                continue;
+            }
+            let mut bytes = vec![0u8; len as usize];
+            if std::os::unix::fs::FileExt::read_exact_at(&*variant.file, &mut bytes, 0).is_ok() {
+                variant.memory = Some(Rc::from(bytes));
+                room -= len;
+            }
+        }
+    }
+
+    /// Bytes of file content held in memory, over all variants.
+    fn memory(&self) -> u64 {
+        let held = |v: &Variant| v.memory.as_ref().map_or(0, |m| m.len() as u64);
+        held(&self.identity) + self.encoded.iter().map(|(_, v)| held(v)).sum::<u64>()
+    }
 }
 
 /// Why a path is not a cacheable file.
@@ -264,6 +292,8 @@ pub struct FileCache {
     free: Vec<usize>,
     hand: usize,
     fds: usize,
+    /// Bytes of file content the entries hold in memory.
+    memory: u64,
     max_entries: usize,
     max_fds: usize,
 }
@@ -277,6 +307,7 @@ impl FileCache {
             free: Vec::new(),
             hand: 0,
             fds: 0,
+            memory: 0,
             max_entries: max_entries.max(1),
             max_fds: max_fds.max(4),
         }
@@ -326,7 +357,7 @@ impl FileCache {
         now: u64,
         describe: &Describe<'_>,
     ) -> Result<usize, Miss> {
-        let fresh = match self.open_with_retry(root, rel, now, describe) {
+        let mut fresh = match self.open_with_retry(root, rel, now, describe) {
             Ok(entry) => entry,
             Err(miss) => {
                 self.remove(index);
@@ -341,7 +372,11 @@ impl FileCache {
             // Dropping `fresh` closes the fds just opened.
             slot.entry.checked = now;
         } else {
-            self.fds = self.fds - slot.entry.fds() + fresh.fds();
+            self.fds -= slot.entry.fds();
+            self.memory -= slot.entry.memory();
+            fresh.load_memory(MEMORY_BUDGET.saturating_sub(self.memory));
+            self.fds += fresh.fds();
+            self.memory += fresh.memory();
             slot.entry = fresh;
         }
         Ok(index)
@@ -360,13 +395,15 @@ impl FileCache {
         }
     }
 
-    fn insert(&mut self, key: &[u8], entry: Entry) -> usize {
+    fn insert(&mut self, key: &[u8], mut entry: Entry) -> usize {
         while !self.map.is_empty() && (self.map.len() >= self.max_entries || self.fds + entry.fds() > self.max_fds) {
             if !self.evict_one() {
                 break;
             }
         }
+        entry.load_memory(MEMORY_BUDGET.saturating_sub(self.memory));
         self.fds += entry.fds();
+        self.memory += entry.memory();
         let slot = Slot { key: key.into(), entry, referenced: false };
         let index = match self.free.pop() {
             Some(index) => {
@@ -407,6 +444,7 @@ impl FileCache {
         if let Some(slot) = self.slots.get_mut(index).and_then(Option::take) {
             self.map.remove(&slot.key);
             self.fds -= slot.entry.fds();
+            self.memory -= slot.entry.memory();
             self.free.push(index);
         }
     }
@@ -415,6 +453,12 @@ impl FileCache {
     #[cfg(test)]
     pub fn entries(&self) -> usize {
         self.map.len()
+    }
+
+    /// How many bytes of file content the entries hold in memory.
+    #[cfg(test)]
+    pub fn memory_bytes(&self) -> u64 {
+        self.memory
     }
 
     /// How many fds the entries hold.
@@ -481,7 +525,14 @@ fn open_regular(root: &Root, rel: &CStr) -> Result<(File, FileId), Miss> {
 }
 
 /// Files up to this size are also held in memory.
-pub const MEMORY_MAX: u64 = 16 * 1024;
+///
+/// Measured on loopback (docs/benchmarks.md): a 100 KiB file written from
+/// memory costs the worker about 20 µs of CPU, against 25 µs with sendfile,
+/// whose page-by-page buffers the receiving side cannot merge.
+pub const MEMORY_MAX: u64 = 128 * 1024;
+
+/// The most file content one worker's cache holds in memory.
+pub const MEMORY_BUDGET: u64 = 32 * 1024 * 1024;
 
 /// Build a variant's header lines.
 fn describe_variant(
@@ -538,16 +589,17 @@ fn describe_variant(
     let value_start = type_start + "Content-Type: ".len();
     let content_type =
         if push_field(&mut head, "Content-Type", &media) { (value_start, value_start + media.len()) } else { (0, 0) };
-    // Small files are kept in memory too, read once here: a hot small file
-    // then costs no system call of its own, and pipelined responses share
-    // one write. The copy is renewed with the entry when the file changes.
-    let memory = if id.len <= MEMORY_MAX {
-        let mut bytes = vec![0u8; id.len as usize];
-        std::os::unix::fs::FileExt::read_exact_at(&file, &mut bytes, 0).ok().map(|()| Rc::from(bytes))
-    } else {
-        None
-    };
-    Variant { file: Rc::new(file), memory, id, last_modified, head, not_modified_end, type_start, etag, content_type }
+    Variant {
+        file: Rc::new(file),
+        memory: None,
+        id,
+        last_modified,
+        head,
+        not_modified_end,
+        type_start,
+        etag,
+        content_type,
+    }
 }
 
 /// The `--cache-control` value for a file: the rule for its extension, else

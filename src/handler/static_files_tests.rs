@@ -725,3 +725,42 @@ fn rel_paths() {
     assert_eq!(rel_path(&mut buf, b"/a\0b", false), None);
     assert_eq!(rel_path(&mut buf, b"a", false), None);
 }
+
+#[test]
+fn small_files_are_held_in_memory_within_the_budget() {
+    use crate::handler::file_cache::{MEMORY_BUDGET, MEMORY_MAX};
+    let root = TempRoot::new();
+    let max = MEMORY_MAX as usize;
+    root.write("edge.bin", &vec![b'e'; max]);
+    root.write("over.bin", &vec![b'o'; max + 1]);
+    let mut sf = handler(&root.0, |_| {});
+    let t = now();
+    let held = |r: &Response| matches!(&r.reply.body, Body::File(f) if f.memory.is_some());
+    let edge = request_at(&mut sf, "GET", "/edge.bin", &[], t);
+    assert!(held(&edge), "a {max}-byte file is held in memory");
+    assert_eq!(edge.body.len(), max);
+    let over = request_at(&mut sf, "GET", "/over.bin", &[], t);
+    assert!(!held(&over), "a larger one is sent from the file");
+    assert_eq!(sf.cache.memory_bytes(), MEMORY_MAX);
+
+    // More small files than the budget holds: the rest are served from
+    // their files, every body is right, and the total stays in the budget.
+    let count = (MEMORY_BUDGET / MEMORY_MAX) as usize + 8;
+    for i in 0..count {
+        root.write(&format!("{i}.bin"), &vec![i as u8; max]);
+    }
+    let mut from_file = 0;
+    for i in 0..count {
+        let r = request_at(&mut sf, "GET", &format!("/{i}.bin"), &[], t);
+        assert!(r.body.len() == max && r.body.iter().all(|&b| b == i as u8), "file {i}");
+        from_file += usize::from(!held(&r));
+        assert!(sf.cache.memory_bytes() <= MEMORY_BUDGET, "{} bytes held", sf.cache.memory_bytes());
+    }
+    assert!(from_file >= 8, "only {from_file} files past the budget were left on disk");
+
+    // A changed file is read again; an unchanged one keeps its copy.
+    root.write("edge.bin", &vec![b'E'; max]);
+    let changed = request_at(&mut sf, "GET", "/edge.bin", &[], t + 2);
+    assert!(changed.body.iter().all(|&b| b == b'E'));
+    assert!(sf.cache.memory_bytes() <= MEMORY_BUDGET);
+}

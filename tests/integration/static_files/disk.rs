@@ -144,3 +144,52 @@ fn offsets_past_4_gib_in_a_sparse_file() {
     let unsatisfiable = get(&server, "/huge.img", &[("Range", "bytes=5368709120-")]);
     assert_eq!(unsatisfiable.header("content-range"), Some("bytes */5368709120"));
 }
+
+/// Files up to 128 KiB are written from memory (the open-file cache holds
+/// them), larger ones with sendfile. Both must arrive byte for byte when the
+/// client reads slowly (many partial writes) and when responses are
+/// pipelined behind each other, with HEAD and a range between them.
+#[test]
+fn memory_held_and_sendfile_bodies_survive_slow_readers_and_pipelining() {
+    let site = site("sf-memory-bodies");
+    let small = noise(100 * 1024, 7);
+    let edge = noise(128 * 1024, 8);
+    let large = noise(128 * 1024 + 1, 9);
+    fs::write(site.root.join("small.bin"), &small).unwrap();
+    fs::write(site.root.join("edge.bin"), &edge).unwrap();
+    fs::write(site.root.join("large.bin"), &large).unwrap();
+    let server = Server::start(&site.root, &[]);
+    let requests = "GET /small.bin HTTP/1.1\r\nHost: t\r\n\r\n\
+                    HEAD /edge.bin HTTP/1.1\r\nHost: t\r\n\r\n\
+                    GET /edge.bin HTTP/1.1\r\nHost: t\r\n\r\n\
+                    GET /small.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=1000-70999\r\n\r\n\
+                    GET /large.bin HTTP/1.1\r\nHost: t\r\n\r\n\
+                    GET /small.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    for slow in [false, true] {
+        let mut s = server.connect();
+        s.write_all(requests.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        let mut buf = vec![0u8; if slow { 4096 } else { 1 << 20 }];
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => raw.extend_from_slice(&buf[..n]),
+                Err(e) => panic!("after {} bytes: {e}", raw.len()),
+            }
+            if slow {
+                // A reader slower than the server: its socket buffer fills.
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        let r = parse_all(&raw, &[false, true, false, false, false, false]);
+        assert_eq!(r.len(), 6, "slow={slow}");
+        assert_eq!((r[0].status, r[0].body.as_slice()), (200, small.as_slice()), "slow={slow}");
+        assert_eq!((r[1].status, r[1].header("content-length")), (200, Some("131072")), "slow={slow}");
+        assert!(r[1].body.is_empty());
+        assert_eq!((r[2].status, r[2].body.as_slice()), (200, edge.as_slice()), "slow={slow}");
+        assert_eq!((r[3].status, r[3].body.as_slice()), (206, &small[1000..71000]), "slow={slow}");
+        assert_eq!((r[4].status, r[4].body.as_slice()), (200, large.as_slice()), "slow={slow}");
+        assert_eq!((r[5].status, r[5].body.as_slice()), (200, small.as_slice()), "slow={slow}");
+    }
+}
