@@ -4,7 +4,7 @@ FUZZ_TIME ?= 60
 ADDR      ?= 127.0.0.1:8080
 QUICK     ?=
 
-.PHONY: all build run test test-deps lint fmt fuzz doc bench soak e2e clean
+.PHONY: all build run test test-deps lint fmt fuzz doc bench bench-sendfile soak e2e clean
 
 all: build
 
@@ -56,6 +56,10 @@ doc:
 
 bench:
 	bench/run.sh $(if $(QUICK),--quick,)
+
+# Does sendfile pay on loopback? wired and nginx, sendfile on and off, 10 MiB.
+bench-sendfile: build
+	bench/sendfile.sh
 
 clean:
 	$(CARGO) clean

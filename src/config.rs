@@ -57,6 +57,9 @@ pub struct Config {
     pub autoindex: bool,
     /// Follow symbolic links that lead outside the root.
     pub follow_symlinks: bool,
+    /// Send file bodies with `sendfile` (`--sendfile on`, the default), or
+    /// copy them through a buffer (`--sendfile off`).
+    pub sendfile: bool,
     /// Extra extension → media type pairs (`--mime-types FILE`).
     pub mime_types: Vec<(String, String)>,
     /// Custom error pages: status → URL path under the root.
@@ -119,6 +122,7 @@ impl Default for Config {
             access_log: AccessLog::Off,
             autoindex: false,
             follow_symlinks: false,
+            sendfile: true,
             mime_types: Vec::new(),
             error_pages: Vec::new(),
             cache_control: Vec::new(),

@@ -29,6 +29,13 @@ fn options() -> getopts::Options {
     o.optopt("", "access-log", "Combined Log Format access log: a file, - for stdout, or off (default)", "PATH|-|off");
     o.optflag("", "autoindex", "list directories that have no index.html");
     o.optflag("", "follow-symlinks", "follow symbolic links that lead outside the root");
+    o.optopt(
+        "",
+        "sendfile",
+        "on: large files go from the page cache with sendfile (default); off: copied through a \
+         buffer, faster when clients are on the same host",
+        "on|off",
+    );
     o.optopt("", "mime-types", "extra media types, in /etc/mime.types format", "FILE");
     o.optmulti("", "error-page", "custom error page, e.g. 404=/404.html (repeatable)", "CODE=PATH");
     o.optmulti(
@@ -157,6 +164,11 @@ fn parse_config(args: &[String]) -> Result<Option<(Config, i32)>, Usage> {
     }
     c.autoindex = m.opt_present("autoindex");
     c.follow_symlinks = m.opt_present("follow-symlinks");
+    c.sendfile = match m.opt_str("sendfile").as_deref() {
+        None | Some("on") => true,
+        Some("off") => false,
+        Some(other) => return Err(Usage(format!("--sendfile: '{other}' is neither on nor off"))),
+    };
     if let Some(path) = m.opt_str("mime-types") {
         c.mime_types = handler::mime::load_mime_types(std::path::Path::new(&path))
             .map_err(|e| Usage(format!("--mime-types: cannot read {path}: {e}")))?;

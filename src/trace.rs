@@ -289,12 +289,15 @@ impl Services {
             return "";
         }
         let buffered = conn.output.as_ref().is_some_and(|b| !b.is_empty());
+        let from_file = if self.config.sendfile { "sendfile()" } else { "pread()+write()" };
         match (&conn.tail, buffered) {
+            (Tail::File(f), true) if f.memory.is_some() => "writev()",
             (Tail::File(_) | Tail::Parts(_), true) => "send(MSG_MORE)",
             (Tail::Static(..) | Tail::Owned(..), true) => "writev()",
-            (Tail::File(_), false) => "sendfile()",
+            (Tail::File(f), false) if f.in_memory().is_some() => "write()",
+            (Tail::File(_), false) => from_file,
             (Tail::Parts(parts), false) => match parts.last() {
-                Some(Part::File(f)) if f.in_memory().is_none() => "sendfile()",
+                Some(Part::File(f)) if f.in_memory().is_none() => from_file,
                 _ => "write()",
             },
             _ => "write()",
@@ -310,6 +313,7 @@ impl Services {
         let why = match how {
             "send(MSG_MORE)" => ": the kernel holds them to share a packet with the file that follows",
             "sendfile()" => " from the file, page cache to socket, no copy through wired",
+            "pread()+write()" => " from the file, copied through the worker's buffer (--sendfile off)",
             "writev()" => ": the buffer and the body behind it in one call",
             _ => "",
         };

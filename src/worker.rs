@@ -55,6 +55,10 @@ pub struct Services {
     pub head: Vec<u8>,
     /// Scratch: a normalized request path.
     pub path: Vec<u8>,
+    /// Scratch: file bytes on their way to a socket, with `--sendfile off`
+    /// (empty otherwise). One per worker: what a socket takes is copied
+    /// into the kernel at once, so no connection keeps it.
+    pub copy: Vec<u8>,
     /// Shutting down: no more keep-alive.
     pub draining: bool,
     /// The access log, if on.
@@ -81,6 +85,7 @@ impl Services {
             None => None,
         };
         let now = Instant::now();
+        let copy = if config.sendfile { Vec::new() } else { vec![0; COPY_BUFFER] };
         Ok(Services {
             statics: StaticFiles::new(&config)?,
             config,
@@ -91,6 +96,7 @@ impl Services {
             fields: Fields::new(),
             head: Vec::with_capacity(1024),
             path: Vec::with_capacity(256),
+            copy,
             draining: false,
             access,
             trace,
@@ -100,6 +106,11 @@ impl Services {
         })
     }
 }
+
+/// The size of the `--sendfile off` copy buffer. Measured on loopback with a
+/// 10 MiB file: 64 KiB gave 390 requests/s, 256 KiB 430-456 (sendfile:
+/// 245-290); a larger buffer copies more again when a socket takes less.
+const COPY_BUFFER: usize = 128 * 1024;
 
 /// A worker and its event loop.
 pub struct Worker {

@@ -268,7 +268,7 @@ impl Conn {
                         f.advance(n);
                         n
                     }
-                    None => send_file(&self.sock, f)?,
+                    None => send_file(&self.sock, f, &mut svc.copy)?,
                 };
                 if f.len == 0 {
                     self.tail = Tail::None;
@@ -280,7 +280,7 @@ impl Conn {
                 match parts.last_mut() {
                     None => self.tail = Tail::None,
                     Some(Part::File(f)) if f.memory.is_none() => {
-                        let n = send_file(&self.sock, f)?;
+                        let n = send_file(&self.sock, f, &mut svc.copy)?;
                         if f.len == 0 {
                             parts.pop();
                         }
@@ -314,9 +314,19 @@ impl Conn {
     }
 }
 
-/// One `sendfile` call for a file slice, advancing it.
-fn send_file(sock: &mio::net::TcpStream, f: &mut FileSlice) -> std::io::Result<usize> {
-    let n = sys::sendfile(sock, &*f.file, f.offset, f.len)?;
+/// Send the next bytes of a file slice and advance it: one `sendfile`, or,
+/// with `--sendfile off` (a non-empty `copy` buffer), a `pread` into the
+/// buffer and one `write`. Bytes the socket did not take are read again
+/// next time: the buffer belongs to the worker, not the connection.
+fn send_file(sock: &mio::net::TcpStream, f: &mut FileSlice, copy: &mut [u8]) -> std::io::Result<usize> {
+    let n = if copy.is_empty() {
+        sys::sendfile(sock, &*f.file, f.offset, f.len)?
+    } else {
+        let want = usize::try_from(f.len).unwrap_or(usize::MAX).min(copy.len());
+        let buf = copy.get_mut(..want).unwrap_or_default();
+        let got = std::os::unix::fs::FileExt::read_at(&*f.file, buf, f.offset)?;
+        if got == 0 { 0 } else { (&*sock).write(buf.get(..got).unwrap_or_default())? }
+    };
     if n == 0 {
         // The file is shorter than when the response head was sent: the
         // promised length cannot be kept, so the connection must close

@@ -193,3 +193,66 @@ fn memory_held_and_sendfile_bodies_survive_slow_readers_and_pipelining() {
         assert_eq!((r[5].status, r[5].body.as_slice()), (200, small.as_slice()), "slow={slow}");
     }
 }
+
+/// `--sendfile off` copies file bodies through the worker's buffer: whole
+/// bodies, slow readers, multipart ranges and a file that shrinks while it
+/// is sent behave exactly as with sendfile.
+#[test]
+fn sendfile_off_copies_bodies_exactly() {
+    let site = site("sf-sendfile-off");
+    let big = noise(3 * 1024 * 1024 + 17, 11);
+    let path = site.root.join("big.bin");
+    fs::write(&path, &big).unwrap();
+    fs::write(site.root.join("shrinking.bin"), vec![b'z'; 32 * 1024 * 1024]).unwrap();
+    let server = Server::start(&site.root, &["--sendfile", "off"]);
+
+    let r = get(&server, "/big.bin", &[]);
+    assert_eq!((r.status, r.body.len()), (200, big.len()));
+    assert!(r.body == big, "the copied body differs from the file");
+    let r = get(&server, "/big.bin", &[("Range", "bytes=5-9,200000-1300000,-1000")]);
+    assert_eq!(r.status, 206);
+    let parts = check_multipart(&r.body, r.header("content-type").unwrap(), "application/octet-stream", &path);
+    assert_eq!(parts.len(), 3);
+
+    // A slow reader: the socket takes less than the buffer holds, again and again.
+    let mut s = server.connect();
+    s.write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut raw = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut reads = 0;
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("after {} bytes: {e}", raw.len()),
+        }
+        reads += 1;
+        if reads % 8 == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let r = parse_all(&raw, &[false]);
+    assert_eq!(r.len(), 1);
+    assert!(r[0].body == big, "the slowly read body differs from the file");
+
+    // Truncated mid-send: the connection closes, short of the promised length.
+    let mut s = server.connect();
+    s.write_all(b"GET /shrinking.bin HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    let mut got = 0;
+    while got < 128 * 1024 {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "closed before the truncation");
+        got += n;
+    }
+    fs::OpenOptions::new().write(true).open(site.root.join("shrinking.bin")).unwrap().set_len(1024 * 1024).unwrap();
+    let mut total = got;
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => total += n,
+            Err(e) => panic!("no clean close after {total} bytes: {e}"),
+        }
+    }
+    assert!(total < 32 * 1024 * 1024, "got all {total} bytes of a file that shrank");
+}
