@@ -203,12 +203,18 @@ def summary(meta, rows, parser, machine, stats):
         for s in meta["servers"]:
             p50 = stats.get(("p50_us", key), {}).get(s)
             p99 = stats.get(("p99_us", key), {}).get(s)
-            row.append(f"{p50[0] / 1000:.2f} / {p99[0] / 1000:.2f}"
-                       if isinstance(p50, tuple) and isinstance(p99, tuple) else "–")
+            if not (isinstance(p50, tuple) and isinstance(p99, tuple)):
+                row.append("–")
+            elif p99[0] < p50[0]:
+                # wrk sometimes prints 0.00us for its upper percentiles (seen
+                # with pipelining): not a latency, so not reported as one.
+                row.append(f"{p50[0] / 1000:.2f} / n/a")
+            else:
+                row.append(f"{p50[0] / 1000:.2f} / {p99[0] / 1000:.2f}")
         lines.append(f"| {label} | " + " | ".join(row) + " |")
     lines += [
         "",
-        "Pipelined latency is per batch of 16.",
+        "Pipelined latency is per batch of 16. n/a: wrk printed 0.00us for its p99 (it does so at times when requests are pipelined).",
         "",
         "## Transfer, MiB/s (median)",
         "",
