@@ -34,7 +34,7 @@ def load(run_dir):
             text = f.read()
         pat = r"browser-request/([\w-]+)\s+time:\s+\[\S+ \S+ ([\d.]+) (\S+) \S+ \S+\]"
         for name, value, unit in re.findall(pat, text):
-            parser[name] = float(value) * UNITS.get(unit, 1.0)
+            parser.setdefault(name, []).append(float(value) * UNITS.get(unit, 1.0))
     except OSError:
         pass
     machine = ""
@@ -140,10 +140,24 @@ def headline(meta, stats, parser, chart_link):
         "",
     ]
     if parser:
-        parts += ["Parser micro-benchmark (criterion, one ~500-byte browser request): " +
-                  ", ".join(f"{k} {v:.1f} ns" for k, v in parser.items()) + ".", ""]
+        parts += [parser_line(parser), ""]
     parts.append(f"![requests per second and CPU per request]({chart_link})")
     return "\n".join(parts)
+
+
+def parser_line(parser):
+    """The micro-benchmark: the median of each figure over the runs, and the
+    overhead of wired-parser over httparse, with every run's own ratio."""
+    medians = {k: statistics.median(v) for k, v in parser.items()}
+    line = ("Parser micro-benchmark (criterion, one ~500-byte browser request"
+            + (f", median of {len(next(iter(parser.values())))} runs" if len(next(iter(parser.values()))) > 1 else "")
+            + "): " + ", ".join(f"{k} {v:.1f} ns" for k, v in medians.items()))
+    base, ours = parser.get("httparse"), parser.get("wired-parser")
+    if base and ours and len(base) == len(ours):
+        overhead = medians["wired-parser"] / medians["httparse"] - 1
+        runs = ", ".join(f"{o / b - 1:+.1%}" for b, o in zip(base, ours))
+        line += f": wired-parser adds {overhead:+.1%} (each run: {runs})"
+    return line + "."
 
 
 def noise(rows):
