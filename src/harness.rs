@@ -66,9 +66,10 @@ const ARRIVAL: Duration = Duration::from_secs(1);
 const MAX_ROUNDS: usize = 100_000;
 
 /// The fixture the harness serves: an index, a small text file with a gzip
-/// sibling, an empty file, a 200 KiB file (larger than a socket buffer step,
-/// so it goes out in several `sendfile` calls) and a directory without an
-/// index. Made once per process, under a name with the process id.
+/// sibling, an empty file, a 100 KiB file (held in memory by the open-file
+/// cache, but larger than the output buffer: it goes out by `writev`
+/// behind its head), a 200 KiB file (larger than a socket buffer step, so it
+/// goes out in several `sendfile` calls) and a directory without an index. Made once per process, under a name with the process id.
 pub fn fixture_root() -> &'static PathBuf {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
@@ -80,7 +81,8 @@ pub fn fixture_root() -> &'static PathBuf {
             std::fs::write(root.join("a.txt.gz"), b"\x1f\x8b\x08\x00not really gzip")?;
             std::fs::write(root.join("empty"), b"")?;
             let big: Vec<u8> = (0..200 * 1024).map(|i| b'a' + (i % 26) as u8).collect();
-            std::fs::write(root.join("big.bin"), big)?;
+            std::fs::write(root.join("big.bin"), &big)?;
+            std::fs::write(root.join("mid.bin"), big.get(..100 * 1024).unwrap_or_default())?;
             std::fs::write(root.join("d").join("b.txt"), b"in a directory\n")?;
             Ok(())
         };
