@@ -5,6 +5,8 @@
 set -euo pipefail
 need=()
 command -v curl >/dev/null || need+=(curl)
+# ss, to look at the server's socket buffers from outside.
+command -v ss >/dev/null || need+=(iproute2)
 # CGI tests: PHP programs run through php-cgi.
 command -v php-cgi >/dev/null || need+=(php-cgi)
 if [ ${#need[@]} -gt 0 ]; then

@@ -144,6 +144,8 @@ pub struct Conn {
     pub registered: bool,
     /// TCP_NODELAY is set (see [`Conn::nodelay`]).
     pub nodelay: bool,
+    /// The send buffer was sized for a large file (see [`Conn::size_send_buffer`]).
+    pub send_buffer_sized: bool,
     /// The CGI program serving the current request, if any.
     pub cgi: Option<Box<cgi::Cgi>>,
     /// A chunked body being spooled for a CGI program.
@@ -178,6 +180,7 @@ impl Conn {
             cgi: None,
             spool: None,
             nodelay: false,
+            send_buffer_sized: false,
             registered: false,
             close_reason: "",
         }
@@ -257,6 +260,25 @@ impl Conn {
         }
     }
 
+    /// Before the first large file goes out on this connection, size its
+    /// send buffer to the path (see [`send_buffer_for`]). Costs two system
+    /// calls, once per connection, and only for large files.
+    pub fn size_send_buffer(&mut self, svc: &mut Services) {
+        if self.send_buffer_sized {
+            return;
+        }
+        self.send_buffer_sized = true;
+        let Ok(rtt_us) = crate::sys::tcp_rtt_us(&self.sock) else { return };
+        let Some(bytes) = send_buffer_for(rtt_us) else { return };
+        match crate::sys::set_send_buffer(&self.sock, bytes) {
+            Ok(()) => svc.trace_fmt(
+                self,
+                format_args!("send buffer: {bytes} bytes, for a {rtt_us} µs round trip (a deeper queue only delays)"),
+            ),
+            Err(e) => log::debug!("SO_SNDBUF: {e}"),
+        }
+    }
+
     /// Give buffers back to the pool when they hold nothing.
     pub fn release_idle_buffers(&mut self, svc: &mut Services) {
         if self.input.as_ref().is_some_and(Buffer::is_empty)
@@ -288,5 +310,45 @@ impl Conn {
             && self.input.as_ref().is_none_or(Buffer::is_empty)
             && self.output.as_ref().is_none_or(Buffer::is_empty)
             && matches!(self.tail, Tail::None)
+    }
+}
+
+/// The send buffer for a connection whose round-trip time is `rtt_us`, or
+/// `None` to leave it to the kernel's autotuning.
+///
+/// A sender needs no more buffer than the path's bandwidth-delay product:
+/// what is in flight during one round trip. Linux grows the send buffer
+/// from the congestion window, up to 4 MiB (`tcp_wmem`), and on loopback,
+/// with its 64 KiB segments, it gets there at once. A queue that deep on a
+/// fast path only delays the sending: the receiver's window closes, and the
+/// rest goes out later from the receiver's ACKs, in its own softirq time
+/// (docs/benchmarks.md, "10 MiB"). So when even a 25 Gbit/s line would need
+/// less than the autotuning maximum, the buffer is fixed at that need (at
+/// least 256 KiB). A long path (20 ms: 62 MB at that rate) is left alone,
+/// where a fixed buffer would cap its throughput.
+pub fn send_buffer_for(rtt_us: u32) -> Option<usize> {
+    /// 25 Gbit/s in bytes per microsecond.
+    const LINE_BYTES_PER_US: usize = 25_000 / 8;
+    const FLOOR: usize = 256 * 1024;
+    const AUTOTUNE_MAX: usize = 4 * 1024 * 1024;
+    let need = (rtt_us as usize).saturating_mul(LINE_BYTES_PER_US);
+    (need < AUTOTUNE_MAX).then_some(need.max(FLOOR))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::send_buffer_for;
+
+    #[test]
+    fn send_buffer_follows_the_bandwidth_delay_product() {
+        // Loopback and a rack: the floor.
+        assert_eq!(send_buffer_for(0), Some(256 * 1024));
+        assert_eq!(send_buffer_for(40), Some(256 * 1024));
+        // 1 ms: what 25 Gbit/s keeps in flight.
+        assert_eq!(send_buffer_for(1_000), Some(3_125_000));
+        // Past the autotuning maximum, and a long path: left to the kernel.
+        assert_eq!(send_buffer_for(1_343), None);
+        assert_eq!(send_buffer_for(20_000), None);
+        assert_eq!(send_buffer_for(u32::MAX), None);
     }
 }

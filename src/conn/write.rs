@@ -44,6 +44,18 @@ pub enum Tail {
     Parts(Vec<Part>),
 }
 
+impl Tail {
+    /// Whether bytes of a file not held in memory are still to go out (with
+    /// `sendfile`, or copied with `--sendfile off`).
+    fn reads_disk(&self) -> bool {
+        match self {
+            Tail::File(f) => f.memory.is_none(),
+            Tail::Parts(parts) => parts.iter().any(|p| matches!(p, Part::File(f) if f.memory.is_none())),
+            _ => false,
+        }
+    }
+}
+
 impl Conn {
     /// Format a response into the output buffer (and tail).
     pub fn queue_response(&mut self, svc: &mut Services, reply: Reply, head_only: bool, version: Version) {
@@ -92,6 +104,9 @@ impl Conn {
         };
         if !matches!(self.tail, Tail::None) {
             self.nodelay();
+        }
+        if self.tail.reads_disk() {
+            self.size_send_buffer(svc);
         }
     }
 

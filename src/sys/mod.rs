@@ -90,6 +90,32 @@ fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     (storage, len as libc::socklen_t)
 }
 
+/// `SO_SNDBUF`: fix the socket's send buffer (the kernel doubles the value
+/// for its bookkeeping, and stops autotuning it).
+pub fn set_send_buffer(sock: &impl AsRawFd, bytes: usize) -> io::Result<()> {
+    let bytes = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    setsockopt_int(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF, bytes)
+}
+
+/// The connection's smoothed round-trip time in microseconds (`TCP_INFO`).
+pub fn tcp_rtt_us(sock: &impl AsRawFd) -> io::Result<u32> {
+    // SAFETY: tcp_info is plain integers, so all zeros is a valid value.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: `info` and `len` are live locals; the kernel writes at most
+    // `len` bytes into `info` and the length it wrote into `len`.
+    let ret = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    check(ret).map(|_| info.tcpi_rtt)
+}
+
 /// `TCP_NODELAY`: send small responses at once instead of waiting for an ACK (Nagle).
 pub fn set_nodelay(sock: &impl AsRawFd) -> io::Result<()> {
     setsockopt_int(sock.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY, 1)

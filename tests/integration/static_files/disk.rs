@@ -256,3 +256,56 @@ fn sendfile_off_copies_bodies_exactly() {
     }
     assert!(total < 32 * 1024 * 1024, "got all {total} bytes of a file that shrank");
 }
+
+/// A large file on a short path goes out through a send buffer sized to the
+/// path, not the 4 MiB the kernel's autotuning reaches on loopback. The
+/// trace says what wired set; `ss` shows the kernel applied it (it doubles
+/// the value, and caps it at net.core.wmem_max).
+#[test]
+fn a_large_file_on_a_short_path_gets_a_send_buffer_sized_to_it() {
+    let site = site("sf-send-buffer");
+    let large = noise(8 * 1024 * 1024, 5);
+    fs::write(site.root.join("large.bin"), &large).unwrap();
+    let trace_path = site.root.parent().unwrap().join("send-buffer-trace.log");
+    let trace_arg = format!("--trace={}", trace_path.display());
+    let server = Server::start(&site.root, &[&trace_arg]);
+
+    let mut s = server.connect();
+    let local_port = s.local_addr().unwrap().port();
+    s.write_all(b"GET /large.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = vec![0u8; 64 * 1024];
+    s.read_exact(&mut raw).unwrap();
+
+    // What wired set, from its trace.
+    let start = Instant::now();
+    let set: usize = loop {
+        let trace = fs::read_to_string(&trace_path).unwrap_or_default();
+        let value = trace.lines().find_map(|l| l.split_once("] send buffer: ")?.1.split(' ').next()?.parse().ok());
+        if let Some(v) = value {
+            break v;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "no send buffer line in the trace:\n{trace}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!((256 * 1024..4 * 1024 * 1024).contains(&set), "set {set}");
+
+    // What the kernel holds, for the server's end of this connection.
+    let wmem_max: usize = fs::read_to_string("/proc/sys/net/core/wmem_max").unwrap().trim().parse().unwrap();
+    let out = std::process::Command::new("ss")
+        .args(["-tmnH", "state", "established", &format!("( dport = :{local_port} )")])
+        .output()
+        .expect("run ss (iproute2)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let tb: usize = text
+        .split(|c: char| c == ',' || c == '(' || c == ')' || c.is_whitespace())
+        .find_map(|field| field.strip_prefix("tb")?.parse().ok())
+        .unwrap_or_else(|| panic!("no tb in ss output {text:?}"));
+    assert_eq!(tb, 2 * set.min(wmem_max), "ss: {text}");
+
+    // And the body is whole.
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.read_to_end(&mut raw).unwrap();
+    let r = parse_all(&raw, &[false]);
+    assert_eq!(r.len(), 1);
+    assert!(r[0].body == large, "the body differs from the file");
+}
