@@ -33,7 +33,7 @@ fn options() -> getopts::Options {
         "",
         "sendfile",
         "on: large files go from the page cache with sendfile (default); off: copied through a \
-         buffer, faster when clients are on the same host",
+         buffer, for file systems where sendfile misbehaves",
         "on|off",
     );
     o.optopt("", "mime-types", "extra media types, in /etc/mime.types format", "FILE");
