@@ -261,20 +261,26 @@ impl Conn {
     }
 
     /// Before the first large file goes out on this connection, size its
-    /// send buffer to the path (see [`send_buffer_for`]). Costs two system
-    /// calls, once per connection, and only for large files.
+    /// send buffer to the path (see [`send_buffer_for`]). Costs at most two
+    /// system calls, once per connection, and only for large files.
     pub fn size_send_buffer(&mut self, svc: &mut Services) {
         if self.send_buffer_sized {
             return;
         }
         self.send_buffer_sized = true;
-        let Ok(rtt_us) = crate::sys::tcp_rtt_us(&self.sock) else { return };
-        let Some(bytes) = send_buffer_for(rtt_us) else { return };
+        let path = if same_host(self.peer, self.local) {
+            Path::SameHost
+        } else {
+            match crate::sys::tcp_rtt_us(&self.sock) {
+                Ok(rtt_us) => Path::RoundTrip(rtt_us),
+                Err(_) => return,
+            }
+        };
+        let Some(bytes) = send_buffer_for(path) else { return };
         match crate::sys::set_send_buffer(&self.sock, bytes) {
-            Ok(()) => svc.trace_fmt(
-                self,
-                format_args!("send buffer: {bytes} bytes, for a {rtt_us} µs round trip (a deeper queue only delays)"),
-            ),
+            Ok(()) => {
+                svc.trace_fmt(self, format_args!("send buffer: {bytes} bytes, {path} (a deeper queue only delays)"))
+            }
             Err(e) => log::debug!("SO_SNDBUF: {e}"),
         }
     }
@@ -313,8 +319,33 @@ impl Conn {
     }
 }
 
-/// The send buffer for a connection whose round-trip time is `rtt_us`, or
-/// `None` to leave it to the kernel's autotuning.
+/// What the send buffer is sized for.
+#[derive(Clone, Copy, Debug)]
+pub enum Path {
+    /// Both ends on this host: the bytes cross the loopback device.
+    SameHost,
+    /// A network path with this smoothed round-trip time (`TCP_INFO`).
+    RoundTrip(u32),
+}
+
+impl std::fmt::Display for Path {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::SameHost => f.write_str("for a client on this host"),
+            Path::RoundTrip(us) => write!(f, "for a {us} µs round trip"),
+        }
+    }
+}
+
+/// True when the peer is this host: a loopback address, or one of the
+/// host's own addresses (which Linux routes over the loopback device too).
+fn same_host(peer: SocketAddr, local: SocketAddr) -> bool {
+    let to_canonical = |a: SocketAddr| a.ip().to_canonical();
+    to_canonical(peer).is_loopback() || to_canonical(peer) == to_canonical(local)
+}
+
+/// The send buffer for a connection on `path`, or `None` to leave it to
+/// the kernel's autotuning.
 ///
 /// A sender needs no more buffer than the path's bandwidth-delay product:
 /// what is in flight during one round trip. Linux grows the send buffer
@@ -322,33 +353,61 @@ impl Conn {
 /// with its 64 KiB segments, it gets there at once. A queue that deep on a
 /// fast path only delays the sending: the receiver's window closes, and the
 /// rest goes out later from the receiver's ACKs, in its own softirq time
-/// (docs/benchmarks.md, "10 MiB"). So when even a 25 Gbit/s line would need
-/// less than the autotuning maximum, the buffer is fixed at that need (at
-/// least 256 KiB). A long path (20 ms: 62 MB at that rate) is left alone,
-/// where a fixed buffer would cap its throughput.
-pub fn send_buffer_for(rtt_us: u32) -> Option<usize> {
+/// (docs/benchmarks.md, "10 MiB").
+///
+/// - On a network path, when even a 25 Gbit/s line would need less than the
+///   autotuning maximum, the buffer is fixed at that need (at least
+///   256 KiB). A long path (20 ms: 62 MB at that rate) is left alone, where
+///   a fixed buffer would cap its throughput.
+/// - On this host nothing is in flight: a segment lands in the reader's
+///   receive queue within the sender's own system call, and the round-trip
+///   time `TCP_INFO` reports is only how long the reader took to be
+///   scheduled. So the buffer is 64 KiB, which the kernel doubles to room
+///   for two 64 KiB loopback segments; with less, a lone unacknowledged
+///   segment can wait out the reader's delayed ACK.
+pub fn send_buffer_for(path: Path) -> Option<usize> {
     /// 25 Gbit/s in bytes per microsecond.
     const LINE_BYTES_PER_US: usize = 25_000 / 8;
     const FLOOR: usize = 256 * 1024;
+    const SAME_HOST: usize = 64 * 1024;
     const AUTOTUNE_MAX: usize = 4 * 1024 * 1024;
+    let rtt_us = match path {
+        Path::SameHost => return Some(SAME_HOST),
+        Path::RoundTrip(us) => us,
+    };
     let need = (rtt_us as usize).saturating_mul(LINE_BYTES_PER_US);
     (need < AUTOTUNE_MAX).then_some(need.max(FLOOR))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::send_buffer_for;
+    use super::{Path, same_host, send_buffer_for};
 
     #[test]
     fn send_buffer_follows_the_bandwidth_delay_product() {
-        // Loopback and a rack: the floor.
-        assert_eq!(send_buffer_for(0), Some(256 * 1024));
-        assert_eq!(send_buffer_for(40), Some(256 * 1024));
+        let rtt = |us| send_buffer_for(Path::RoundTrip(us));
+        // A rack: the floor.
+        assert_eq!(rtt(0), Some(256 * 1024));
+        assert_eq!(rtt(40), Some(256 * 1024));
         // 1 ms: what 25 Gbit/s keeps in flight.
-        assert_eq!(send_buffer_for(1_000), Some(3_125_000));
+        assert_eq!(rtt(1_000), Some(3_125_000));
         // Past the autotuning maximum, and a long path: left to the kernel.
-        assert_eq!(send_buffer_for(1_343), None);
-        assert_eq!(send_buffer_for(20_000), None);
-        assert_eq!(send_buffer_for(u32::MAX), None);
+        assert_eq!(rtt(1_343), None);
+        assert_eq!(rtt(20_000), None);
+        assert_eq!(rtt(u32::MAX), None);
+        // This host, whatever the round trip under load says.
+        assert_eq!(send_buffer_for(Path::SameHost), Some(64 * 1024));
+    }
+
+    #[test]
+    fn same_host_is_loopback_or_our_own_address() {
+        let pair = |p: &str, l: &str| same_host(p.parse().unwrap(), l.parse().unwrap());
+        assert!(pair("127.0.0.1:50000", "127.0.0.1:8080"));
+        assert!(pair("127.0.0.2:50000", "127.0.0.1:8080"));
+        assert!(pair("[::1]:50000", "[::1]:8080"));
+        assert!(pair("[::ffff:127.0.0.1]:50000", "[::]:8080"));
+        assert!(pair("192.0.2.7:50000", "192.0.2.7:8080"));
+        assert!(!pair("192.0.2.8:50000", "192.0.2.7:8080"));
+        assert!(!pair("[2001:db8::2]:50000", "[2001:db8::1]:8080"));
     }
 }
