@@ -67,7 +67,7 @@ const MAX_ROUNDS: usize = 100_000;
 
 /// The fixture the harness serves: an index, a small text file with a gzip
 /// sibling, an empty file, a 100 KiB file (held in memory by the open-file
-/// cache, but larger than the output buffer: it goes out by `writev`
+/// cache, but larger than the output buffer: it goes out by `sendmsg`
 /// behind its head), a 200 KiB file (larger than a socket buffer step, so it
 /// goes out in several `sendfile` calls) and a directory without an index. Made once per process, under a name with the process id.
 pub fn fixture_root() -> &'static PathBuf {

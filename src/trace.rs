@@ -20,7 +20,7 @@
 //! brought (a long body abridged, with a count); what the parser decided and
 //! why, with the RFC section (method, target, framing, persistence, or the
 //! error and its status); the response head as queued; where the body comes
-//! from; each system call that sent bytes (`write`, `writev`,
+//! from; each system call that sent bytes (`write`, `sendmsg`,
 //! `send(MSG_MORE)`, `sendfile`) with its byte count; and, last, why the
 //! connection closed.
 //!
@@ -42,6 +42,55 @@ use crate::conn::{Conn, Phase, Tail};
 use crate::response::{Body, Part, Reply};
 use crate::worker::Services;
 
+/// The system call that sent a response's bytes, as the trace names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// `write(2)` of one buffer.
+    Write,
+    /// `sendmsg(2)` of the output buffer and the body behind it; with
+    /// `MSG_MORE` when the close follows.
+    Sendmsg { closing: bool },
+    /// `send(MSG_MORE)` of a head whose file body follows.
+    SendBeforeFile,
+    /// `send(MSG_MORE)` of the last bytes before the close.
+    SendBeforeFin,
+    /// `sendfile(2)` from a file.
+    Sendfile,
+    /// `pread(2)` then `write(2)`, for `--sendfile off`.
+    PreadWrite,
+}
+
+impl Call {
+    /// The call as the trace names it, and why it was the one made.
+    fn name_and_why(self) -> (&'static str, &'static str) {
+        match self {
+            Call::Write => ("write()", ""),
+            Call::Sendmsg { closing: false } => ("sendmsg()", ": the buffer and the body behind it in one call"),
+            Call::Sendmsg { closing: true } => (
+                "sendmsg(MSG_MORE)",
+                ": the buffer and the body behind it in one call; the last packet waits for the FIN of the close",
+            ),
+            Call::SendBeforeFile => {
+                ("send(MSG_MORE)", ": the kernel holds them to share a packet with the file that follows")
+            }
+            Call::SendBeforeFin => ("send(MSG_MORE)", ": the last packet waits for the FIN of the close"),
+            Call::Sendfile => ("sendfile()", " from the file, page cache to socket, no copy through wired"),
+            Call::PreadWrite => {
+                ("pread()+write()", " from the file, copied through the worker's buffer (--sendfile off)")
+            }
+        }
+    }
+
+    fn why(self) -> &'static str {
+        self.name_and_why().1
+    }
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name_and_why().0)
+    }
+}
 /// Bytes of a read shown past the last blank line (the end of a head) before
 /// the rest is abridged. Heads are shown whole; bodies are not the point.
 const SHOW_BODY: usize = 256;
@@ -283,41 +332,37 @@ impl Services {
     }
 
     /// The system call `Conn::send_some` is about to make, read from what is
-    /// queued; passed back to [`Services::trace_sent`]. Empty when off.
-    pub fn trace_how(&self, conn: &Conn) -> &'static str {
+    /// queued; passed back to [`Services::trace_sent`]. `closing`: the
+    /// connection closes once this is sent (see `send_some`).
+    pub fn trace_how(&self, conn: &Conn, closing: bool) -> Call {
         if self.trace.is_none() {
-            return "";
+            return Call::Write;
         }
         let buffered = conn.output.as_ref().is_some_and(|b| !b.is_empty());
-        let from_file = if self.config.sendfile { "sendfile()" } else { "pread()+write()" };
+        let from_file = if self.config.sendfile { Call::Sendfile } else { Call::PreadWrite };
+        let in_memory = if closing { Call::SendBeforeFin } else { Call::Write };
         match (&conn.tail, buffered) {
-            (Tail::File(f), true) if f.memory.is_some() => "writev()",
-            (Tail::File(_) | Tail::Parts(_), true) => "send(MSG_MORE)",
-            (Tail::Static(..) | Tail::Owned(..), true) => "writev()",
-            (Tail::File(f), false) if f.in_memory().is_some() => "write()",
+            (Tail::File(f), true) if f.memory.is_some() => Call::Sendmsg { closing },
+            (Tail::File(_), true) => Call::SendBeforeFile,
+            (Tail::Parts(parts), true) if !parts.is_empty() => Call::SendBeforeFile,
+            (Tail::Static(..) | Tail::Owned(..), true) => Call::Sendmsg { closing },
+            (Tail::File(f), false) if f.in_memory().is_some() => in_memory,
             (Tail::File(_), false) => from_file,
             (Tail::Parts(parts), false) => match parts.last() {
                 Some(Part::File(f)) if f.in_memory().is_none() => from_file,
-                _ => "write()",
+                _ => Call::Write,
             },
-            _ => "write()",
+            _ => in_memory,
         }
     }
 
     /// Bytes went out, by the call [`Services::trace_how`] named.
-    pub fn trace_sent(&mut self, conn: &Conn, n: usize, how: &str) {
+    pub fn trace_sent(&mut self, conn: &Conn, n: usize, how: Call) {
         if n == 0 {
             return;
         }
         let Some(t) = self.tracer_at(conn) else { return };
-        let why = match how {
-            "send(MSG_MORE)" => ": the kernel holds them to share a packet with the file that follows",
-            "sendfile()" => " from the file, page cache to socket, no copy through wired",
-            "pread()+write()" => " from the file, copied through the worker's buffer (--sendfile off)",
-            "writev()" => ": the buffer and the body behind it in one call",
-            _ => "",
-        };
-        let _ = writeln!(t.block, "-> {how} {n} bytes{why}");
+        let _ = writeln!(t.block, "-> {how} {n} bytes{}", how.why());
         t.emit();
     }
 

@@ -7,6 +7,8 @@ need=()
 command -v curl >/dev/null || need+=(curl)
 # ss, to look at the server's socket buffers from outside.
 command -v ss >/dev/null || need+=(iproute2)
+# tcpdump, to watch which packets a response leaves in.
+command -v tcpdump >/dev/null || need+=(tcpdump)
 # CGI tests: PHP programs run through php-cgi.
 command -v php-cgi >/dev/null || need+=(php-cgi)
 if [ ${#need[@]} -gt 0 ]; then

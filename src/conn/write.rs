@@ -168,9 +168,12 @@ impl Conn {
     }
 
     pub(super) fn write(&mut self, slot: usize, svc: &mut Services) -> Step {
+        // Everything left of the last response is queued, and the close
+        // follows the last byte at once: its FIN can ride in the same packet.
+        let closing = self.close_after;
         loop {
-            let how = svc.trace_how(self);
-            let sent = match self.send_some(svc) {
+            let how = svc.trace_how(self, closing);
+            let sent = match self.send_some(svc, closing) {
                 Ok(Some(n)) => n,
                 Ok(None) => break,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
@@ -198,8 +201,8 @@ impl Conn {
     /// current phase (a body being dropped). `Err` only for a failed write.
     pub(super) fn send_queued(&mut self, svc: &mut Services) -> std::io::Result<()> {
         loop {
-            let how = svc.trace_how(self);
-            match self.send_some(svc) {
+            let how = svc.trace_how(self, false);
+            match self.send_some(svc, false) {
                 Ok(Some(n)) => svc.trace_sent(self, n, how),
                 Ok(None) => return Ok(()),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
@@ -209,8 +212,10 @@ impl Conn {
         }
     }
 
-    /// Send the next piece. `Ok(None)` when nothing is left.
-    fn send_some(&mut self, svc: &mut Services) -> std::io::Result<Option<usize>> {
+    /// Send the next piece. `Ok(None)` when nothing is left. `closing`: the
+    /// connection closes as soon as this is all sent, so the last bytes go
+    /// with `MSG_MORE` and leave with the FIN, in one packet instead of two.
+    fn send_some(&mut self, svc: &mut Services, closing: bool) -> std::io::Result<Option<usize>> {
         let out_len = self.output.as_ref().map_or(0, |b| b.len());
         if out_len > 0 {
             let out = self.output.as_mut().map(|b| b.bytes()).unwrap_or_default();
@@ -218,22 +223,21 @@ impl Conn {
                 // MSG_MORE only when a body part follows: bytes sent with it
                 // and nothing after wait in the kernel for the 200 ms cork
                 // timeout (the closing boundary of a multipart body did).
-                // A file held in memory leaves with its head in one writev.
+                // A file held in memory leaves with its head in one sendmsg.
                 Tail::File(f) if f.memory.is_some() => {
-                    sys::writev2(&self.sock, out, f.in_memory().unwrap_or_default())?
+                    sys::send2(&self.sock, out, f.in_memory().unwrap_or_default(), closing)?
                 }
-                Tail::File(_) => sys::send_more(&self.sock, out)?,
-                Tail::Parts(parts) if !parts.is_empty() => sys::send_more(&self.sock, out)?,
-                Tail::Parts(_) => (&self.sock).write(out)?,
-                Tail::Static(b, pos) => sys::writev2(&self.sock, out, b.get(*pos..).unwrap_or_default())?,
-                Tail::Owned(v, pos) => sys::writev2(&self.sock, out, v.get(*pos..).unwrap_or_default())?,
-                Tail::None => (&self.sock).write(out)?,
+                Tail::File(_) => sys::send(&self.sock, out, true)?,
+                Tail::Parts(parts) if !parts.is_empty() => sys::send(&self.sock, out, true)?,
+                Tail::Parts(_) | Tail::None => sys::send(&self.sock, out, closing)?,
+                Tail::Static(b, pos) => sys::send2(&self.sock, out, b.get(*pos..).unwrap_or_default(), closing)?,
+                Tail::Owned(v, pos) => sys::send2(&self.sock, out, v.get(*pos..).unwrap_or_default(), closing)?,
             };
             let from_out = n.min(out_len);
             if let Some(b) = self.output.as_mut() {
                 b.consume(from_out);
             }
-            // A writev that went past the buffer went into the tail.
+            // A sendmsg that went past the buffer went into the tail.
             let into_tail = n - from_out;
             match &mut self.tail {
                 Tail::Static(b, pos) => {
@@ -261,7 +265,7 @@ impl Conn {
         match &mut self.tail {
             Tail::None => Ok(None),
             Tail::Static(b, pos) => {
-                let n = (&self.sock).write(b.get(*pos..).unwrap_or_default())?;
+                let n = sys::send(&self.sock, b.get(*pos..).unwrap_or_default(), closing)?;
                 *pos += n;
                 if *pos >= b.len() {
                     self.tail = Tail::None;
@@ -269,7 +273,7 @@ impl Conn {
                 Ok(Some(n))
             }
             Tail::Owned(v, pos) => {
-                let n = (&self.sock).write(v.get(*pos..).unwrap_or_default())?;
+                let n = sys::send(&self.sock, v.get(*pos..).unwrap_or_default(), closing)?;
                 *pos += n;
                 if *pos >= v.len() {
                     self.tail = Tail::None;
@@ -279,7 +283,7 @@ impl Conn {
             Tail::File(f) => {
                 let n = match f.in_memory() {
                     Some(bytes) => {
-                        let n = (&self.sock).write(bytes)?;
+                        let n = sys::send(&self.sock, bytes, closing)?;
                         f.advance(n);
                         n
                     }

@@ -527,7 +527,7 @@ fn open_regular(root: &Root, rel: &CStr) -> Result<(File, FileId), Miss> {
 /// Files up to this size are also held in memory.
 ///
 /// Measured on loopback (docs/benchmarks.md): a 100 KiB file written from
-/// memory with its head in one `writev` costs the worker about 20 µs of CPU,
+/// memory with its head in one `sendmsg` costs the worker about 20 µs of CPU,
 /// against 25 µs as a `send` of the head and then a `sendfile`.
 pub const MEMORY_MAX: u64 = 128 * 1024;
 

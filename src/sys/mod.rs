@@ -121,25 +121,34 @@ pub fn set_nodelay(sock: &impl AsRawFd) -> io::Result<()> {
     setsockopt_int(sock.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY, 1)
 }
 
-/// `send(2)` with `MSG_MORE`: the kernel holds these bytes back until the file
-/// that follows fills the packet, so a head and the first body bytes share one
-/// segment (like nginx's TCP_CORK around sendfile, without two extra calls).
-pub fn send_more(sock: &impl AsRawFd, buf: &[u8]) -> io::Result<usize> {
+/// `send(2)`. With `more`, `MSG_MORE`: the kernel holds these bytes back
+/// until what follows fills the packet — the file after a head, or the FIN
+/// of a close that comes at once — so they share one segment (like nginx's
+/// TCP_CORK around sendfile, without two extra calls).
+pub fn send(sock: &impl AsRawFd, buf: &[u8], more: bool) -> io::Result<usize> {
+    let flags = libc::MSG_NOSIGNAL | if more { libc::MSG_MORE } else { 0 };
     // SAFETY: `buf` is a valid slice for the duration of the call; send(2) only reads it.
-    let ret =
-        unsafe { libc::send(sock.as_raw_fd(), buf.as_ptr().cast(), buf.len(), libc::MSG_MORE | libc::MSG_NOSIGNAL) };
+    let ret = unsafe { libc::send(sock.as_raw_fd(), buf.as_ptr().cast(), buf.len(), flags) };
     check_size(ret)
 }
 
-/// `writev(2)` of two slices: a response head and a body in one system call.
-pub fn writev2(sock: &impl AsRawFd, a: &[u8], b: &[u8]) -> io::Result<usize> {
-    let iov = [
+/// `sendmsg(2)` of two slices: a response head and a body in one system
+/// call. With `more`, `MSG_MORE`: the last partial segment waits for what
+/// comes next, or for the FIN of a close that follows at once, and shares
+/// its packet.
+pub fn send2(sock: &impl AsRawFd, a: &[u8], b: &[u8], more: bool) -> io::Result<usize> {
+    let mut iov = [
         libc::iovec { iov_base: a.as_ptr() as *mut libc::c_void, iov_len: a.len() },
         libc::iovec { iov_base: b.as_ptr() as *mut libc::c_void, iov_len: b.len() },
     ];
-    // SAFETY: both iovecs point at live slices for the duration of the call,
-    // and writev(2) only reads through them.
-    let ret = unsafe { libc::writev(sock.as_raw_fd(), iov.as_ptr(), 2) };
+    // SAFETY: zeroed is a valid msghdr (no name, no control data).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = iov.len();
+    let flags = libc::MSG_NOSIGNAL | if more { libc::MSG_MORE } else { 0 };
+    // SAFETY: `msg` points at two iovecs of live slices for the duration of
+    // the call, and sendmsg(2) only reads through them.
+    let ret = unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, flags) };
     check_size(ret)
 }
 

@@ -1,8 +1,9 @@
 //! The server core: keep-alive, pipelining, dribbled heads, HEAD, HTTP/1.0,
 //! timeouts, connection limits, graceful shutdown, descriptor hygiene.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -135,6 +136,67 @@ fn connection_close_is_honoured() {
     assert_eq!(count_responses(&bytes), 1);
     let r = &parse_all(&bytes, &[])[0];
     assert_eq!(r.header("connection"), Some("close"));
+}
+
+/// Watched with tcpdump, a small last response and the server's FIN travel
+/// in one packet: no FIN-only segment follows the data. (A response larger
+/// than the client's window goes out as the window opens, and its FIN may
+/// then travel alone.)
+#[test]
+fn a_small_last_response_and_the_fin_share_a_packet() {
+    let root = site("close-fin");
+    let server = Server::start(&root, &[]);
+    let port = server.addr.port();
+    let mut dump = Command::new("tcpdump")
+        .args(["-i", "lo", "-n", "-l", &format!("tcp and src port {port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tcpdump (tests/install-deps.sh installs it)");
+    // tcpdump says "listening on lo" once it captures.
+    let mut err = BufReader::new(dump.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("listening on") {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "tcpdump ended before capturing");
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = BufReader::new(dump.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for l in out.lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+
+    let requests: [(&[u8], u16, &str); 3] = [
+        (b"GET /n/1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 200, "file number 1\n"),
+        (b"GET /n/2 HTTP/1.0\r\n\r\n", 200, "file number 2\n"),
+        (b"GET /missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 404, ""),
+    ];
+    for (request, status, body) in requests {
+        let r = &parse_all(&server.raw(request), &[false])[0];
+        assert_eq!(r.status, status);
+        if status == 200 {
+            assert_eq!(r.text(), body);
+        }
+    }
+
+    // Every FIN seen, each on a segment that carries data.
+    let mut fins = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fins.len() < requests.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let l = rx.recv_timeout(left).unwrap_or_else(|_| panic!("tcpdump saw {} FINs: {fins:?}", fins.len()));
+        if l.contains("Flags [F") {
+            fins.push(l);
+        }
+    }
+    let _ = dump.kill();
+    let _ = dump.wait();
+    for fin in &fins {
+        let length: usize = fin.rsplit("length ").next().and_then(|n| n.trim().parse().ok()).unwrap_or(0);
+        assert!(length > 0, "a FIN on its own, after the data: {fin}");
+    }
 }
 
 /// Wait until the server closes `s`, failing after `limit`.

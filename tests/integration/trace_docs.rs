@@ -75,7 +75,9 @@ fn trace_shows_requests_decisions_responses_and_close_reasons() {
     assert_has(&c1, "body:       none: neither Content-Length nor Transfer-Encoding (RFC 9112 §6.3 rule 7)", "framing");
     assert_has(&c1, "connection: close: the client sent `Connection: close` (RFC 9112 §9.6)", "persistence");
     assert_has(&c1, "    | HTTP/1.1 200 OK\\r\\n", "the status line sent");
-    assert_has(&c1, &format!("-> write() {} bytes", get.len()), "how the response went out");
+    // The last response before a close: its last packet carries the FIN.
+    let fin = "bytes: the last packet waits for the FIN of the close";
+    assert_has(&c1, &format!("-> send(MSG_MORE) {} {fin}", get.len()), "how the response went out");
     assert_has(&c1, "closed after 1 request: the last response said `Connection: close`", "the close reason");
 
     let c2 = connection_lines(&trace, 2);
@@ -84,7 +86,7 @@ fn trace_shows_requests_decisions_responses_and_close_reasons() {
     assert_has(&c2, "request 1: GET /a.txt HTTP/1.1", "first of the pair");
     assert_has(&c2, "connection: keep-alive: HTTP/1.1 persists", "first of the pair keeps the connection");
     assert_has(&c2, "request 2: GET /b.txt HTTP/1.1", "second of the pair");
-    assert_has(&c2, &format!("-> write() {} bytes", pair.len()), "both responses in one write");
+    assert_has(&c2, &format!("-> send(MSG_MORE) {} {fin}", pair.len()), "both responses in one write");
     assert_has(&c2, "closed after 2 requests:", "two requests counted");
 
     let c3 = connection_lines(&trace, 3);

@@ -464,7 +464,7 @@ impl Conn {
         match (&self.sock).write(out.bytes()) {
             Ok(n) => {
                 out.consume(n);
-                svc.trace_sent(self, n, "write()");
+                svc.trace_sent(self, n, crate::trace::Call::Write);
                 Ok(n > 0)
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
