@@ -2,10 +2,11 @@
 
 bench/run.sh prepares the machine (packages, the wired binary, the document
 root) and calls this. Each round starts all servers, runs every case against
-each in turn (wired, nginx, h2o, lighttpd; then the next case), and stops
-them; then each server is started afresh, alone, for the idle-connection
-test. Rounds repeat, so slow drift on the machine hits every server alike;
-the report takes the median over rounds.
+each in turn (wired, nginx, h2o, lighttpd, starting one further along with
+every case and every round; then the next case), and stops them; then each
+server is started afresh, alone, for the idle-connection test. Rounds
+repeat, so slow drift on the machine hits every server alike; the report
+takes the median over rounds.
 
 Each run appends one row to runs.csv at once (a run cut short keeps what it
 has) and keeps wrk's own output under raw/. report.py turns the rows into
@@ -190,8 +191,12 @@ class Bench:
                     self.event(f"round {rnd}: {name} failed to start: {why}")
                 else:
                     servers[name] = srv
-            for case in self.cases:
-                for name in names:
+            for i, case in enumerate(self.cases):
+                # Who goes first turns with every case and every round, so
+                # no server always runs right after a quiet pause or always
+                # right after the heaviest peer.
+                turn = (rnd - 1 + i) % len(names)
+                for name in names[turn:] + names[:turn]:
                     srv = servers.get(name)
                     if srv is not None and not srv.alive():
                         srv.stop()

@@ -185,7 +185,8 @@ def summary(meta, rows, parser, machine, stats):
         "and logs in `servers/`.",
         "",
         f"Method: {meta['rounds']} round{'s' if meta['rounds'] != 1 else ''}; in each, every case runs against "
-        f"{', '.join(meta['servers'])} in turn (interleaved, so drift hits all alike), "
+        f"{', '.join(meta['servers'])} in turn (interleaved, so drift hits all alike; who goes first "
+        "turns with every case and round), "
         f"{meta['duration_s']} s per run, `wrk -t{meta['wrk_threads']} --latency` from the same "
         f"machine over 127.0.0.1. Every server has {meta['workers']} workers, sendfile "
         "(h2o 2.2 has none), no access log, keep-alive 75 s with no practical request limit. "
