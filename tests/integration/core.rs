@@ -147,21 +147,25 @@ fn a_small_last_response_and_the_fin_share_a_packet() {
     let root = site("close-fin");
     let server = Server::start(&root, &[]);
     let port = server.addr.port();
-    let mut dump = Command::new("tcpdump")
-        .args(["-i", "lo", "-n", "-l", &format!("tcp and src port {port}")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tcpdump (tests/install-deps.sh installs it)");
+    // `timeout` stops tcpdump even if this test dies first; `Capture`
+    // stops it as soon as the test is done.
+    let mut dump = Capture(
+        Command::new("timeout")
+            .args(["30", "tcpdump", "-i", "lo", "-n", "-l", &format!("tcp and src port {port}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run tcpdump (tests/install-deps.sh installs it)"),
+    );
     // tcpdump says "listening on lo" once it captures.
-    let mut err = BufReader::new(dump.stderr.take().unwrap());
+    let mut err = BufReader::new(dump.0.stderr.take().unwrap());
     let mut line = String::new();
     while !line.contains("listening on") {
         line.clear();
         assert!(err.read_line(&mut line).unwrap() > 0, "tcpdump ended before capturing");
     }
     let (tx, rx) = std::sync::mpsc::channel();
-    let out = BufReader::new(dump.stdout.take().unwrap());
+    let out = BufReader::new(dump.0.stdout.take().unwrap());
     std::thread::spawn(move || {
         for l in out.lines().map_while(Result::ok) {
             let _ = tx.send(l);
@@ -191,11 +195,21 @@ fn a_small_last_response_and_the_fin_share_a_packet() {
             fins.push(l);
         }
     }
-    let _ = dump.kill();
-    let _ = dump.wait();
+    drop(dump);
     for fin in &fins {
         let length: usize = fin.rsplit("length ").next().and_then(|n| n.trim().parse().ok()).unwrap_or(0);
         assert!(length > 0, "a FIN on its own, after the data: {fin}");
+    }
+}
+
+/// A packet capture under `timeout`, stopped when dropped: SIGTERM to
+/// `timeout`, which passes it on to tcpdump and exits when tcpdump has.
+struct Capture(std::process::Child);
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        signal(self.0.id(), libc::SIGTERM);
+        let _ = self.0.wait();
     }
 }
 
