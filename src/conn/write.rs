@@ -220,9 +220,10 @@ impl Conn {
         if out_len > 0 {
             let out = self.output.as_mut().map(|b| b.bytes()).unwrap_or_default();
             let n = match &mut self.tail {
-                // MSG_MORE only when a body part follows: bytes sent with it
-                // and nothing after wait in the kernel for the 200 ms cork
-                // timeout (the closing boundary of a multipart body did).
+                // MSG_MORE only when something follows at once, a body part
+                // or the FIN of the close: bytes sent with it and nothing
+                // after wait in the kernel for the 200 ms cork timeout (the
+                // closing boundary of a multipart body did).
                 // A file held in memory leaves with its head in one sendmsg.
                 Tail::File(f) if f.memory.is_some() => {
                     sys::send2(&self.sock, out, f.in_memory().unwrap_or_default(), closing)?
