@@ -168,8 +168,9 @@ impl Conn {
     }
 
     pub(super) fn write(&mut self, slot: usize, svc: &mut Services) -> Step {
-        // Everything left of the last response is queued, and the close
-        // follows the last byte at once: its FIN can ride in the same packet.
+        // RFC 9112 §9.6: the response that says `close` is the last, and the
+        // close follows its last byte at once. Everything left of it is
+        // queued, so its FIN can ride in the same packet.
         let closing = self.close_after;
         loop {
             let how = svc.trace_how(self, closing);
