@@ -38,7 +38,7 @@ use std::io::{self, Write};
 use wired_parser::{Body as ReqBody, Error, Request, Version};
 
 use crate::config::TraceTarget;
-use crate::conn::{Conn, Phase, Tail};
+use crate::conn::{Conn, Phase};
 use crate::response::{Body, Part, Reply};
 use crate::worker::Services;
 
@@ -91,6 +91,7 @@ impl fmt::Display for Call {
         f.write_str(self.name_and_why().0)
     }
 }
+
 /// Bytes of a read shown past the last blank line (the end of a head) before
 /// the rest is abridged. Heads are shown whole; bodies are not the point.
 const SHOW_BODY: usize = 256;
@@ -331,32 +332,7 @@ impl Services {
         t.emit();
     }
 
-    /// The system call `Conn::send_some` is about to make, read from what is
-    /// queued; passed back to [`Services::trace_sent`]. `closing`: the
-    /// connection closes once this is sent (see `send_some`).
-    pub fn trace_how(&self, conn: &Conn, closing: bool) -> Call {
-        if self.trace.is_none() {
-            return Call::Write;
-        }
-        let buffered = conn.output.as_ref().is_some_and(|b| !b.is_empty());
-        let from_file = if self.config.sendfile { Call::Sendfile } else { Call::PreadWrite };
-        let in_memory = if closing { Call::SendBeforeFin } else { Call::Write };
-        match (&conn.tail, buffered) {
-            (Tail::File(f), true) if f.memory.is_some() => Call::Sendmsg { closing },
-            (Tail::File(_), true) => Call::SendBeforeFile,
-            (Tail::Parts(parts), true) if !parts.is_empty() => Call::SendBeforeFile,
-            (Tail::Static(..) | Tail::Owned(..), true) => Call::Sendmsg { closing },
-            (Tail::File(f), false) if f.in_memory().is_some() => in_memory,
-            (Tail::File(_), false) => from_file,
-            (Tail::Parts(parts), false) => match parts.last() {
-                Some(Part::File(f)) if f.in_memory().is_none() => from_file,
-                _ => Call::Write,
-            },
-            _ => in_memory,
-        }
-    }
-
-    /// Bytes went out, by the call [`Services::trace_how`] named.
+    /// Bytes went out, by the call `Conn::send_some` named.
     pub fn trace_sent(&mut self, conn: &Conn, n: usize, how: Call) {
         if n == 0 {
             return;

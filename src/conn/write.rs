@@ -13,6 +13,7 @@ use wired_parser::Version;
 use super::{Conn, Phase, Step};
 use crate::response::{Body, FileSlice, Part, Reply, bodiless, reason};
 use crate::sys;
+use crate::trace::Call;
 use crate::worker::Services;
 
 /// How a response's end is marked (RFC 9112 §6.3).
@@ -172,9 +173,9 @@ impl Conn {
         // close follows its last byte at once. Everything left of it is
         // queued, so its FIN can ride in the same packet.
         let closing = self.close_after;
+        let mut how = Call::Write;
         loop {
-            let how = svc.trace_how(self, closing);
-            let sent = match self.send_some(svc, closing) {
+            let sent = match self.send_some(svc, closing, &mut how) {
                 Ok(Some(n)) => n,
                 Ok(None) => break,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
@@ -201,9 +202,9 @@ impl Conn {
     /// Send what is queued as far as the socket takes it now, staying in the
     /// current phase (a body being dropped). `Err` only for a failed write.
     pub(super) fn send_queued(&mut self, svc: &mut Services) -> std::io::Result<()> {
+        let mut how = Call::Write;
         loop {
-            let how = svc.trace_how(self, false);
-            match self.send_some(svc, false) {
+            match self.send_some(svc, false, &mut how) {
                 Ok(Some(n)) => svc.trace_sent(self, n, how),
                 Ok(None) => return Ok(()),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
@@ -216,10 +217,20 @@ impl Conn {
     /// Send the next piece. `Ok(None)` when nothing is left. `closing`: the
     /// connection closes as soon as this is all sent, so the last bytes go
     /// with `MSG_MORE` and leave with the FIN, in one packet instead of two.
-    fn send_some(&mut self, svc: &mut Services, closing: bool) -> std::io::Result<Option<usize>> {
+    /// `made` names the system call made, for `--trace`.
+    fn send_some(&mut self, svc: &mut Services, closing: bool, made: &mut Call) -> std::io::Result<Option<usize>> {
+        let plain = if closing { Call::SendBeforeFin } else { Call::Write };
+        let from_file = if svc.copy.is_empty() { Call::Sendfile } else { Call::PreadWrite };
         let out_len = self.output.as_ref().map_or(0, |b| b.len());
         if out_len > 0 {
             let out = self.output.as_mut().map(|b| b.bytes()).unwrap_or_default();
+            *made = match &self.tail {
+                Tail::File(f) if f.memory.is_some() => Call::Sendmsg { closing },
+                Tail::Static(..) | Tail::Owned(..) => Call::Sendmsg { closing },
+                Tail::File(_) => Call::SendBeforeFile,
+                Tail::Parts(parts) if !parts.is_empty() => Call::SendBeforeFile,
+                Tail::Parts(_) | Tail::None => plain,
+            };
             let n = match &mut self.tail {
                 // MSG_MORE only when something follows at once, a body part
                 // or the FIN of the close: bytes sent with it and nothing
@@ -267,6 +278,7 @@ impl Conn {
         match &mut self.tail {
             Tail::None => Ok(None),
             Tail::Static(b, pos) => {
+                *made = plain;
                 let n = sys::send(&self.sock, b.get(*pos..).unwrap_or_default(), closing)?;
                 *pos += n;
                 if *pos >= b.len() {
@@ -275,6 +287,7 @@ impl Conn {
                 Ok(Some(n))
             }
             Tail::Owned(v, pos) => {
+                *made = plain;
                 let n = sys::send(&self.sock, v.get(*pos..).unwrap_or_default(), closing)?;
                 *pos += n;
                 if *pos >= v.len() {
@@ -285,11 +298,15 @@ impl Conn {
             Tail::File(f) => {
                 let n = match f.in_memory() {
                     Some(bytes) => {
+                        *made = plain;
                         let n = sys::send(&self.sock, bytes, closing)?;
                         f.advance(n);
                         n
                     }
-                    None => send_file(&self.sock, f, &mut svc.copy)?,
+                    None => {
+                        *made = from_file;
+                        send_file(&self.sock, f, &mut svc.copy)?
+                    }
                 };
                 if f.len == 0 {
                     self.tail = Tail::None;
@@ -301,6 +318,7 @@ impl Conn {
                 match parts.last_mut() {
                     None => self.tail = Tail::None,
                     Some(Part::File(f)) if f.memory.is_none() => {
+                        *made = from_file;
                         let n = send_file(&self.sock, f, &mut svc.copy)?;
                         if f.len == 0 {
                             parts.pop();
@@ -320,6 +338,7 @@ impl Conn {
                             parts.pop();
                             return Ok(Some(0));
                         }
+                        *made = Call::Write;
                         let n = (&self.sock).write(bytes)?;
                         let rest = bytes.get(n..).unwrap_or_default().to_vec();
                         parts.pop();
