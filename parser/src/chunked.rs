@@ -275,6 +275,28 @@ impl ChunkedDecoder {
         self.body_bytes
     }
 
+    /// The body data handed out so far plus what the current chunk line has
+    /// announced and not yet delivered: the least the whole body will be.
+    /// A receiver that will not accept a body this large can stop before a
+    /// single byte of the chunk arrives (RFC 9112 §7.1: the size comes first).
+    ///
+    /// ```
+    /// let mut dec = wired_parser::ChunkedDecoder::new(&wired_parser::Limits::default());
+    /// dec.decode(b"3\r\nabc\r\nFFFFFFFF")?;
+    /// assert_eq!(dec.body_bytes(), 3);
+    /// assert_eq!(dec.announced(), 3 + 0xFFFF_FFFF);
+    /// # Ok::<(), wired_parser::Error>(())
+    /// ```
+    pub fn announced(&self) -> u64 {
+        let pending = match self.state {
+            State::Data { remaining } => remaining,
+            // The digits so far are already a lower bound on the chunk's size.
+            State::Size | State::SizeBws | State::Extension(_) | State::SizeLf => self.size,
+            _ => 0,
+        };
+        self.body_bytes.saturating_add(pending)
+    }
+
     /// Advance the state machine by one framing byte (any state but `Data`).
     fn step(&mut self, byte: u8) -> Result<(), Error> {
         self.state = match self.state {
@@ -622,6 +644,7 @@ mod tests {
             body.extend_from_slice(&avail[d.data.clone()]);
             pos += d.consumed;
             assert_eq!(dec.body_bytes(), body.len() as u64);
+            assert!(dec.announced() >= dec.body_bytes(), "announced is a lower bound of the whole body");
             assert_eq!(dec.is_done(), d.done);
             if d.done {
                 break End::Done { consumed: pos };
@@ -635,6 +658,25 @@ mod tests {
             }
         };
         Outcome { body, end: end_state }
+    }
+
+    #[test]
+    fn announced_counts_a_chunk_before_its_data_arrives() {
+        let mut dec = ChunkedDecoder::new(&Limits::default());
+        // The size digits alone are a lower bound, even before the line ends.
+        dec.decode(b"FFFF").unwrap();
+        assert_eq!(dec.announced(), 0xFFFF);
+        dec.decode(b"FFFF\r\n").unwrap();
+        assert_eq!(dec.announced(), 0xFFFF_FFFF);
+        assert_eq!(dec.body_bytes(), 0);
+        // Data delivered moves from announced-only to both.
+        let mut dec = ChunkedDecoder::new(&Limits::default());
+        dec.decode(b"a\r\n0123").unwrap();
+        assert_eq!((dec.body_bytes(), dec.announced()), (4, 10));
+        dec.decode(b"456789").unwrap();
+        assert_eq!((dec.body_bytes(), dec.announced()), (10, 10));
+        assert!(dec.decode(b"\r\n0\r\n\r\n").unwrap().done);
+        assert_eq!((dec.body_bytes(), dec.announced()), (10, 10));
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub enum Phase {
     /// Waiting for or reading a request head.
     Head,
     /// Reading and dropping a request body the handler did not want.
-    Discard(BodyLeft),
+    Discard(Discard),
     /// Sending queued responses.
     Write,
     /// Spooling a chunked body to a file for a CGI program.
@@ -83,6 +83,20 @@ pub enum Phase {
     Linger,
     /// Finished; the worker removes the connection.
     Closed,
+}
+
+/// A request body being read and dropped.
+#[derive(Debug)]
+pub struct Discard {
+    /// What is left of it.
+    pub left: BodyLeft,
+    /// The body timer is armed for the whole of a chunked body. A
+    /// Content-Length body has a known end, so its timer is re-armed while
+    /// bytes arrive (`--body-timeout` bounds each pause); a chunked body can
+    /// trickle in tiny chunks forever without ever passing the size limit,
+    /// so its timer is armed once and bounds the whole discard, as nginx
+    /// bounds discarding by a total time too (`lingering_time`).
+    pub timer_set: bool,
 }
 
 /// What is left of a request body.

@@ -3,7 +3,7 @@
 
 use std::io::ErrorKind;
 
-use super::{BodyLeft, Conn, Phase, Step, Tail};
+use super::{BodyLeft, Conn, Discard, Phase, Step, Tail};
 use crate::buffer::Buffer;
 use crate::worker::Services;
 
@@ -61,7 +61,12 @@ impl Conn {
                     self.linger_needed = true;
                     return self.finish(slot, svc);
                 }
-                self.set_deadline(slot, svc, svc.config.body_timeout);
+                if let Phase::Discard(discard) = &mut self.phase
+                    && !discard.timer_set
+                {
+                    discard.timer_set = matches!(discard.left, BodyLeft::Chunked(_));
+                    self.set_deadline(slot, svc, svc.config.body_timeout);
+                }
                 return Step::Wait;
             }
             match self.fill(svc) {
@@ -76,7 +81,7 @@ impl Conn {
 
     /// Drop the body bytes already buffered. `Ok(true)` when the body is over.
     fn drop_buffered_body(&mut self, svc: &Services) -> Result<bool, &'static str> {
-        let Phase::Discard(left) = &mut self.phase else { return Ok(true) };
+        let Phase::Discard(Discard { left, .. }) = &mut self.phase else { return Ok(true) };
         let Some(input) = self.input.as_mut() else { return Ok(false) };
         match left {
             BodyLeft::Length(n) => {
@@ -88,8 +93,11 @@ impl Conn {
             BodyLeft::Chunked(decoder) => loop {
                 let d = decoder.decode(input.bytes()).map_err(|_| "malformed chunked body: closing")?;
                 input.consume(d.consumed);
-                if decoder.body_bytes() > svc.config.max_body_bytes {
-                    return Err("chunked body over --max-body-bytes: closing");
+                // The chunk sizes announced so far count, not only the data
+                // seen: a chunk of 2^64-1 bytes is refused at its size line,
+                // not waited for until the body timeout.
+                if decoder.announced() > super::read_head::discard_limit(svc) {
+                    return Err("unwanted chunked body past the discard limit: closing after the response");
                 }
                 if d.done {
                     return Ok(true);

@@ -8,9 +8,9 @@
 
 use std::io::{ErrorKind, Read};
 
-use wired_parser::{Body, EMPTY_HEADER, Error, Request, Status};
+use wired_parser::{Body, ChunkedDecoder, EMPTY_HEADER, Error, Request, Status};
 
-use super::{BodyLeft, Conn, Phase, Step, Tail};
+use super::{BodyLeft, Conn, Discard, Phase, Step, Tail};
 use crate::buffer::Buffer;
 use crate::handler::{self, Action, Dispatch};
 use crate::response::Reply;
@@ -24,6 +24,7 @@ pub const HEADER_SLOTS: usize = 128;
 
 /// Bodies up to this size that nobody wants are read and dropped, keeping
 /// the connection; larger ones close it after the response (as nginx does).
+/// A smaller `--max-body-bytes` lowers it: see [`discard_limit`].
 const DISCARD_LIMIT: u64 = 1024 * 1024;
 
 /// The output buffer must have this much room before another response is queued.
@@ -168,12 +169,14 @@ impl Conn {
         self.parser.reset();
         let head_len = req.head_len;
         svc.trace_request(self, input.bytes().get(..head_len).unwrap_or_default(), &req);
-        (self.answer(slot, svc, &req), head_len)
+        let rest = input.bytes().get(head_len..).unwrap_or_default();
+        (self.answer(slot, svc, &req, rest), head_len)
     }
 
     /// Answer a complete request head: ask a handler, queue the response (or
-    /// start a CGI program), and decide what happens to the body.
-    pub(super) fn answer(&mut self, slot: usize, svc: &mut Services, req: &Request<'_, '_>) -> Parsed {
+    /// start a CGI program), and decide what happens to the body, of which
+    /// `rest` holds the bytes already buffered.
+    pub(super) fn answer(&mut self, slot: usize, svc: &mut Services, req: &Request<'_, '_>, rest: &[u8]) -> Parsed {
         self.requests += 1;
         if self.requests > 1 {
             self.nodelay();
@@ -187,15 +190,24 @@ impl Conn {
         }
         let Dispatch { action, head_only } = handler::dispatch(svc, req, self.peer, self.local);
         match action {
-            Action::Reply(reply) => self.reply(svc, req, reply, head_only),
-            Action::Cgi(script) => self.start_cgi(slot, svc, req, script, head_only),
+            Action::Reply(reply) => self.reply(svc, req, rest, reply, head_only),
+            Action::Cgi(script) => self.start_cgi(slot, svc, req, rest, script, head_only),
         }
         Parsed::Answered
     }
 
-    /// Queue a handler's reply and settle the request body nobody wants.
-    pub(super) fn reply(&mut self, svc: &mut Services, req: &Request<'_, '_>, reply: Reply, head_only: bool) {
+    /// Queue a handler's reply and settle the request body nobody wants
+    /// (`rest`: its bytes already buffered).
+    pub(super) fn reply(
+        &mut self,
+        svc: &mut Services,
+        req: &Request<'_, '_>,
+        rest: &[u8],
+        reply: Reply,
+        head_only: bool,
+    ) {
         let mut close = !req.keep_alive || reply.close || svc.draining;
+        let limit = discard_limit(svc);
         // What happens to a body the handler did not want (RFC 9112 §9.3,
         // RFC 9110 §10.1.1): a client waiting for 100 Continue will not send
         // it, so the connection closes; a small one is read and dropped to keep
@@ -207,21 +219,38 @@ impl Conn {
                 close = true;
                 None
             }
-            Body::Length(n) if n > DISCARD_LIMIT => {
+            Body::Length(n) if n > limit => {
                 svc.trace_note(self, "unwanted body too large to read and drop: close after the response");
                 close = true;
                 self.linger_needed = true;
                 None
             }
             Body::Length(n) => Some(BodyLeft::Length(n)),
-            Body::Chunked => Some(BodyLeft::Chunked(wired_parser::ChunkedDecoder::new(&svc.config.limits))),
+            Body::Chunked => {
+                // A chunked body announces its size a chunk at a time. When
+                // the chunk lines already here pass the limit, it is treated
+                // like a Content-Length that does; otherwise the Discard
+                // phase watches the rest (`drop_buffered_body`).
+                let decoder = ChunkedDecoder::new(&svc.config.limits);
+                if announced_in(decoder.clone(), rest) > limit {
+                    svc.trace_note(
+                        self,
+                        "unwanted chunked body whose chunk sizes pass the discard limit: close after the response",
+                    );
+                    close = true;
+                    self.linger_needed = true;
+                    None
+                } else {
+                    Some(BodyLeft::Chunked(decoder))
+                }
+            }
         };
         self.close_after = self.close_after || close;
         svc.log_access(self, req, reply.status, if head_only { 0 } else { reply.body.len() });
         self.queue_response(svc, reply, head_only, req.version);
         if let Some(left) = body_left {
             svc.trace_note(self, "unwanted body: read and dropped, to find where the next request starts");
-            self.phase = Phase::Discard(left);
+            self.phase = Phase::Discard(Discard { left, timer_set: false });
         }
     }
 
@@ -232,4 +261,25 @@ impl Conn {
         self.linger_needed = true;
         self.queue_error(svc, e.status(), true);
     }
+}
+
+/// The most of an unwanted body read and dropped to keep a connection:
+/// [`DISCARD_LIMIT`], or `--max-body-bytes` if smaller, since a body wired
+/// would refuse to accept is not worth reading to throw away either.
+pub(super) fn discard_limit(svc: &Services) -> u64 {
+    DISCARD_LIMIT.min(svc.config.max_body_bytes)
+}
+
+/// How large a chunked body says it is at least, from the bytes of it that
+/// are here: the data so far plus the size of the chunk being announced.
+/// A malformed start counts as nothing here; the Discard phase meets the
+/// error again and closes.
+fn announced_in(mut decoder: ChunkedDecoder, mut bytes: &[u8]) -> u64 {
+    while let Ok(d) = decoder.decode(bytes) {
+        bytes = bytes.get(d.consumed..).unwrap_or_default();
+        if d.done || d.consumed == 0 {
+            break;
+        }
+    }
+    decoder.announced()
 }

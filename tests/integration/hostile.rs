@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
+mod discard;
 mod faults;
 mod limits;
 mod slow;

@@ -119,6 +119,7 @@ impl Conn {
         slot: usize,
         svc: &mut Services,
         req: &Request<'_, '_>,
+        rest: &[u8],
         script: Script,
         head_only: bool,
     ) {
@@ -129,7 +130,7 @@ impl Conn {
             let mut reply = svc.statics.error_reply(503, &mut svc.fields);
             svc.fields.add("Retry-After", b"1");
             reply.close = false;
-            self.reply(svc, req, reply, head_only);
+            self.reply(svc, req, rest, reply, head_only);
             return;
         }
         let content_length = match req.body {
@@ -217,7 +218,9 @@ impl Conn {
                         return Step::Continue;
                     }
                     input.consume(d.consumed);
-                    if spool.decoder.body_bytes() > svc.config.max_body_bytes {
+                    // RFC 9110 §15.5.14: refused at the chunk size that
+                    // announces too much, before its data is spooled.
+                    if spool.decoder.announced() > svc.config.max_body_bytes {
                         self.spool = None;
                         self.linger_needed = true;
                         self.queue_error(svc, 413, true);
@@ -578,7 +581,7 @@ impl Conn {
         svc.trace_fmt(self, format_args!("CGI local redirect to {}", location.escape_ascii()));
         self.phase = Phase::Write;
         self.requests = self.requests.saturating_sub(1);
-        match self.answer(slot, svc, &req) {
+        match self.answer(slot, svc, &req, &[]) {
             Parsed::Answered | Parsed::Refused | Parsed::Partial => {}
         }
         if let Some(cgi) = self.cgi.as_mut() {

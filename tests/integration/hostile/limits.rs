@@ -75,6 +75,16 @@ fn size_limits_give_414_431_413_and_close() {
     let (got, end) = read_until_closed(&mut s, Duration::from_secs(5));
     assert_eq!(first_status(&got), Some(405), "{:?}", lossy(&got));
     assert_eq!((end, count_responses(&got)), (End::Closed, 1));
+    // A chunk size over the limit, announced in the first packet: refused
+    // like a Content-Length over it, without waiting for the data.
+    let mut s = server.connect();
+    let _ = s.write_all(b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3e9\r\n");
+    let start = Instant::now();
+    let (got, end) = read_until_closed(&mut s, Duration::from_secs(5));
+    assert_eq!(first_status(&got), Some(405), "{:?}", lossy(&got));
+    assert!(contains(&got, "Connection: close"), "{:?}", lossy(&got));
+    assert_eq!((end, count_responses(&got)), (End::Closed, 1));
+    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
 }
 
 #[test]

@@ -146,6 +146,14 @@ fn smuggling_rows() -> Vec<Row> {
         closed("field_bare_lf_ends_head", cat(&[b"GET / HTTP/1.1\r\nHost: t\n\n", s]), 400),
         // ---- Chunked bodies: the head is valid (405 is queued), the body is not ----
         closed("chunk_size_overflow", chunked_post(&cat(&[b"1ffffffffffffffff\r\n", s])), 405),
+        // ---- Sizes that parse but are past what wired reads to drop (round 1, finding 1) ----
+        closed("chunk_size_u64_max", chunked_post(&cat(&[b"FFFFFFFFFFFFFFFF\r\n", s])), 405),
+        closed("chunk_size_just_over_discard_limit", chunked_post(&cat(&[b"100001\r\n", s])), 405),
+        closed(
+            "chunks_totalling_over_discard_limit",
+            chunked_post(&cat(&[&b"80000\r\n".repeat(1), &[b'z'; 0x80000], b"\r\n80001\r\n", s])),
+            405,
+        ),
         closed("chunk_size_negative", chunked_post(&cat(&[b"-5\r\n", s])), 405),
         closed("chunk_size_0x_prefix", chunked_post(&cat(&[b"0x23\r\n", s])), 405),
         closed("chunk_size_not_hex", chunked_post(&cat(&[b"g\r\n", s])), 405),
