@@ -8,6 +8,13 @@
 //! assert!(options.persistent(Version::Http10)); // HTTP/1.0 persists only when asked
 //! ```
 
+/// The fields that manage one connection and so never travel past it
+/// (RFC 9110 §7.6.1, which names `Proxy-Connection`, `Keep-Alive`, `TE`,
+/// `Transfer-Encoding` and `Upgrade` besides `Connection` itself; `Trailer`
+/// announces fields of a chunked body, this hop's framing, RFC 9110 §6.6.2).
+pub const HOP_BY_HOP: &[&str] =
+    &["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+
 /// Split a comma-separated list into its elements (RFC 9110 §5.6.1).
 ///
 /// Empty elements are skipped and optional whitespace around each element is

@@ -126,6 +126,30 @@ pub struct Request<'b, 'h> {
 }
 
 impl<'b> Request<'b, '_> {
+    /// True when the field `name` belongs to this connection, not to the
+    /// message (RFC 9110 §7.6.1): the fields that manage a connection, and
+    /// any field the client named in `Connection`. A recipient that passes
+    /// the message on (a gateway to CGI or FastCGI, a proxy) drops them:
+    /// their framing and options were this hop's, already acted on.
+    ///
+    /// ```
+    /// # use wired_parser::*;
+    /// let mut fields = [EMPTY_HEADER; 8];
+    /// let raw = b"POST / HTTP/1.1\r\nHost: a\r\nConnection: X-Hop\r\nTransfer-Encoding: chunked\r\n\r\n";
+    /// let Ok(Status::Complete(req)) = HeadParser::new().parse(raw, &Limits::default(), &mut fields) else { panic!() };
+    /// assert!(req.is_hop_by_hop("transfer-encoding"));
+    /// assert!(req.is_hop_by_hop("x-hop"));
+    /// assert!(!req.is_hop_by_hop("host"));
+    /// ```
+    pub fn is_hop_by_hop(&self, name: &str) -> bool {
+        crate::connection::HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+            || self
+                .headers
+                .iter()
+                .filter(|f| f.name.eq_ignore_ascii_case("connection"))
+                .any(|f| crate::connection::has_token(f.value, name.as_bytes()))
+    }
+
     /// The value of the first field named `name` (case-insensitive).
     ///
     /// ```

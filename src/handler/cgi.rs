@@ -200,12 +200,17 @@ pub fn environment(req: &Request<'_, '_>, meta: &Meta<'_>) -> Vec<(OsString, OsS
     for field in req.headers {
         let name = field.name.as_bytes();
         // Already given as CONTENT_*; never HTTP_PROXY (httpoxy, CVE-2016-5385:
-        // programs take HTTP_PROXY as their outgoing proxy); and, like nginx,
-        // no names with '_', which would be confused with '-' once converted.
+        // programs take HTTP_PROXY as their outgoing proxy); like nginx, no
+        // names with '_', which would be confused with '-' once converted;
+        // and no hop-by-hop field (RFC 9110 §7.6.1): wired has already
+        // decoded a chunked body, and a program that saw
+        // HTTP_TRANSFER_ENCODING=chunked would decode it again (Werkzeug
+        // did, and read an empty body).
         if name.eq_ignore_ascii_case(b"content-length")
             || name.eq_ignore_ascii_case(b"content-type")
             || name.eq_ignore_ascii_case(b"proxy")
             || name.contains(&b'_')
+            || req.is_hop_by_hop(field.name)
         {
             continue;
         }
@@ -402,6 +407,42 @@ mod tests {
         assert!(matches!(parse_output_head(b"X: a\x01b\n\n"), HeadStatus::Malformed(_)));
         let huge = vec![b'x'; MAX_OUTPUT_HEAD + 10];
         assert!(matches!(parse_output_head(&huge), HeadStatus::Malformed(_)));
+    }
+
+    #[test]
+    fn hop_by_hop_fields_are_not_meta_variables() {
+        let raw = b"POST /s HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive, X-Hop\r\n\
+                    X-Hop: 1\r\nTE: trailers\r\nKeep-Alive: timeout=5\r\nTrailer: X-T\r\nUpgrade: h2c\r\n\
+                    Proxy-Connection: close\r\nX-End: 2\r\n\r\n";
+        let mut fields = [wired_parser::EMPTY_HEADER; 16];
+        let limits = wired_parser::Limits::default();
+        let Ok(wired_parser::Status::Complete(req)) = wired_parser::HeadParser::new().parse(raw, &limits, &mut fields)
+        else {
+            panic!("the request parses")
+        };
+        let script = Script {
+            program: "/bin/true".into(),
+            filename: "/bin/true".into(),
+            interpreted: false,
+            name: b"/s".to_vec(),
+            path_info: Vec::new(),
+        };
+        let meta = Meta {
+            script: &script,
+            query: b"",
+            content_length: Some(11),
+            peer: "127.0.0.1:5000".parse().unwrap(),
+            local: "127.0.0.1:80".parse().unwrap(),
+            document_root: Path::new("/srv"),
+        };
+        let env = environment(&req, &meta);
+        let names: Vec<String> = env.iter().map(|(k, _)| k.to_string_lossy().into_owned()).collect();
+        for hop in ["TRANSFER_ENCODING", "CONNECTION", "X_HOP", "TE", "KEEP_ALIVE", "TRAILER", "UPGRADE"] {
+            assert!(!names.contains(&format!("HTTP_{hop}")), "HTTP_{hop} passed: {names:?}");
+        }
+        assert!(!names.contains(&"HTTP_PROXY_CONNECTION".to_string()));
+        assert!(names.contains(&"HTTP_X_END".to_string()) && names.contains(&"HTTP_HOST".to_string()));
+        assert!(env.iter().any(|(k, v)| k == "CONTENT_LENGTH" && v == "11"));
     }
 
     #[test]

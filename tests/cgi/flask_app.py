@@ -18,5 +18,12 @@ def greet():
     return f"hello, {request.form['name']}\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
+@app.post("/echo")
+def echo():
+    # The body as the application reads it: a chunked upload must arrive
+    # whole, already decoded by the server.
+    return request.get_data(), 200, {"Content-Type": "application/octet-stream"}
+
+
 if __name__ == "__main__":
     CGIHandler().run(app)

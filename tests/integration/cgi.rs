@@ -162,6 +162,41 @@ fn first_line(raw: &[u8]) -> String {
     String::from_utf8_lossy(raw.split(|&b| b == b'\r').next().unwrap_or_default()).into_owned()
 }
 
+/// `POST target` with `body` sent chunked, `chunk` bytes a chunk, and
+/// `Connection: close`; the one response.
+fn post_chunked(server: &Server, target: &str, body: &[u8], chunk: usize) -> Response {
+    let mut raw = format!(
+        "POST {target} HTTP/1.1\r\nHost: t\r\nContent-Type: application/octet-stream\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    for piece in body.chunks(chunk.max(1)) {
+        raw.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        raw.extend_from_slice(piece);
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"0\r\n\r\n");
+    exchange(server, &raw)
+}
+
+/// Upload bodies of 0 bytes, 11 bytes and 3 MB chunked to `target`, whose
+/// program sends back what it read; each must come back whole.
+fn chunked_uploads_arrive_whole(server: &Server, target: &str) {
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let bodies: [(&str, &[u8], usize); 4] = [
+        ("0 bytes", b"", 1),
+        ("11 bytes", b"hello world", 4),
+        ("3 MB in 64 KiB chunks", &big, 64 * 1024),
+        ("3 MB in odd-sized chunks", &big, 12_345),
+    ];
+    for (what, body, chunk) in bodies {
+        let r = post_chunked(server, target, body, chunk);
+        assert_eq!(r.status, 200, "{target}, {what}: {}", r.text());
+        assert_eq!(r.body.len(), body.len(), "{target}, {what}: the program read {} bytes", r.body.len());
+        assert!(r.body == body, "{target}, {what}: the bytes differ");
+    }
+}
+
 /// `GET target` with `Connection: close`.
 fn get(server: &Server, target: &str) -> Response {
     exchange(server, format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes())

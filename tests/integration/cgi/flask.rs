@@ -48,3 +48,13 @@ fn a_flask_form_post() {
     assert_eq!(r.text(), "hello, wired & co\n");
     assert_no_zombies(&server);
 }
+
+/// Regression for round 1, finding 1b: Werkzeug saw
+/// `HTTP_TRANSFER_ENCODING=chunked` beside an exact `CONTENT_LENGTH`, decoded
+/// the already-decoded stdin again, and read an empty body.
+#[test]
+fn a_chunked_upload_reaches_flask_whole() {
+    let (_site, server) = start_flask("flask-chunked");
+    chunked_uploads_arrive_whole(&server, "/app.py/echo");
+    assert_no_zombies(&server);
+}

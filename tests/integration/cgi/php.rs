@@ -104,3 +104,10 @@ fn http_response_code_sets_the_status() {
     assert_eq!(r.text(), "short and stout\n");
     assert_no_zombies(&server);
 }
+
+/// A chunked upload, read with `file_get_contents('php://input')`.
+#[test]
+fn a_chunked_upload_reaches_php_input_whole() {
+    let (_site, server) = start_php("php-chunked");
+    chunked_uploads_arrive_whole(&server, "/echo.php");
+}
