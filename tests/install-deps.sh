@@ -11,6 +11,8 @@ command -v ss >/dev/null || need+=(iproute2)
 command -v tcpdump >/dev/null || need+=(tcpdump)
 # CGI tests: PHP programs run through php-cgi.
 command -v php-cgi >/dev/null || need+=(php-cgi)
+# A browser: headless Chromium renders pages the tests serve.
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing test dependencies: ${need[*]}"
     if [ "$(id -u)" != 0 ]; then
