@@ -17,6 +17,7 @@ run: build
 # Everything: unit tests, the parser's tables, raw-socket tests against the
 # real binary, doc tests, and the browser check. Installs what tests need.
 test: test-deps
+	.ci/module-cycles
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace
 	$(MAKE) doc
@@ -25,7 +26,10 @@ test: test-deps
 test-deps:
 	@tests/install-deps.sh
 
+# The module cycle check is a script over `crate::` paths (.ci/module-cycles):
+# src/ must stay layered, each module using only those below it.
 lint:
+	.ci/module-cycles
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 

@@ -3,14 +3,14 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::net::IpAddr;
 
 use wired_parser::Request;
 
 use crate::config::AccessLog as Target;
-use crate::conn::Conn;
-use crate::worker::Services;
 
-/// The parts of a request a log line shows.
+/// The parts of a request a log line shows: a plain record, so the log
+/// never sees a connection or a parsed request's borrows.
 pub struct Entry<'a> {
     /// The method.
     pub method: &'a [u8],
@@ -65,30 +65,26 @@ impl AccessLog {
     }
 }
 
-impl Services {
-    /// Log one answered request:
-    /// `host - - [day/Mon/year:hh:mm:ss +0000] "request line" status bytes "referer" "user-agent"`.
-    pub fn log_access(&mut self, conn: &Conn, req: &Request<'_, '_>, status: u16, bytes: u64) {
-        if self.access.is_none() {
-            return;
-        }
-        let entry = Entry {
+impl<'a> Entry<'a> {
+    /// The record of a parsed request.
+    pub fn of(req: &'a Request<'a, '_>) -> Entry<'a> {
+        Entry {
             method: req.method.as_str().as_bytes(),
             target: req.target.as_bytes(),
             version: req.version.as_str().as_bytes(),
             referer: req.header("referer").unwrap_or(b"-"),
             user_agent: req.header("user-agent").unwrap_or(b"-"),
-        };
-        self.log_entry(conn.peer.ip(), &entry, status, bytes);
+        }
     }
+}
 
-    /// Log a request from its saved pieces (a CGI response, logged when its
-    /// status is known, after the request head is gone).
-    pub fn log_entry(&mut self, peer: std::net::IpAddr, entry: &Entry<'_>, status: u16, bytes: u64) {
-        let Some(log) = self.access.as_mut() else { return };
-        let line = &mut log.buf;
+impl AccessLog {
+    /// Log one answered request, dated `http_date` (the worker's clock):
+    /// `host - - [day/Mon/year:hh:mm:ss +0000] "request line" status bytes "referer" "user-agent"`.
+    pub fn entry(&mut self, peer: IpAddr, http_date: &[u8; 29], entry: &Entry<'_>, status: u16, bytes: u64) {
+        let line = &mut self.buf;
         let _ = write!(line, "{peer} - - [");
-        clf_date(line, self.clock.http_date());
+        clf_date(line, http_date);
         line.extend_from_slice(b"] \"");
         escape(line, entry.method);
         line.push(b' ');
@@ -101,16 +97,15 @@ impl Services {
         escape(line, entry.user_agent);
         line.extend_from_slice(b"\"\n");
         if line.len() >= FLUSH_BYTES {
-            log.flush();
+            self.flush();
         }
     }
 
     /// Log a request that could not be parsed.
-    pub fn log_refused(&mut self, conn: &Conn, status: u16) {
-        let Some(log) = self.access.as_mut() else { return };
-        let line = &mut log.buf;
-        let _ = write!(line, "{} - - [", conn.peer.ip());
-        clf_date(line, self.clock.http_date());
+    pub fn refused(&mut self, peer: IpAddr, http_date: &[u8; 29], status: u16) {
+        let line = &mut self.buf;
+        let _ = write!(line, "{peer} - - [");
+        clf_date(line, http_date);
         let _ = writeln!(line, "] \"-\" {status} 0 \"-\" \"-\"");
     }
 }

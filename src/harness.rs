@@ -26,8 +26,8 @@ use wired_parser::Limits;
 
 use crate::config::Config;
 use crate::conn::{Conn, Step};
+use crate::services::Services;
 use crate::timer::Wheel;
-use crate::worker::Services;
 
 /// How the client ends, after its last chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,6 +17,7 @@ pub mod date;
 pub mod handler;
 pub mod harness;
 pub mod response;
+pub mod services;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod timer;

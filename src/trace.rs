@@ -26,21 +26,33 @@
 //!
 //! Each event is formatted into one block and written whole with one
 //! `write_all`, so with several workers two connections' lines never
-//! interleave inside a block. When tracing is off, every hook is one
-//! `is_none` check and returns before anything is formatted; the hooks in
-//! `conn/` that need a message built pass `format_args!`, which formats
-//! nothing until it is written.
+//! interleave inside a block. A tracer is fed plain records — a [`Who`],
+//! bytes, a parsed head, numbers — never a connection; the helpers in
+//! `conn/observe.rs` build them. When tracing is off, each of those helpers
+//! is one `is_none` check and returns before anything is formatted; a note
+//! that needs a message built passes `format_args!`, which formats nothing
+//! until it is written.
 
 use std::fmt::{self, Write as _};
 use std::fs::OpenOptions;
 use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::time::Instant;
 
 use wired_parser::{Body as ReqBody, Error, Request, Version};
 
 use crate::config::TraceTarget;
-use crate::conn::{Conn, Phase};
 use crate::response::{Body, Part, Reply};
-use crate::worker::Services;
+
+/// Which connection an event is about: the plain record a tracer is fed,
+/// so it never sees a connection's insides.
+#[derive(Debug, Clone, Copy)]
+pub struct Who {
+    /// The connection's number within its worker (`c3`).
+    pub serial: u64,
+    /// When it was accepted, for the `+1.25ms` stamps.
+    pub accepted: Instant,
+}
 
 /// The system call that sent a response's bytes, as the trace names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,10 +136,10 @@ impl Tracer {
     }
 
     /// Start a block: `[w0 c3 +1.25ms] `, or without the time.
-    fn start(&mut self, conn: &Conn, timed: bool) {
-        let _ = write!(self.block, "[w{} c{}", self.worker, conn.serial);
+    fn start(&mut self, who: Who, timed: bool) {
+        let _ = write!(self.block, "[w{} c{}", self.worker, who.serial);
         if timed {
-            let ms = conn.accepted.elapsed().as_secs_f64() * 1000.0;
+            let ms = who.accepted.elapsed().as_secs_f64() * 1000.0;
             let _ = write!(self.block, " +{ms:.2}ms");
         }
         self.block.push_str("] ");
@@ -140,38 +152,38 @@ impl Tracer {
     }
 }
 
-impl Services {
+impl Tracer {
     /// A connection was accepted.
-    pub fn trace_accept(&mut self, conn: &Conn) {
-        let Some(t) = self.trace.as_mut() else { return };
-        t.start(conn, false);
-        let _ = writeln!(t.block, "accepted from {} on {}", conn.peer, conn.local);
-        t.emit();
+    pub fn accept(&mut self, who: Who, peer: SocketAddr, local: SocketAddr) {
+        self.start(who, false);
+        let _ = writeln!(self.block, "accepted from {peer} on {local}");
+        self.emit();
     }
 
     /// Bytes arrived: shown as they came, a head whole, a body abridged.
-    pub fn trace_recv(&mut self, conn: &Conn, bytes: &[u8]) {
-        let Some(t) = self.tracer_at(conn) else { return };
+    /// `heads`: they were read while waiting for a request head.
+    pub fn recv(&mut self, who: Who, bytes: &[u8], heads: bool) {
+        let t = self.at(who);
         let _ = writeln!(t.block, "<- read(): {} bytes", bytes.len());
         // Show up to the last blank line of a head read in the Head phase,
         // and a little past it; in a body phase, a little.
-        let heads_end = match conn.phase {
-            Phase::Head => memchr::memmem::rfind(bytes, b"\r\n\r\n").map_or(bytes.len(), |i| i + 4),
-            _ => 0,
+        let heads_end = match heads {
+            true => memchr::memmem::rfind(bytes, b"\r\n\r\n").map_or(bytes.len(), |i| i + 4),
+            false => 0,
         };
         abridged(&mut t.block, bytes, heads_end.saturating_add(SHOW_BODY).min(SHOW_MAX));
         t.emit();
     }
 
-    /// A head was parsed: what the parser decided, and why.
-    pub fn trace_request(&mut self, conn: &Conn, head: &[u8], req: &Request<'_, '_>) {
-        let Some(t) = self.tracer_at(conn) else { return };
+    /// Request number `number` on its connection was parsed: what the
+    /// parser decided, and why.
+    pub fn request(&mut self, who: Who, number: u64, head: &[u8], req: &Request<'_, '_>) {
+        let t = self.at(who);
         let fields = req.headers.len();
         let _ = writeln!(
             t.block,
             "request {}: {} {} {} (head {} bytes, {fields} field{})",
-            // `answer` counts the request after this hook runs.
-            conn.requests + 1,
+            number,
             req.method.as_str(),
             req.target,
             req.version.as_str(),
@@ -206,8 +218,8 @@ impl Services {
     }
 
     /// A head was refused: why, by which rule, and what is answered.
-    pub fn trace_parse_error(&mut self, conn: &Conn, _bytes: &[u8], e: Error) {
-        let Some(t) = self.tracer_at(conn) else { return };
+    pub fn parse_error(&mut self, who: Who, e: Error) {
+        let t = self.at(who);
         let status = e.status();
         let _ = writeln!(
             t.block,
@@ -223,19 +235,17 @@ impl Services {
         t.emit();
     }
 
-    /// The response head as queued in the output buffer (`svc.head`).
-    pub fn trace_response_head(&mut self, conn: &Conn) {
-        let Some(t) = self.trace.as_mut() else { return };
-        t.start(conn, false);
-        let _ = writeln!(t.block, "-> response head queued, {} bytes", self.head.len());
-        visible(&mut t.block, &self.head);
-        t.emit();
+    /// The response head as queued in the output buffer.
+    pub fn response_head(&mut self, who: Who, head: &[u8]) {
+        self.start(who, false);
+        let _ = writeln!(self.block, "-> response head queued, {} bytes", head.len());
+        visible(&mut self.block, head);
+        self.emit();
     }
 
     /// Where a response body comes from, queued after its head.
-    pub fn trace_body(&mut self, conn: &Conn, reply: &Reply, head_only: bool) {
-        let Some(t) = self.trace.as_mut() else { return };
-        t.start(conn, false);
+    pub fn body(&mut self, who: Who, reply: &Reply, head_only: bool) {
+        self.start(who, false);
         let why_none = match reply.status {
             _ if head_only => {
                 Some("this answers HEAD: the head alone, its Content-Length that of a GET (RFC 9110 §9.3.2)")
@@ -247,25 +257,25 @@ impl Services {
         };
         match (why_none, &reply.body) {
             (Some(why), _) => {
-                let _ = writeln!(t.block, "   body: none: {why}");
+                let _ = writeln!(self.block, "   body: none: {why}");
             }
             (None, Body::Empty) => {
-                let _ = writeln!(t.block, "   body: empty");
+                let _ = writeln!(self.block, "   body: empty");
             }
-            (None, Body::Static(b)) => memory_body(&mut t.block, "from memory", b),
-            (None, Body::Owned(b)) => memory_body(&mut t.block, "made for this response", b),
+            (None, Body::Static(b)) => memory_body(&mut self.block, "from memory", b),
+            (None, Body::Owned(b)) => memory_body(&mut self.block, "made for this response", b),
             (None, Body::File(f)) => match f.in_memory() {
-                Some(bytes) => memory_body(&mut t.block, "of a small file the cache holds in memory", bytes),
+                Some(bytes) => memory_body(&mut self.block, "of a small file the cache holds in memory", bytes),
                 None => {
                     let _ = writeln!(
-                        t.block,
+                        self.block,
                         "   body: {} bytes of a file from offset {}, for sendfile()",
                         f.len, f.offset
                     );
                 }
             },
             (None, Body::Parts(parts)) => {
-                let _ = writeln!(t.block, "   body: {} bytes in {} pieces:", reply.body.len(), parts.len());
+                let _ = writeln!(self.block, "   body: {} bytes in {} pieces:", reply.body.len(), parts.len());
                 // Bytes in memory run together as they will on the wire; a
                 // file piece sent by sendfile() is a placeholder line.
                 let mut wire = Vec::new();
@@ -275,10 +285,10 @@ impl Services {
                         Part::File(f) => match f.in_memory() {
                             Some(b) => wire.extend_from_slice(b),
                             None => {
-                                abridged(&mut t.block, &wire, SHOW_BODY * 4);
+                                abridged(&mut self.block, &wire, SHOW_BODY * 4);
                                 wire.clear();
                                 let _ = writeln!(
-                                    t.block,
+                                    self.block,
                                     "    [{} bytes of the file from offset {}, by sendfile()]",
                                     f.len, f.offset
                                 );
@@ -286,16 +296,16 @@ impl Services {
                         },
                     }
                 }
-                abridged(&mut t.block, &wire, SHOW_BODY * 4);
+                abridged(&mut self.block, &wire, SHOW_BODY * 4);
             }
         }
-        t.emit();
+        self.emit();
     }
 
     /// An interim or framing piece queued outside a response head (such as
     /// `100 Continue`, or a CGI body chunk), shown as it will go out.
-    pub fn trace_queued(&mut self, conn: &Conn, what: &str, bytes: &[u8]) {
-        let Some(t) = self.tracer_at(conn) else { return };
+    pub fn queued(&mut self, who: Who, what: &str, bytes: &[u8]) {
+        let t = self.at(who);
         let _ = writeln!(t.block, "-> {what} queued, {} bytes", bytes.len());
         abridged(&mut t.block, bytes, SHOW_BODY);
         t.emit();
@@ -304,8 +314,8 @@ impl Services {
     /// A piece of a CGI program's body, queued for the client: as a chunk
     /// (size in hex, CRLF, data, CRLF: RFC 9112 §7.1), or as it is when the
     /// program gave a Content-Length.
-    pub fn trace_cgi_body(&mut self, conn: &Conn, chunked: bool, data: &[u8]) {
-        let Some(t) = self.tracer_at(conn) else { return };
+    pub fn cgi_body(&mut self, who: Who, chunked: bool, data: &[u8]) {
+        let t = self.at(who);
         let shown = data.len().min(SHOW_BODY);
         let mut wire = Vec::with_capacity(shown + 24);
         if chunked {
@@ -333,62 +343,42 @@ impl Services {
     }
 
     /// Bytes went out, by the call `Conn::send_some` named.
-    pub fn trace_sent(&mut self, conn: &Conn, n: usize, how: Call) {
+    pub fn sent(&mut self, who: Who, n: usize, how: Call) {
         if n == 0 {
             return;
         }
-        let Some(t) = self.tracer_at(conn) else { return };
+        let t = self.at(who);
         let _ = writeln!(t.block, "-> {how} {n} bytes{}", how.why());
         t.emit();
     }
 
     /// A note worth reading beside the bytes.
-    pub fn trace_note(&mut self, conn: &Conn, note: &str) {
-        let Some(t) = self.tracer_at(conn) else { return };
+    pub fn note(&mut self, who: Who, note: &str) {
+        let t = self.at(who);
         let _ = writeln!(t.block, "{note}");
         t.emit();
     }
 
     /// A note built from `format_args!`, formatted only when tracing is on.
-    pub fn trace_fmt(&mut self, conn: &Conn, note: fmt::Arguments<'_>) {
-        let Some(t) = self.tracer_at(conn) else { return };
+    pub fn note_fmt(&mut self, who: Who, note: fmt::Arguments<'_>) {
+        let t = self.at(who);
         let _ = t.block.write_fmt(note);
         t.block.push('\n');
         t.emit();
     }
 
-    /// The connection closed, and why.
-    pub fn trace_close(&mut self, conn: &Conn) {
-        let draining = self.draining;
-        let Some(t) = self.tracer_at(conn) else { return };
-        let why = match conn.close_reason {
-            "" if draining => "the server is shutting down and the connection was idle",
-            "" => "no reason recorded",
-            why => why,
-        };
-        let n = conn.requests;
+    /// The connection closed after `requests` requests, and why.
+    pub fn close(&mut self, who: Who, requests: u64, why: &str) {
+        let t = self.at(who);
+        let n = requests;
         let _ = writeln!(t.block, "closed after {n} request{}: {why}", if n == 1 { "" } else { "s" });
         t.emit();
     }
 
-    /// The tracer, with a timed block started for `conn`.
-    fn tracer_at(&mut self, conn: &Conn) -> Option<&mut Tracer> {
-        let t = self.trace.as_mut()?;
-        t.start(conn, true);
-        Some(t)
-    }
-}
-
-/// Why a timer closed a connection in this phase (for `Conn::close_reason`).
-pub fn timeout_reason(conn: &Conn) -> &'static str {
-    match conn.phase {
-        Phase::Head if conn.requests == 0 => "head timeout: no request arrived in time",
-        Phase::Head => "keep-alive timeout: idle too long between requests",
-        Phase::Discard(_) | Phase::Spool => "body timeout: the request body stalled",
-        Phase::Write => "send timeout: the client stopped reading its response",
-        Phase::Cgi => "CGI timeout",
-        Phase::Linger => "lingering close over: its time ran out",
-        Phase::Closed => "timeout",
+    /// Start a timed block for `who`.
+    fn at(&mut self, who: Who) -> &mut Tracer {
+        self.start(who, true);
+        self
     }
 }
 

@@ -16,16 +16,11 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll};
 use slab::Slab;
 
-use crate::access_log::AccessLog;
-use crate::buffer::Pool;
 use crate::config::Config;
 use crate::conn::{Conn, Step};
-use crate::date::Clock;
-use crate::handler::static_files::StaticFiles;
-use crate::response::Fields;
-use crate::timer::{TimerKey, Wheel};
+use crate::services::Services;
+use crate::timer::TimerKey;
 use crate::token::{self, Role, Source};
-use crate::trace::Tracer;
 
 /// Connections accepted per listener per wake-up, so a flood of new
 /// connections cannot starve the ones already open.
@@ -33,85 +28,6 @@ const ACCEPT_BATCH: usize = 64;
 
 /// How long to stop accepting after running out of file descriptors.
 const FD_BACKOFF: Duration = Duration::from_millis(100);
-
-/// Everything a connection may use besides itself. Split from the slab so a
-/// connection (borrowed from the slab) and the services can be borrowed at once.
-pub struct Services {
-    /// The configuration.
-    pub config: Arc<Config>,
-    /// Buffers for reading and writing.
-    pub pool: Pool,
-    /// Timers.
-    pub wheel: Wheel,
-    /// The wall clock and its formatted Date.
-    pub clock: Clock,
-    /// The monotonic time of this wake-up.
-    pub now: Instant,
-    /// The static file handler.
-    pub statics: StaticFiles,
-    /// Scratch: header fields a handler writes.
-    pub fields: Fields,
-    /// Scratch: a response head being formatted.
-    pub head: Vec<u8>,
-    /// Scratch: a normalized request path.
-    pub path: Vec<u8>,
-    /// Scratch: file bytes on their way to a socket, with `--sendfile off`
-    /// (empty otherwise). One per worker: what a socket takes is copied
-    /// into the kernel at once, so no connection keeps it.
-    pub copy: Vec<u8>,
-    /// Shutting down: no more keep-alive.
-    pub draining: bool,
-    /// The access log, if on.
-    pub access: Option<AccessLog>,
-    /// The wire trace, if on.
-    pub trace: Option<Tracer>,
-    /// The poll's registry, to register CGI pipes.
-    pub registry: mio::Registry,
-    /// CGI programs started and not yet reaped.
-    pub cgi_running: usize,
-    /// Killed CGI programs waiting to be reaped.
-    pub zombies: Vec<std::process::Child>,
-}
-
-impl Services {
-    /// The services of one worker (or of the in-process harness): a buffer
-    /// pool sized for the largest head, a timer wheel, the static handler
-    /// for the configured root, the access log and trace if on.
-    pub fn new(config: Arc<Config>, registry: mio::Registry) -> io::Result<Services> {
-        let buffer_size = (config.limits.max_head_bytes + 4096).max(32 * 1024);
-        let access = AccessLog::open(&config.access_log)?;
-        let trace = match &config.trace {
-            Some(target) => Some(Tracer::open(target)?),
-            None => None,
-        };
-        let now = Instant::now();
-        let copy = if config.sendfile { Vec::new() } else { vec![0; COPY_BUFFER] };
-        Ok(Services {
-            statics: StaticFiles::new(&config)?,
-            config,
-            pool: Pool::new(buffer_size, 64, 1024),
-            wheel: Wheel::new(1024, now),
-            clock: Clock::new(),
-            now,
-            fields: Fields::new(),
-            head: Vec::with_capacity(1024),
-            path: Vec::with_capacity(256),
-            copy,
-            draining: false,
-            access,
-            trace,
-            registry,
-            cgi_running: 0,
-            zombies: Vec::new(),
-        })
-    }
-}
-
-/// The size of the `--sendfile off` copy buffer. Measured on loopback with a
-/// 10 MiB file, before send buffers were sized to the path: 64 KiB gave 390
-/// requests/s, 256 KiB 430-456; a larger buffer copies more again when a
-/// socket takes less.
-const COPY_BUFFER: usize = 128 * 1024;
 
 /// A worker and its event loop.
 pub struct Worker {
@@ -291,7 +207,7 @@ impl Worker {
     fn close(&mut self, slot: usize) {
         if let Some(mut conn) = self.conns.try_remove(slot) {
             conn.release_buffers(&mut self.svc);
-            self.svc.trace_close(&conn);
+            conn.trace_close(&mut self.svc);
             // Dropping the stream closes the descriptor, which also removes
             // it from the epoll set: no deregister call needed.
         }
@@ -327,7 +243,7 @@ impl Worker {
                     let slot = entry.key();
                     self.serial += 1;
                     let conn = entry.insert(Conn::new(sock, peer, local, self.serial, self.svc.now));
-                    self.svc.trace_accept(conn);
+                    conn.trace_accept(&mut self.svc);
                     let head_timeout = self.svc.config.head_timeout;
                     conn.set_deadline(slot, &mut self.svc, head_timeout);
                     // With TCP_DEFER_ACCEPT the request is usually here already:

@@ -13,7 +13,7 @@ use std::net::Shutdown;
 use std::time::Duration;
 
 use super::{Conn, Phase, Step};
-use crate::worker::Services;
+use crate::services::Services;
 
 /// How long to keep draining after the last response.
 const LINGER_TIME: Duration = Duration::from_secs(2);
@@ -32,7 +32,7 @@ impl Conn {
         if self.sock.shutdown(Shutdown::Write).is_err() {
             return self.close_because("the last response is sent; shutdown() failed");
         }
-        svc.trace_note(self, "response sent; write side shut, draining what the client still sends");
+        self.trace_note(svc, "response sent; write side shut, draining what the client still sends");
         self.release_buffers(svc);
         self.set_deadline(slot, svc, LINGER_TIME);
         self.phase = Phase::Linger;

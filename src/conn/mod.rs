@@ -36,6 +36,7 @@
 
 mod cgi;
 mod close;
+mod observe;
 mod read_body;
 mod read_head;
 mod write;
@@ -47,8 +48,8 @@ use mio::net::TcpStream;
 use wired_parser::{ChunkedDecoder, HeadParser};
 
 use crate::buffer::Buffer;
+use crate::services::Services;
 use crate::timer::TimerKey;
-use crate::worker::Services;
 
 pub use read_head::HEADER_SLOTS;
 pub use write::{Framing, Tail};
@@ -238,12 +239,25 @@ impl Conn {
             Phase::Cgi => self.cgi_timeout(slot, svc),
             Phase::Head if self.input.as_ref().is_some_and(|b| !b.is_empty()) => {
                 // RFC 9110 §15.5.9: 408 tells the client why before closing.
-                svc.trace_note(self, "head timeout: answering 408 and closing");
+                self.trace_note(svc, "head timeout: answering 408 and closing");
                 self.queue_error(svc, 408, true);
                 self.phase = Phase::Write;
                 self.drive(slot, svc)
             }
-            _ => self.close_because(crate::trace::timeout_reason(self)),
+            _ => self.close_because(self.timeout_reason()),
+        }
+    }
+
+    /// Why a timer closed a connection in this phase (for `Conn::close_reason`).
+    fn timeout_reason(&self) -> &'static str {
+        match self.phase {
+            Phase::Head if self.requests == 0 => "head timeout: no request arrived in time",
+            Phase::Head => "keep-alive timeout: idle too long between requests",
+            Phase::Discard(_) | Phase::Spool => "body timeout: the request body stalled",
+            Phase::Write => "send timeout: the client stopped reading its response",
+            Phase::Cgi => "CGI timeout",
+            Phase::Linger => "lingering close over: its time ran out",
+            Phase::Closed => "timeout",
         }
     }
 
@@ -293,7 +307,7 @@ impl Conn {
         let Some(bytes) = send_buffer_for(path) else { return };
         match crate::sys::set_send_buffer(&self.sock, bytes) {
             Ok(()) => {
-                svc.trace_fmt(self, format_args!("send buffer: {bytes} bytes, {path} (a deeper queue only delays)"))
+                self.trace_fmt(svc, format_args!("send buffer: {bytes} bytes, {path} (a deeper queue only delays)"))
             }
             Err(e) => log::debug!("SO_SNDBUF: {e}"),
         }

@@ -5,7 +5,7 @@ use std::io::ErrorKind;
 
 use super::{BodyLeft, Conn, Discard, Phase, Step, Tail};
 use crate::buffer::Buffer;
-use crate::worker::Services;
+use crate::services::Services;
 
 impl Conn {
     pub(super) fn read_body(&mut self, slot: usize, svc: &mut Services) -> Step {
@@ -28,7 +28,7 @@ impl Conn {
                     // The body's framing broke: the end of this request, and so
                     // the start of the next, is unknown. The response is queued;
                     // send it and close (RFC 9112 §9.6).
-                    svc.trace_note(self, reason);
+                    self.trace_note(svc, reason);
                     self.close_after = true;
                     self.linger_needed = true;
                     self.phase = Phase::Write;
@@ -39,7 +39,7 @@ impl Conn {
                 // The body will never end, but the answers queued before it
                 // (to the requests pipelined ahead of it, and to this one)
                 // are owed: send them, then close.
-                svc.trace_note(self, "the client closed its side in the middle of a request body");
+                self.trace_note(svc, "the client closed its side in the middle of a request body");
                 self.close_after = true;
                 self.phase = Phase::Write;
                 return Step::Continue;

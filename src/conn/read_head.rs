@@ -12,9 +12,9 @@ use wired_parser::{Body, ChunkedDecoder, EMPTY_HEADER, Error, Request, Status};
 
 use super::{BodyLeft, Conn, Discard, Phase, Step, Tail};
 use crate::buffer::Buffer;
-use crate::handler::{self, Action, Dispatch};
+use crate::handler::{Action, Dispatch};
 use crate::response::Reply;
-use crate::worker::Services;
+use crate::services::Services;
 
 /// Most responses queued from one read before they are sent.
 pub const MAX_BATCH: usize = 32;
@@ -137,7 +137,7 @@ impl Conn {
         self.read_drained = n > 0 && n < want && !self.read_closed;
         if n > 0 && svc.trace.is_some() {
             let fresh = self.input.as_ref().and_then(|b| b.bytes().get(total - n..)).unwrap_or_default();
-            svc.trace_recv(self, fresh);
+            self.trace_recv(svc, fresh);
         }
         Ok(n)
     }
@@ -159,7 +159,7 @@ impl Conn {
             Ok(Status::Partial) => return (Parsed::Partial, 0),
             Ok(Status::Complete(req)) => req,
             Err(e) => {
-                svc.trace_parse_error(self, input.bytes(), e);
+                self.trace_parse_error(svc, e);
                 self.requests += 1;
                 self.refuse(svc, e);
                 return (Parsed::Refused, 0);
@@ -168,7 +168,7 @@ impl Conn {
         self.head_timer_set = false;
         self.parser.reset();
         let head_len = req.head_len;
-        svc.trace_request(self, input.bytes().get(..head_len).unwrap_or_default(), &req);
+        self.trace_request(svc, input.bytes().get(..head_len).unwrap_or_default(), &req);
         let rest = input.bytes().get(head_len..).unwrap_or_default();
         (self.answer(slot, svc, &req, rest), head_len)
     }
@@ -188,7 +188,7 @@ impl Conn {
             self.refuse(svc, Error::BodyTooLarge);
             return Parsed::Refused;
         }
-        let Dispatch { action, head_only } = handler::dispatch(svc, req, self.peer, self.local);
+        let Dispatch { action, head_only } = svc.handlers.dispatch(req, svc.clock.secs(), self.peer, self.local);
         match action {
             Action::Reply(reply) => self.reply(svc, req, rest, reply, head_only),
             Action::Cgi(script) => self.start_cgi(slot, svc, req, rest, script, head_only),
@@ -215,12 +215,12 @@ impl Conn {
         let body_left = match req.body {
             Body::None => None,
             _ if req.expect_continue => {
-                svc.trace_note(self, "unwanted body, and the client waits for 100 Continue: none is sent; close after");
+                self.trace_note(svc, "unwanted body, and the client waits for 100 Continue: none is sent; close after");
                 close = true;
                 None
             }
             Body::Length(n) if n > limit => {
-                svc.trace_note(self, "unwanted body too large to read and drop: close after the response");
+                self.trace_note(svc, "unwanted body too large to read and drop: close after the response");
                 close = true;
                 self.linger_needed = true;
                 None
@@ -233,8 +233,8 @@ impl Conn {
                 // phase watches the rest (`drop_buffered_body`).
                 let decoder = ChunkedDecoder::new(&svc.config.limits);
                 if announced_in(decoder.clone(), rest) > limit {
-                    svc.trace_note(
-                        self,
+                    self.trace_note(
+                        svc,
                         "unwanted chunked body whose chunk sizes pass the discard limit: close after the response",
                     );
                     close = true;
@@ -246,10 +246,10 @@ impl Conn {
             }
         };
         self.close_after = self.close_after || close;
-        svc.log_access(self, req, reply.status, if head_only { 0 } else { reply.body.len() });
+        self.log_access(svc, req, reply.status, if head_only { 0 } else { reply.body.len() });
         self.queue_response(svc, reply, head_only, req.version);
         if let Some(left) = body_left {
-            svc.trace_note(self, "unwanted body: read and dropped, to find where the next request starts");
+            self.trace_note(svc, "unwanted body: read and dropped, to find where the next request starts");
             self.phase = Phase::Discard(Discard { left, timer_set: false });
         }
     }
@@ -257,7 +257,7 @@ impl Conn {
     /// Queue the error response for a request that cannot be parsed, and
     /// close after it: the framing of what follows is in doubt (RFC 9112 §9.6).
     fn refuse(&mut self, svc: &mut Services, e: Error) {
-        svc.log_refused(self, e.status());
+        self.log_refused(svc, e.status());
         self.linger_needed = true;
         self.queue_error(svc, e.status(), true);
     }

@@ -12,9 +12,9 @@ use wired_parser::Version;
 
 use super::{Conn, Phase, Step};
 use crate::response::{Body, FileSlice, Part, Reply, bodiless, reason};
+use crate::services::Services;
 use crate::sys;
 use crate::trace::Call;
-use crate::worker::Services;
 
 /// How a response's end is marked (RFC 9112 §6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +72,7 @@ impl Conn {
         if !self.queue_head(svc, reply.status, framing, version) {
             return;
         }
-        svc.trace_body(self, &reply, head_only);
+        self.trace_body(svc, &reply, head_only);
         if no_body {
             return;
         }
@@ -112,7 +112,7 @@ impl Conn {
     }
 
     /// Format a status line, `Server`, `Date`, the handler's fields
-    /// (`svc.fields`) and the framing fields into the output buffer.
+    /// (`svc.handlers.fields`) and the framing fields into the output buffer.
     /// False when it did not fit (the connection is then closed).
     pub fn queue_head(&mut self, svc: &mut Services, status: u16, framing: Framing, version: Version) -> bool {
         let out = self.output.get_or_insert_with(|| svc.pool.get());
@@ -127,7 +127,7 @@ impl Conn {
         head.extend_from_slice(b"\r\nServer: wired\r\nDate: ");
         head.extend_from_slice(svc.clock.http_date());
         head.extend_from_slice(b"\r\n");
-        head.extend_from_slice(svc.fields.as_bytes());
+        head.extend_from_slice(svc.handlers.fields.as_bytes());
         match framing {
             Framing::None | Framing::UntilClose => {}
             Framing::Length(n) => {
@@ -150,7 +150,7 @@ impl Conn {
             out.compact();
             out.push(head)
         };
-        svc.trace_response_head(self);
+        self.trace_response_head(svc);
         if !pushed {
             log::error!("response head of {} bytes does not fit the output buffer", svc.head.len());
             self.close_after = true;
@@ -160,8 +160,7 @@ impl Conn {
 
     /// Queue a built-in error response.
     pub fn queue_error(&mut self, svc: &mut Services, status: u16, close: bool) {
-        svc.fields.clear();
-        let reply = svc.statics.error_reply(status, &mut svc.fields);
+        let reply = svc.handlers.error_reply(status);
         if close {
             self.close_after = true;
         }
@@ -185,11 +184,11 @@ impl Conn {
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    svc.trace_fmt(self, format_args!("{how} failed: {e}"));
+                    self.trace_fmt(svc, format_args!("{how} failed: {e}"));
                     return self.close_because("a write failed: the client went away (or a file shrank)");
                 }
             };
-            svc.trace_sent(self, sent, how);
+            self.trace_sent(svc, sent, how);
         }
         // Everything queued has gone out.
         if self.close_after {
@@ -205,7 +204,7 @@ impl Conn {
         let mut how = Call::Write;
         loop {
             match self.send_some(svc, false, &mut how) {
-                Ok(Some(n)) => svc.trace_sent(self, n, how),
+                Ok(Some(n)) => self.trace_sent(svc, n, how),
                 Ok(None) => return Ok(()),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}

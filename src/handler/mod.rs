@@ -8,13 +8,16 @@ pub mod file_cache;
 pub mod mime;
 pub mod static_files;
 
+use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use wired_parser::target::{Form, normalize_path, parse_target};
 use wired_parser::{Method, Request};
 
-use crate::response::Reply;
-use crate::worker::Services;
+use crate::config::Config;
+use crate::response::{Fields, Reply};
+use static_files::StaticFiles;
 
 /// Everything a handler may look at for one request. Borrows the connection's
 /// buffer for the length of one call.
@@ -52,54 +55,88 @@ pub struct Dispatch {
     pub head_only: bool,
 }
 
-/// Decide who answers a request, and get the answer.
-pub fn dispatch(svc: &mut Services, req: &Request<'_, '_>, peer: SocketAddr, local: SocketAddr) -> Dispatch {
-    svc.fields.clear();
-    let head_only = req.method == Method::Head;
-    let action = route(svc, req, peer, local);
-    Dispatch { action, head_only }
+/// The handlers of one worker, and the scratch space they write into. The
+/// connection layer owns one (in its services) and asks it for answers; a
+/// handler never sees a connection, a socket or the protocol that carried
+/// the request.
+pub struct Handlers {
+    config: Arc<Config>,
+    /// The static file handler (and the error pages every handler uses).
+    statics: StaticFiles,
+    /// Scratch: header fields a handler writes for the connection to format.
+    pub fields: Fields,
+    /// Scratch: a normalized request path.
+    path: Vec<u8>,
 }
 
-fn route(svc: &mut Services, req: &Request<'_, '_>, peer: SocketAddr, local: SocketAddr) -> Action {
-    let target = match parse_target(req.target, req.method) {
-        Ok(t) => t,
-        Err(e) => return Action::Reply(svc.statics.error_reply(e.status(), &mut svc.fields)),
-    };
-    match target.form {
-        // RFC 9110 §9.3.7: OPTIONS * asks about the server as a whole.
-        Form::Asterisk => {
-            svc.fields.add("Allow", b"GET, HEAD, OPTIONS");
-            return Action::Reply(Reply::new(204, crate::response::Body::Empty));
+impl Handlers {
+    /// The handlers for a configuration: a static file handler for its root.
+    pub fn new(config: Arc<Config>) -> io::Result<Handlers> {
+        Ok(Handlers {
+            statics: StaticFiles::new(&config)?,
+            config,
+            fields: Fields::new(),
+            path: Vec::with_capacity(256),
+        })
+    }
+
+    /// Decide who answers a request, and get the answer. `now` is the
+    /// worker's clock in Unix seconds.
+    pub fn dispatch(&mut self, req: &Request<'_, '_>, now: u64, peer: SocketAddr, local: SocketAddr) -> Dispatch {
+        self.fields.clear();
+        let head_only = req.method == Method::Head;
+        let action = self.route(req, now, peer, local);
+        Dispatch { action, head_only }
+    }
+
+    /// An error response (the configured page, or the built-in one), its
+    /// fields written afresh into [`Handlers::fields`].
+    pub fn error_reply(&mut self, status: u16) -> Reply {
+        self.fields.clear();
+        self.statics.error_reply(status, &mut self.fields)
+    }
+
+    fn route(&mut self, req: &Request<'_, '_>, now: u64, peer: SocketAddr, local: SocketAddr) -> Action {
+        let target = match parse_target(req.target, req.method) {
+            Ok(t) => t,
+            Err(e) => return Action::Reply(self.statics.error_reply(e.status(), &mut self.fields)),
+        };
+        match target.form {
+            // RFC 9110 §9.3.7: OPTIONS * asks about the server as a whole.
+            Form::Asterisk => {
+                self.fields.add("Allow", b"GET, HEAD, OPTIONS");
+                return Action::Reply(Reply::new(204, crate::response::Body::Empty));
+            }
+            // RFC 9110 §9.3.6: CONNECT asks for a tunnel; wired is no proxy.
+            Form::Authority => {
+                self.fields.add("Allow", b"GET, HEAD, OPTIONS");
+                return Action::Reply(self.statics.error_reply(405, &mut self.fields));
+            }
+            Form::Origin | Form::Absolute => {}
         }
-        // RFC 9110 §9.3.6: CONNECT asks for a tunnel; wired is no proxy.
-        Form::Authority => {
-            svc.fields.add("Allow", b"GET, HEAD, OPTIONS");
-            return Action::Reply(svc.statics.error_reply(405, &mut svc.fields));
+        let path = match normalize_path(target.path, &mut self.path) {
+            Ok(p) => p,
+            Err(e) => return Action::Reply(self.statics.error_reply(e.status(), &mut self.fields)),
+        };
+        // A panic on demand, for the test that a panicking handler costs one
+        // connection and not its worker (tests/integration/hostile.rs). Debug
+        // builds only, and not under the fuzzer, which would find it.
+        #[cfg(all(debug_assertions, not(fuzzing)))]
+        if path == b"/__wired_test_panic" {
+            panic!("test panic requested by {peer}");
         }
-        Form::Origin | Form::Absolute => {}
-    }
-    let path = match normalize_path(target.path, &mut svc.path) {
-        Ok(p) => p,
-        Err(e) => return Action::Reply(svc.statics.error_reply(e.status(), &mut svc.fields)),
-    };
-    // A panic on demand, for the test that a panicking handler costs one
-    // connection and not its worker (tests/integration/hostile.rs). Debug
-    // builds only, and not under the fuzzer, which would find it.
-    #[cfg(all(debug_assertions, not(fuzzing)))]
-    if path == b"/__wired_test_panic" {
-        panic!("test panic requested by {peer}");
-    }
-    if !svc.config.cgi.is_empty() || !svc.config.cgi_ext.is_empty() {
-        match cgi::find(&svc.config, path) {
-            Some(Ok(script)) => return Action::Cgi(script),
-            Some(Err(status)) => return Action::Reply(svc.statics.error_reply(status, &mut svc.fields)),
-            None => {}
+        if !self.config.cgi.is_empty() || !self.config.cgi_ext.is_empty() {
+            match cgi::find(&self.config, path) {
+                Some(Ok(script)) => return Action::Cgi(script),
+                Some(Err(status)) => return Action::Reply(self.statics.error_reply(status, &mut self.fields)),
+                None => {}
+            }
         }
+        // RFC 9110 §9.1: a method the server does not know gets 501.
+        if let Method::Other(_) = req.method {
+            return Action::Reply(self.statics.error_reply(501, &mut self.fields));
+        }
+        let ctx = Ctx { req, method: req.method, path, query: target.query, now, peer, local };
+        Action::Reply(self.statics.handle(&ctx, &mut self.fields))
     }
-    // RFC 9110 §9.1: a method the server does not know gets 501.
-    if let Method::Other(_) = req.method {
-        return Action::Reply(svc.statics.error_reply(501, &mut svc.fields));
-    }
-    let ctx = Ctx { req, method: req.method, path, query: target.query, now: svc.clock.secs(), peer, local };
-    Action::Reply(svc.statics.handle(&ctx, &mut svc.fields))
 }

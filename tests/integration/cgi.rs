@@ -344,7 +344,7 @@ fn a_shell_script_sees_every_meta_variable() {
             ("HTTP_ACCEPT", Some("*/*")),
             // RFC 3875 §4.1.18: repeated fields joined in order.
             ("HTTP_X_DUP", Some("one, two")),
-            ("HTTP_CONNECTION", Some("close")),
+            ("HTTP_CONNECTION", None), // hop-by-hop: RFC 9110 §7.6.1
             // httpoxy: a request header must never choose the program's proxy.
             ("HTTP_PROXY", None),
             // Already given as CONTENT_*.

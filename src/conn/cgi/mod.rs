@@ -30,9 +30,9 @@ mod output;
 use super::read_head::{HEADER_SLOTS, Parsed};
 use super::{Conn, Phase, Step};
 use crate::handler::cgi::{self, Meta, Script};
+use crate::services::Services;
 use crate::sys;
 use crate::token::{self, Role};
-use crate::worker::Services;
 
 /// Bytes read from a program's stdout at a time.
 const READ_CHUNK: usize = 16 * 1024;
@@ -126,9 +126,8 @@ impl Conn {
         self.close_after = self.close_after || !req.keep_alive || svc.draining;
         if svc.cgi_running >= svc.config.cgi_max {
             // RFC 9110 §15.6.4: overloaded for now; say when to come back.
-            svc.fields.clear();
-            let mut reply = svc.statics.error_reply(503, &mut svc.fields);
-            svc.fields.add("Retry-After", b"1");
+            let mut reply = svc.handlers.error_reply(503);
+            svc.handlers.fields.add("Retry-After", b"1");
             reply.close = false;
             self.reply(svc, req, rest, reply, head_only);
             return;
@@ -154,7 +153,7 @@ impl Conn {
         if req.expect_continue && req.body != Body::None {
             let out = self.output.get_or_insert_with(|| svc.pool.get());
             out.push(b"HTTP/1.1 100 Continue\r\n\r\n");
-            svc.trace_queued(self, "interim response", b"HTTP/1.1 100 Continue\r\n\r\n");
+            self.trace_queued(svc, "interim response", b"HTTP/1.1 100 Continue\r\n\r\n");
         }
         let log = if svc.access.is_some() {
             [
@@ -329,8 +328,8 @@ impl Conn {
             self.phase = Phase::Write;
             return;
         }
-        svc.trace_fmt(
-            self,
+        self.trace_fmt(
+            svc,
             format_args!("started CGI program {} (pid {})", cgi.launch.script.filename.display(), cgi.pid),
         );
         self.cgi = Some(cgi);
@@ -467,7 +466,7 @@ impl Conn {
         match (&self.sock).write(out.bytes()) {
             Ok(n) => {
                 out.consume(n);
-                svc.trace_sent(self, n, crate::trace::Call::Write);
+                self.trace_sent(svc, n, crate::trace::Call::Write);
                 Ok(n > 0)
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
@@ -578,7 +577,7 @@ impl Conn {
                 return Step::Continue;
             }
         };
-        svc.trace_fmt(self, format_args!("CGI local redirect to {}", location.escape_ascii()));
+        self.trace_fmt(svc, format_args!("CGI local redirect to {}", location.escape_ascii()));
         self.phase = Phase::Write;
         self.requests = self.requests.saturating_sub(1);
         match self.answer(slot, svc, &req, &[]) {

@@ -7,7 +7,7 @@ use wired_parser::Version;
 use super::Out;
 use crate::conn::{Conn, Framing};
 use crate::handler::cgi::{self, HeadStatus};
-use crate::worker::Services;
+use crate::services::Services;
 
 impl Conn {
     /// Bytes from the program's stdout.
@@ -57,7 +57,7 @@ impl Conn {
                 if let Out::Body { left: Some(l), .. } = &mut cgi.out {
                     *l -= bytes.len() as u64;
                 }
-                svc.trace_cgi_body(self, chunked, bytes);
+                self.trace_cgi_body(svc, chunked, bytes);
             }
             Out::Discard => {}
         }
@@ -96,8 +96,8 @@ impl Conn {
             Framing::UntilClose => Out::Body { chunked: false, left: None },
             Framing::None => Out::Discard,
         };
-        svc.fields.clear();
-        svc.fields.add_raw(&head.fields);
+        svc.handlers.fields.clear();
+        svc.handlers.fields.add_raw(&head.fields);
         let [method, target, referer, user_agent] = &cgi.launch.log;
         let entry =
             crate::access_log::Entry { method, target, version: version.as_str().as_bytes(), referer, user_agent };
@@ -105,7 +105,10 @@ impl Conn {
             Framing::Length(n) => n,
             _ => 0,
         };
-        svc.log_entry(self.peer.ip(), &entry, head.status, bytes);
+        // Logged now that the status is known, from the request's saved pieces.
+        if let Some(log) = svc.access.as_mut() {
+            log.entry(self.peer.ip(), svc.clock.http_date(), &entry, head.status, bytes);
+        }
         self.queue_head(svc, head.status, framing, version);
     }
 
@@ -126,7 +129,7 @@ impl Conn {
                 if let Some(out) = self.output.as_mut() {
                     out.push(b"0\r\n\r\n");
                 }
-                svc.trace_queued(self, "last chunk", b"0\r\n\r\n");
+                self.trace_queued(svc, "last chunk", b"0\r\n\r\n");
             }
             Out::Body { chunked: false, left: Some(l) } if l > 0 => {
                 // The program promised more than it wrote: the client will see
