@@ -5,7 +5,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use wired::config::{AccessLog, CacheControl, CgiDir, CgiExt, Config, TraceTarget};
@@ -56,7 +56,12 @@ fn options() -> getopts::Options {
         "run files with this extension under the root with INTERPRETER, e.g. .php=/usr/bin/php-cgi",
         ".EXT=INTERPRETER",
     );
-    o.optopt("", "cgi-timeout", "a CGI program must start answering within this (default 30s)", "TIME");
+    o.optopt(
+        "",
+        "cgi-timeout",
+        "longest a CGI program may go without reading its body or writing output (default 30s)",
+        "TIME",
+    );
     o.optopt("", "cgi-max", "most CGI processes at once per worker; beyond it 503 (default 64)", "N");
     o.optflagopt("", "trace", "print an annotated account of the wire to stderr, or to PATH", "PATH");
     o.optflagmulti("v", "verbose", "more log output (repeat for more)");
@@ -305,11 +310,12 @@ fn serve(config: Config) -> Result<(), String> {
         let _ = sys::raise_nofile_limit();
     }
     let (listeners, bound) = bind_all(&config)?;
-    // Signals are taken by the main thread alone; workers inherit the mask.
+    // Signals are blocked here, before any thread starts, so that every
+    // thread inherits the mask and the signal thread alone takes them.
     sys::block_signals().map_err(|e| format!("cannot block signals: {e}"))?;
 
     let config = Arc::new(config);
-    let shutdown = Arc::new(AtomicBool::new(false));
+    let shutdown = Arc::new(AtomicU8::new(worker::stop::RUN));
     let mut wakers = Vec::new();
     let mut threads = Vec::new();
     for (id, listeners) in listeners.into_iter().enumerate() {
@@ -335,20 +341,31 @@ fn serve(config: Config) -> Result<(), String> {
     }
     let _ = std::io::Write::flush(&mut std::io::stdout());
 
+    // The signal thread: the first signal drains, the second aborts. The
+    // workers do the closing (a CGI program's group dies with its
+    // connection); if they have not stopped a second after an abort, the
+    // process exits anyway.
+    let stop = Arc::clone(&shutdown);
     std::thread::Builder::new()
         .name("wired-signals".into())
         .spawn(move || {
             let mut seen = 0;
             while let Ok(sig) = sys::wait_signal() {
                 seen += 1;
-                if seen > 1 {
-                    eprintln!("wired: second signal {sig}: exiting now");
-                    std::process::exit(1);
+                let level = if seen > 1 { worker::stop::ABORT } else { worker::stop::DRAIN };
+                if level == worker::stop::ABORT {
+                    eprintln!("wired: second signal {sig}: closing every connection now");
+                } else {
+                    eprintln!("wired: signal {sig}: finishing responses in flight, then exiting");
                 }
-                eprintln!("wired: signal {sig}: finishing responses in flight, then exiting");
-                shutdown.store(true, Ordering::Relaxed);
+                stop.store(level, Ordering::Relaxed);
                 for w in &wakers {
                     let _ = w.wake();
+                }
+                if level == worker::stop::ABORT {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                    eprintln!("wired: the workers did not stop in time: exiting");
+                    std::process::exit(1);
                 }
             }
         })
@@ -361,6 +378,9 @@ fn serve(config: Config) -> Result<(), String> {
             Ok(Err(e)) => failed = Some(format!("worker failed: {e}")),
             Err(_) => failed = Some("a worker panicked".to_string()),
         }
+    }
+    if shutdown.load(Ordering::Relaxed) == worker::stop::ABORT {
+        failed = failed.or(Some("stopped by a second signal".to_string()));
     }
     failed.map_or(Ok(()), Err)
 }

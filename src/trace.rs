@@ -7,7 +7,7 @@
 //! text line, after a `|`, with CR, LF and control bytes made visible:
 //!
 //! ```text
-//! [w0 c1 +0.21ms] <- read(): 40 bytes
+//! [w0 c1 +0.21ms] <- recvfrom(): 40 bytes
 //!     | GET /hello.txt HTTP/1.1\r\n
 //!     | Host: a\r\n
 //!     | \r\n
@@ -16,13 +16,15 @@
 //!     connection: keep-alive: HTTP/1.1 persists unless the client says close (RFC 9112 §9.3)
 //! ```
 //!
-//! What is shown, in the order a request meets it: the bytes each `read`
-//! brought (a long body abridged, with a count); what the parser decided and
-//! why, with the RFC section (method, target, framing, persistence, or the
-//! error and its status); the response head as queued; where the body comes
-//! from; each system call that sent bytes (`write`, `sendmsg`,
-//! `send(MSG_MORE)`, `sendfile`) with its byte count; and, last, why the
-//! connection closed.
+//! What is shown, in the order a request meets it: the bytes each
+//! `recvfrom` brought (a long body abridged, with a count); what the parser
+//! decided and why, with the RFC section (method, target, framing,
+//! persistence, or the error and its status); the response head as queued;
+//! where the body comes from; each system call that sent bytes (`sendto`,
+//! `sendmsg`, `sendto(MSG_MORE)`, `sendfile`) with its byte count; and, last,
+//! why the connection closed. The calls are named as `strace` shows them:
+//! Rust's `read` and `write` on a socket, and libc's `send`, are `recvfrom`
+//! and `sendto` on Linux.
 //!
 //! Each event is formatted into one block and written whole with one
 //! `write_all`, so with several workers two connections' lines never
@@ -57,18 +59,19 @@ pub struct Who {
 /// The system call that sent a response's bytes, as the trace names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Call {
-    /// `write(2)` of one buffer.
+    /// `sendto(2)` of one buffer (what `write` on a socket, and libc's
+    /// `send`, are on Linux).
     Write,
     /// `sendmsg(2)` of the output buffer and the body behind it; with
     /// `MSG_MORE` when the close follows.
     Sendmsg { closing: bool },
-    /// `send(MSG_MORE)` of a head whose file body follows.
+    /// `sendto(MSG_MORE)` of a head whose file body follows.
     SendBeforeFile,
-    /// `send(MSG_MORE)` of the last bytes before the close.
+    /// `sendto(MSG_MORE)` of the last bytes before the close.
     SendBeforeFin,
     /// `sendfile(2)` from a file.
     Sendfile,
-    /// `pread(2)` then `write(2)`, for `--sendfile off`.
+    /// `pread(2)` then `sendto(2)`, for `--sendfile off`.
     PreadWrite,
 }
 
@@ -76,19 +79,19 @@ impl Call {
     /// The call as the trace names it, and why it was the one made.
     fn name_and_why(self) -> (&'static str, &'static str) {
         match self {
-            Call::Write => ("write()", ""),
+            Call::Write => ("sendto()", ""),
             Call::Sendmsg { closing: false } => ("sendmsg()", ": the buffer and the body behind it in one call"),
             Call::Sendmsg { closing: true } => (
                 "sendmsg(MSG_MORE)",
                 ": the buffer and the body behind it in one call; the last packet waits for the FIN of the close",
             ),
             Call::SendBeforeFile => {
-                ("send(MSG_MORE)", ": the kernel holds them to share a packet with the file that follows")
+                ("sendto(MSG_MORE)", ": the kernel holds them to share a packet with the file that follows")
             }
-            Call::SendBeforeFin => ("send(MSG_MORE)", ": the last packet waits for the FIN of the close"),
+            Call::SendBeforeFin => ("sendto(MSG_MORE)", ": the last packet waits for the FIN of the close"),
             Call::Sendfile => ("sendfile()", " from the file, page cache to socket, no copy through wired"),
             Call::PreadWrite => {
-                ("pread()+write()", " from the file, copied through the worker's buffer (--sendfile off)")
+                ("pread()+sendto()", " from the file, copied through the worker's buffer (--sendfile off)")
             }
         }
     }
@@ -164,7 +167,7 @@ impl Tracer {
     /// `heads`: they were read while waiting for a request head.
     pub fn recv(&mut self, who: Who, bytes: &[u8], heads: bool) {
         let t = self.at(who);
-        let _ = writeln!(t.block, "<- read(): {} bytes", bytes.len());
+        let _ = writeln!(t.block, "<- recvfrom(): {} bytes", bytes.len());
         // Show up to the last blank line of a head read in the Head phase,
         // and a little past it; in a body phase, a little.
         let heads_end = match heads {
@@ -231,6 +234,21 @@ impl Tracer {
         let _ = writeln!(
             t.block,
             "    after a bad head the next request's first byte is unknown: answer, then close (RFC 9112 §9.6)"
+        );
+        t.emit();
+    }
+
+    /// A request whose head parsed, but whose target cannot be served:
+    /// the rule it breaks. The connection stays, since its framing is sound.
+    pub fn refused_target(&mut self, who: Who, e: Error) {
+        let t = self.at(who);
+        let status = e.status();
+        let _ = writeln!(
+            t.block,
+            "refused target: {} ({}) -> {status} {}",
+            e.reason(),
+            rfc_of(e),
+            crate::response::reason(status)
         );
         t.emit();
     }
@@ -396,7 +414,8 @@ fn rfc_of(e: Error) -> &'static str {
         BareCr | BareLf => "RFC 9112 §2.2",
         MissingHost | DuplicateHost | BadHost => "RFC 9112 §3.2",
         Target => "RFC 9112 §3.2",
-        BadEscape | PathEscapesRoot => "RFC 3986 §5.2.4",
+        BadEscape => "RFC 3986 §2.1",
+        PathEscapesRoot => "RFC 3986 §5.2.4",
         TransferEncodingAndLength => "RFC 9112 §6.1, §6.3 rule 3",
         ChunkedNotLast => "RFC 9112 §6.3 rule 4",
         TransferEncodingHttp10 => "RFC 9112 §6.1",

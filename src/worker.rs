@@ -9,7 +9,7 @@
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use mio::net::TcpListener;
@@ -25,6 +25,16 @@ use crate::token::{self, Role, Source};
 /// Connections accepted per listener per wake-up, so a flood of new
 /// connections cannot starve the ones already open.
 const ACCEPT_BATCH: usize = 64;
+
+/// The shared stop flag's values, set by the signal thread (`src/main.rs`).
+pub mod stop {
+    /// Serving.
+    pub const RUN: u8 = 0;
+    /// The first SIGINT/SIGTERM: finish responses in flight, then exit.
+    pub const DRAIN: u8 = 1;
+    /// The second: close everything now, killing CGI process groups.
+    pub const ABORT: u8 = 2;
+}
 
 /// How long to stop accepting after running out of file descriptors.
 const FD_BACKOFF: Duration = Duration::from_millis(100);
@@ -44,7 +54,7 @@ pub struct Worker {
     at_capacity: bool,
     /// Connections that yielded with work left.
     runnable: Vec<usize>,
-    shutdown: Arc<AtomicBool>,
+    shutdown: Arc<AtomicU8>,
     drain_deadline: Option<Instant>,
     emfile_logged: bool,
 }
@@ -56,7 +66,7 @@ impl Worker {
         poll: Poll,
         listeners: Vec<std::net::TcpListener>,
         config: Arc<Config>,
-        shutdown: Arc<AtomicBool>,
+        shutdown: Arc<AtomicU8>,
     ) -> io::Result<Worker> {
         let mut mio_listeners = Vec::new();
         for (i, l) in listeners.into_iter().enumerate() {
@@ -132,8 +142,15 @@ impl Worker {
             if let Some(log) = self.svc.access.as_mut() {
                 log.flush_if_due(self.svc.clock.secs());
             }
-            if self.shutdown.load(Ordering::Relaxed) && self.drain() {
-                break;
+            match self.shutdown.load(Ordering::Relaxed) {
+                stop::RUN => {}
+                stop::DRAIN if !self.drain() => {}
+                // The drain is over, or a second signal came: whatever is
+                // still open is cut.
+                _ => {
+                    self.cut_all();
+                    break;
+                }
             }
         }
         if let Some(log) = self.svc.access.as_mut() {
@@ -311,6 +328,25 @@ impl Worker {
         self.svc.zombies.retain_mut(|child| !matches!(child.try_wait(), Ok(Some(_)) | Err(_)));
         let reaped = before - self.svc.zombies.len();
         self.svc.cgi_running = self.svc.cgi_running.saturating_sub(reaped);
+    }
+
+    /// Close every connection still open when the worker stops: a download
+    /// in progress ends short, a CGI program's process group is killed; each
+    /// gets its trace line. Then reap the killed programs, briefly: any left
+    /// are reaped by init once the process exits.
+    fn cut_all(&mut self) {
+        let open: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for slot in open {
+            if let Some(conn) = self.conns.get_mut(slot) {
+                let _ = conn.close_because("drain timeout: the server stopped before this response was finished");
+            }
+            self.close(slot);
+        }
+        let until = Instant::now() + Duration::from_millis(200);
+        while !self.svc.zombies.is_empty() && Instant::now() < until {
+            self.reap();
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Graceful shutdown: stop accepting, close idle connections, let the

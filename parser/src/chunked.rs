@@ -282,7 +282,8 @@ impl ChunkedDecoder {
     ///
     /// ```
     /// let mut dec = wired_parser::ChunkedDecoder::new(&wired_parser::Limits::default());
-    /// dec.decode(b"3\r\nabc\r\nFFFFFFFF")?;
+    /// let d = dec.decode(b"3\r\nabc\r\nFFFFFFFF")?; // stops after the data "abc"
+    /// dec.decode(&b"3\r\nabc\r\nFFFFFFFF"[d.consumed..])?;
     /// assert_eq!(dec.body_bytes(), 3);
     /// assert_eq!(dec.announced(), 3 + 0xFFFF_FFFF);
     /// # Ok::<(), wired_parser::Error>(())

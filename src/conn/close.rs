@@ -18,7 +18,8 @@ use crate::services::Services;
 /// How long to keep draining after the last response.
 const LINGER_TIME: Duration = Duration::from_secs(2);
 
-/// The most bytes drained before giving up on a polite close.
+/// The most bytes drained, in all, before giving up on a polite close: with
+/// [`LINGER_TIME`], what a client that keeps sending costs at most.
 const LINGER_BYTES: usize = 1024 * 1024;
 
 impl Conn {
@@ -35,19 +36,21 @@ impl Conn {
         self.trace_note(svc, "response sent; write side shut, draining what the client still sends");
         self.release_buffers(svc);
         self.set_deadline(slot, svc, LINGER_TIME);
-        self.phase = Phase::Linger;
+        self.phase = Phase::Linger { drained: 0 };
         Step::Continue
     }
 
     pub(super) fn linger(&mut self, _slot: usize, _svc: &mut Services) -> Step {
         let mut scratch = [0u8; 4096];
-        let mut drained = 0;
         loop {
+            let Phase::Linger { drained } = &mut self.phase else { return Step::Close };
             match (&self.sock).read(&mut scratch) {
                 Ok(0) => return self.close_because("lingering close done: the client closed its side too"),
                 Ok(n) => {
-                    drained += n;
-                    if drained > LINGER_BYTES {
+                    // Counted over the whole lingering close, not per wake-up:
+                    // a client sending a little at each event is bounded too.
+                    *drained += n;
+                    if *drained > LINGER_BYTES {
                         return self.close_because("lingering close cut short: the client kept sending");
                     }
                 }

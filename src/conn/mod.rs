@@ -80,8 +80,9 @@ pub enum Phase {
     Spool,
     /// A CGI program is running: body in, output out.
     Cgi,
-    /// Write side shut; dropping whatever the client still sends, briefly.
-    Linger,
+    /// Write side shut; dropping whatever the client still sends, briefly
+    /// (`drained`: bytes dropped so far).
+    Linger { drained: usize },
     /// Finished; the worker removes the connection.
     Closed,
 }
@@ -218,7 +219,7 @@ impl Conn {
                 Phase::Write => self.write(slot, svc),
                 Phase::Spool => self.spool(slot, svc),
                 Phase::Cgi => self.run_cgi(slot, svc),
-                Phase::Linger => self.linger(slot, svc),
+                Phase::Linger { .. } => self.linger(slot, svc),
                 Phase::Closed => Step::Close,
             };
             match step {
@@ -256,7 +257,7 @@ impl Conn {
             Phase::Discard(_) | Phase::Spool => "body timeout: the request body stalled",
             Phase::Write => "send timeout: the client stopped reading its response",
             Phase::Cgi => "CGI timeout",
-            Phase::Linger => "lingering close over: its time ran out",
+            Phase::Linger { .. } => "lingering close over: its time ran out",
             Phase::Closed => "timeout",
         }
     }

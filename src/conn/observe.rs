@@ -47,6 +47,13 @@ impl Conn {
         }
     }
 
+    /// A parsed head whose target a handler refused.
+    pub(super) fn trace_refused_target(&self, svc: &mut Services, e: Error) {
+        if let Some(t) = svc.trace.as_mut() {
+            t.refused_target(self.who(), e);
+        }
+    }
+
     /// The response head just formatted into `svc.head` was queued.
     pub(super) fn trace_response_head(&self, svc: &mut Services) {
         if let Some(t) = svc.trace.as_mut() {

@@ -74,7 +74,7 @@ impl Conn {
                 Ok(_) => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => self.read_drained = true,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return self.close_because("read() failed: the connection was reset"),
+                Err(_) => return self.close_because("recvfrom() failed: the connection was reset"),
             }
         }
     }

@@ -100,7 +100,7 @@ impl Conn {
                     self.phase = Phase::Write;
                     return Step::Continue;
                 }
-                Err(_) => return self.close_because("read() failed: the connection was reset"),
+                Err(_) => return self.close_because("recvfrom() failed: the connection was reset"),
             }
         }
     }
@@ -188,7 +188,11 @@ impl Conn {
             self.refuse(svc, Error::BodyTooLarge);
             return Parsed::Refused;
         }
-        let Dispatch { action, head_only } = svc.handlers.dispatch(req, svc.clock.secs(), self.peer, self.local);
+        let Dispatch { action, head_only, refused } =
+            svc.handlers.dispatch(req, svc.clock.secs(), self.peer, self.local);
+        if let Some(e) = refused {
+            self.trace_refused_target(svc, e);
+        }
         match action {
             Action::Reply(reply) => self.reply(svc, req, rest, reply, head_only),
             Action::Cgi(script) => self.start_cgi(slot, svc, req, rest, script, head_only),

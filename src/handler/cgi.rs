@@ -271,7 +271,8 @@ pub const MAX_OUTPUT_HEAD: usize = 16 * 1024;
 
 /// Read the header block from the start of a program's output.
 pub fn parse_output_head(out: &[u8]) -> HeadStatus {
-    // RFC 3875 §6.1: lines end in NL, which programs write as LF or CR LF.
+    // RFC 3875 §6.3: header lines end in NL; §7.2: on UNIX that is LF, and
+    // a server should accept CR LF too, which programs also write.
     let mut pos = 0;
     let mut head = OutputHead { status: 200, ..OutputHead::default() };
     let mut status = None;

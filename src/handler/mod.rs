@@ -53,6 +53,9 @@ pub struct Dispatch {
     pub action: Action,
     /// The request was HEAD: send the head only (RFC 9110 §9.3.2).
     pub head_only: bool,
+    /// The rule the request's target broke, when that is why the answer is
+    /// an error (for `--trace`, which names every refusal's rule).
+    pub refused: Option<wired_parser::Error>,
 }
 
 /// The handlers of one worker, and the scratch space they write into. The
@@ -85,8 +88,9 @@ impl Handlers {
     pub fn dispatch(&mut self, req: &Request<'_, '_>, now: u64, peer: SocketAddr, local: SocketAddr) -> Dispatch {
         self.fields.clear();
         let head_only = req.method == Method::Head;
-        let action = self.route(req, now, peer, local);
-        Dispatch { action, head_only }
+        let mut refused = None;
+        let action = self.route(req, now, peer, local, &mut refused);
+        Dispatch { action, head_only, refused }
     }
 
     /// An error response (the configured page, or the built-in one), its
@@ -96,10 +100,20 @@ impl Handlers {
         self.statics.error_reply(status, &mut self.fields)
     }
 
-    fn route(&mut self, req: &Request<'_, '_>, now: u64, peer: SocketAddr, local: SocketAddr) -> Action {
+    fn route(
+        &mut self,
+        req: &Request<'_, '_>,
+        now: u64,
+        peer: SocketAddr,
+        local: SocketAddr,
+        refused: &mut Option<wired_parser::Error>,
+    ) -> Action {
         let target = match parse_target(req.target, req.method) {
             Ok(t) => t,
-            Err(e) => return Action::Reply(self.statics.error_reply(e.status(), &mut self.fields)),
+            Err(e) => {
+                *refused = Some(e);
+                return Action::Reply(self.statics.error_reply(e.status(), &mut self.fields));
+            }
         };
         match target.form {
             // RFC 9110 §9.3.7: OPTIONS * asks about the server as a whole.
@@ -116,7 +130,10 @@ impl Handlers {
         }
         let path = match normalize_path(target.path, &mut self.path) {
             Ok(p) => p,
-            Err(e) => return Action::Reply(self.statics.error_reply(e.status(), &mut self.fields)),
+            Err(e) => {
+                *refused = Some(e);
+                return Action::Reply(self.statics.error_reply(e.status(), &mut self.fields));
+            }
         };
         // A panic on demand, for the test that a panicking handler costs one
         // connection and not its worker (tests/integration/hostile.rs). Debug

@@ -182,8 +182,9 @@ pub fn raise_nofile_limit() -> io::Result<u64> {
     Ok(hard)
 }
 
-/// Block SIGINT, SIGTERM (and SIGCHLD) in this thread and the threads it
-/// starts, so that the main thread alone receives them, with `wait_signal`.
+/// Block SIGINT and SIGTERM in this thread and the threads it starts, so
+/// that the signal thread alone receives them, with `wait_signal`. SIGCHLD
+/// is left alone: CGI exits arrive as pidfd events, not signals.
 pub fn block_signals() -> io::Result<()> {
     let set = signal_set();
     // SAFETY: `set` is an initialised sigset_t; the old mask is not wanted.

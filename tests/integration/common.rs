@@ -118,6 +118,11 @@ impl Server {
     /// Send SIGTERM and wait (bounded) for the exit status.
     pub fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
         signal(self.pid(), libc::SIGTERM);
+        self.wait_exit(within)
+    }
+
+    /// Wait up to `within` for the server to exit by itself; its status.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
         let start = Instant::now();
         while start.elapsed() < within {
             if let Ok(Some(status)) = self.child.try_wait() {

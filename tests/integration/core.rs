@@ -336,6 +336,37 @@ fn graceful_shutdown_lets_a_large_download_finish() {
 }
 
 #[test]
+fn a_download_unfinished_at_the_drain_deadline_is_cut_and_the_trace_says_why() {
+    let root = site("drain-cut");
+    let size = 32 * 1024 * 1024;
+    std::fs::write(root.join("big"), vec![b'y'; size]).unwrap();
+    let trace = root.join("trace.txt");
+    let trace_arg = format!("--trace={}", trace.display());
+    let mut server = Server::start(&root, &["--drain-timeout", "500ms", &trace_arg]);
+    let mut s = server.connect();
+    s.write_all(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    let mut first = vec![0u8; 4096];
+    let n = s.read(&mut first).unwrap();
+    assert!(n > 0);
+    // Stop reading; ask the server to stop; it waits 500 ms, then cuts.
+    let asked = Instant::now();
+    signal(server.pid(), libc::SIGTERM);
+    let status = server.wait_exit(Duration::from_secs(5)).expect("exited after the drain timeout");
+    let took = asked.elapsed();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(took >= Duration::from_millis(400), "exited after {took:?}, before the drain timeout");
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    assert!(n + rest.len() < size, "the download was cut short");
+    let text = std::fs::read_to_string(&trace).unwrap();
+    assert!(
+        text.contains("closed after 1 request: drain timeout: the server stopped before this response was finished"),
+        "no trace line for the cut: {}",
+        &text[text.len().saturating_sub(600)..]
+    );
+}
+
+#[test]
 fn ten_thousand_hit_and_run_clients_leave_no_descriptor_behind() {
     let root = site("fds");
     let server = Server::start(&root, &[]);
@@ -436,4 +467,31 @@ fn access_log_writes_combined_log_format_lines() {
     );
     assert!(lines[1].contains("\"GET /missing HTTP/1.1\" 404 "), "{}", lines[1]);
     assert!(lines[1].ends_with("\"-\" \"-\""), "{}", lines[1]);
+}
+
+/// A target refused after the head parsed (a path that climbs out, an
+/// escape that cannot be in a path) is explained in the trace with its rule,
+/// like a refused head.
+#[test]
+fn the_trace_names_the_rule_a_refused_path_breaks() {
+    let root = site("trace-path");
+    let trace = root.join("trace.txt");
+    let trace_arg = format!("--trace={}", trace.display());
+    let server = Server::start(&root, &[&trace_arg]);
+    for (target, why) in [
+        ("/%2e%2e/etc/passwd", "refused target: path climbs above the root (RFC 3986 §5.2.4) -> 400 Bad Request"),
+        ("/a%00b", "refused target: forbidden percent-escape in path (RFC 3986 §2.1) -> 400 Bad Request"),
+    ] {
+        let r = server.get(target);
+        assert_eq!(r.status, 400, "{target}");
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let text = std::fs::read_to_string(&trace).unwrap_or_default();
+            if text.contains(why) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{target}: no line {why:?} in:\n{text}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }

@@ -105,8 +105,10 @@ impl Cgi {
 
 impl Drop for Cgi {
     /// A program still running when its connection is dropped without
-    /// `drop_cgi` (the worker stopping after the drain timeout) must not
-    /// outlive the server: its group is killed, and init reaps it.
+    /// `drop_cgi` (a worker that ends with connections in its slab) must
+    /// not outlive the server: its group is killed, and init reaps it once
+    /// wired exits. `Worker::cut_all` closes connections through `drop_cgi`,
+    /// so this is the safety net, not the usual path.
     fn drop(&mut self) {
         self.kill();
     }
@@ -257,7 +259,7 @@ impl Conn {
                 Ok(_) => self.set_deadline(slot, svc, svc.config.body_timeout),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return self.close_because("read() failed: the connection was reset"),
+                Err(_) => return self.close_because("recvfrom() failed: the connection was reset"),
             }
         }
     }
@@ -334,7 +336,7 @@ impl Conn {
         );
         self.cgi = Some(cgi);
         self.phase = Phase::Cgi;
-        self.set_deadline(slot, svc, svc.config.cgi_timeout);
+        self.arm_cgi_timer(slot, svc);
     }
 
     /// The CGI phase: move bytes between the client and the program until
@@ -357,7 +359,7 @@ impl Conn {
             progress |= self.cgi_stderr();
             progress |= self.cgi_reap(svc);
             if progress {
-                self.set_deadline(slot, svc, svc.config.cgi_timeout);
+                self.arm_cgi_timer(slot, svc);
             }
             if let Some(step) = self.cgi_finished(slot, svc) {
                 return step;
@@ -366,6 +368,23 @@ impl Conn {
                 return Step::Wait;
             }
         }
+    }
+
+    /// Arm the timer for what the exchange now waits on. Output queued and
+    /// not sent means the client is not reading: `--send-timeout`, as for a
+    /// file. Otherwise it waits on the program, which must make progress
+    /// (read its body, write output) within `--cgi-timeout`.
+    fn arm_cgi_timer(&mut self, slot: usize, svc: &mut Services) {
+        let after = match self.waiting_on_client() {
+            true => svc.config.send_timeout,
+            false => svc.config.cgi_timeout,
+        };
+        self.set_deadline(slot, svc, after);
+    }
+
+    /// Output is queued that the client has not taken yet.
+    fn waiting_on_client(&self) -> bool {
+        self.output.as_ref().is_some_and(|b| !b.is_empty())
     }
 
     /// Request body: buffered bytes to stdin, and more from the socket.
@@ -413,12 +432,24 @@ impl Conn {
         let room = self.input.as_ref().map_or(usize::MAX, |b| b.capacity() - b.len());
         if (body_wanted || !self.read_drained) && room > 0 && !self.peer_closed {
             match self.fill(svc) {
-                Ok(0) => {
-                    // The client went away, mid-body or while waiting. A
-                    // shut sending side looks the same, and nginx too takes it
-                    // for an abort (ngx_http_upstream_check_broken_connection).
+                Ok(0) if body_wanted => {
+                    // The body will never be complete, so the program can
+                    // never be answered: stop it.
                     self.peer_closed = true;
                     return Err(());
+                }
+                Ok(0) => {
+                    // The whole request is in and the client shut its sending
+                    // side: a half-close (RFC 9112 §9.6 lets a client close
+                    // its side and still read the response), answered in full
+                    // as a file would be, then closed. A client that is
+                    // really gone shows itself when a write fails (EPIPE or a
+                    // reset), or the program meets --cgi-timeout. nginx takes
+                    // the FIN for an abort instead; here CGI and static files
+                    // behave alike.
+                    self.peer_closed = true;
+                    self.close_after = true;
+                    progress = true;
                 }
                 Ok(_) => progress |= body_wanted,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => self.read_drained = true,
@@ -611,6 +642,12 @@ impl Conn {
 
     /// The CGI deadline passed.
     pub(super) fn cgi_timeout(&mut self, slot: usize, svc: &mut Services) -> Step {
+        if self.waiting_on_client() {
+            // The send timeout (see `arm_cgi_timer`): the program is not to
+            // blame, but its response can go nowhere.
+            self.drop_cgi(svc);
+            return self.close_because("send timeout: the client stopped reading its response");
+        }
         let answered = self.cgi.as_ref().is_some_and(|c| c.answered);
         let name = self.cgi.as_ref().map(|c| c.launch.script.filename.display().to_string()).unwrap_or_default();
         log::warn!("cgi {name}: timed out; killing its process group");

@@ -95,8 +95,26 @@ fn a_client_that_leaves_mid_response_takes_the_program_with_it() {
     assert_eq!(get(&server, "/cgi-bin/length.sh").status, 200, "still serving");
 }
 
+/// Close with a reset (SO_LINGER 0): the client is gone for certain.
+fn reset(s: Client) {
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&*s);
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: `linger` lives for the call and its exact size is passed.
+    let ret = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(ret, 0, "SO_LINGER");
+    drop(s);
+}
+
 #[test]
-fn a_client_that_leaves_while_the_program_is_quiet_takes_it_too() {
+fn a_client_that_resets_while_the_program_is_quiet_takes_it_too() {
     let site = site("disconnect-quiet");
     let server = start(&site, &["--cgi-timeout", "30s"]);
     let mut s = connect(&server);
@@ -104,7 +122,7 @@ fn a_client_that_leaves_while_the_program_is_quiet_takes_it_too() {
     let pids = script_pids(&site, "silent.sh");
     let head = read_response(&mut BufReader::new(&mut s), true).unwrap();
     assert_eq!(head.status, 200);
-    drop(s);
+    reset(s);
     for pid in pids {
         // Well before the 30 s timeout.
         assert!(wait_dead(pid, &server, Duration::from_secs(5)), "process {pid} outlived its client");
@@ -226,6 +244,97 @@ fn a_program_still_running_at_exit_is_killed() {
     s.write_all(b"GET /cgi-bin/hang.sh HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
     let pids = script_pids(&site, "hang.sh");
     server.terminate(Duration::from_secs(5)).expect("wired exits after the drain timeout");
+    for pid in pids {
+        assert!(wait_dead(pid, &server, Duration::from_secs(3)), "process {pid} outlived the server");
+    }
+}
+
+/// A half-close is not an abort: a client that shuts its sending side after
+/// the request still gets the whole response, as it would for a file.
+#[test]
+fn a_client_that_half_closes_after_its_request_gets_the_whole_answer() {
+    let site = site("half-close");
+    let server = start(&site, &[]);
+    for target in ["/cgi-bin/slow.sh", "/some/file.txt"] {
+        let mut s = connect(&server);
+        s.write_all(format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes()).unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).unwrap();
+        let r = parse_all(&all, &[false]);
+        assert_eq!(r.len(), 1, "{target}: one response, then the close");
+        assert_eq!(r[0].status, 200, "{target}");
+        if target.contains("slow") {
+            assert_eq!(r[0].text(), "slow but sure\n");
+        }
+    }
+    assert_no_zombies(&server);
+}
+
+/// `--cgi-timeout` measures the program's silence, re-armed while it makes
+/// progress: a program that answers and then stops is cut there (the
+/// response cannot be finished), and its process group killed.
+#[test]
+fn a_program_silent_after_its_response_began_is_cut_at_the_cgi_timeout() {
+    let site = site("cgi-timeout-late");
+    let server = start(&site, &["--cgi-timeout", "1s"]);
+    let mut s = connect(&server);
+    let started = Instant::now();
+    s.write_all(b"GET /cgi-bin/silent.sh HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    let pids = script_pids(&site, "silent.sh");
+    let mut all = Vec::new();
+    let _ = s.read_to_end(&mut all);
+    let took = started.elapsed();
+    assert!(all.starts_with(b"HTTP/1.1 200 "), "{}", String::from_utf8_lossy(&all));
+    assert!(!all.ends_with(b"0\r\n\r\n"), "the cut response must not look finished");
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5), "cut after {took:?}");
+    for pid in pids {
+        assert!(wait_dead(pid, &server, Duration::from_secs(3)), "process {pid} outlived the timeout");
+    }
+    assert_no_zombies(&server);
+}
+
+/// A program whose client stops reading is bounded by `--send-timeout`
+/// (the client is the slow one), not by `--cgi-timeout`.
+#[test]
+fn a_client_that_stops_reading_a_program_is_cut_at_the_send_timeout() {
+    let site = site("cgi-send-timeout");
+    let server = start(&site, &["--cgi-timeout", "30s", "--send-timeout", "1s"]);
+    let mut s = connect(&server);
+    s.write_all(b"GET /cgi-bin/stream.sh HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    let pids = script_pids(&site, "stream.sh");
+    let mut some = [0u8; 4096];
+    s.read_exact(&mut some).unwrap();
+    assert!(some.starts_with(b"HTTP/1.1 200 "));
+    // Stop reading: the kernel buffers fill, then wired's, then the program blocks.
+    let stopped = Instant::now();
+    for pid in &pids {
+        assert!(wait_dead(*pid, &server, Duration::from_secs(8)), "process {pid} outlived the send timeout");
+    }
+    let took = stopped.elapsed();
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(8), "ended after {took:?}");
+    assert_no_zombies(&server);
+    assert_eq!(get(&server, "/cgi-bin/length.sh").status, 200, "still serving");
+}
+
+/// The second SIGTERM does not wait for the drain: every connection is
+/// closed at once, the process exits with status 1, and no CGI program
+/// outlives it.
+#[test]
+fn a_second_signal_exits_at_once_and_kills_the_programs() {
+    let site = site("second-signal");
+    let mut server = start(&site, &["--drain-timeout", "30s"]);
+    let mut s = connect(&server);
+    s.write_all(b"GET /cgi-bin/hang.sh HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    let pids = script_pids(&site, "hang.sh");
+    signal(server.pid(), libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(server.child.try_wait().unwrap().is_none(), "the first signal drains: still running");
+    let asked = Instant::now();
+    // `terminate` sends the second SIGTERM.
+    let status = server.terminate(Duration::from_secs(3)).expect("exits at the second signal");
+    assert!(asked.elapsed() < Duration::from_secs(2), "took {:?}", asked.elapsed());
+    assert_eq!(status.code(), Some(1), "{status:?}");
     for pid in pids {
         assert!(wait_dead(pid, &server, Duration::from_secs(3)), "process {pid} outlived the server");
     }

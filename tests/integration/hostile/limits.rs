@@ -165,3 +165,27 @@ fn a_response_never_read_is_dropped_at_the_send_timeout_and_its_descriptor_freed
     assert!(took < Duration::from_millis(1500), "freed after {took:?}");
     assert_eq!(server.get("/n/1").status, 200);
 }
+
+/// The lingering close drains at most 1 MiB in all, however the bytes are
+/// spread over wake-ups: a client that keeps sending after its refusal is
+/// cut once the total passes, well before the 2 s lingering time.
+#[test]
+fn the_lingering_close_drains_at_most_a_mebibyte_in_all() {
+    let root = site("linger-cap");
+    let server = Server::start(&root, &[]);
+    let mut s = server.connect();
+    // A bad head: 400, and a lingering close.
+    s.write_all(b"GET / HTTP/1.1\r\nHost : t\r\n\r\n").unwrap();
+    let start = Instant::now();
+    let block = vec![b'z'; 64 * 1024];
+    let cut = loop {
+        if s.write_all(&block).is_err() {
+            break start.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(start.elapsed() < Duration::from_secs(5), "never cut");
+    };
+    // 64 KiB every 20 ms passes 1 MiB in about a third of a second; a cap
+    // counted per wake-up would have let it run to the 2 s lingering time.
+    assert!(cut < Duration::from_millis(1500), "cut after {cut:?}");
+}
