@@ -81,7 +81,7 @@ fn trace_shows_requests_decisions_responses_and_close_reasons() {
     assert_has(&c1, "closed after 1 request: the last response said `Connection: close`", "the close reason");
 
     let c2 = connection_lines(&trace, 2);
-    let read_line = c2.iter().position(|l| l.contains("<- read(): ")).expect("a read");
+    let read_line = c2.iter().position(|l| l.contains("<- recvfrom(): ")).expect("a read");
     assert!(c2[read_line..].iter().take(8).any(|l| l.contains("| GET /b.txt HTTP/1.1\\r\\n")), "both in one read");
     assert_has(&c2, "request 1: GET /a.txt HTTP/1.1", "first of the pair");
     assert_has(&c2, "connection: keep-alive: HTTP/1.1 persists", "first of the pair keeps the connection");
