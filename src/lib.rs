@@ -20,6 +20,7 @@ pub mod response;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod timer;
+pub mod tls;
 pub mod token;
 pub mod trace;
 pub mod worker;
