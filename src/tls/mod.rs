@@ -16,8 +16,10 @@
 //! cmake, no async runtime.
 
 mod config;
+mod stream;
 
 pub use config::{
     ALPN_HTTP1, CertPair, SESSION_CACHE_ENTRIES, SniResolver, TlsError, TlsSettings, covers, server_config,
     server_config_with_alpn,
 };
+pub use stream::{HelloInfo, PENDING_LIMIT, TlsInfo, TlsStream};
