@@ -17,6 +17,8 @@
 
 mod config;
 mod stream;
+#[cfg(test)]
+mod tests;
 
 pub use config::{
     ALPN_HTTP1, CertPair, SESSION_CACHE_ENTRIES, SniResolver, TlsError, TlsSettings, covers, server_config,
