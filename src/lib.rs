@@ -21,6 +21,7 @@ pub mod services;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod timer;
+pub mod tls;
 pub mod token;
 pub mod trace;
 pub mod worker;
