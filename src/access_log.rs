@@ -82,6 +82,20 @@ impl AccessLog {
     /// Log one answered request, dated `http_date` (the worker's clock):
     /// `host - - [day/Mon/year:hh:mm:ss +0000] "request line" status bytes "referer" "user-agent"`.
     pub fn entry(&mut self, peer: IpAddr, http_date: &[u8; 29], entry: &Entry<'_>, status: u16, bytes: u64) {
+        self.entry_with(peer, http_date, entry, status, bytes, None);
+    }
+
+    /// The same line with the TLS fields after it (`--access-log-tls`):
+    /// ` "TLSv1.3" "sni.example"`, or ` "-" "-"` for plain HTTP or no SNI.
+    pub fn entry_with(
+        &mut self,
+        peer: IpAddr,
+        http_date: &[u8; 29],
+        entry: &Entry<'_>,
+        status: u16,
+        bytes: u64,
+        tls: Option<(&str, Option<&str>)>,
+    ) {
         let line = &mut self.buf;
         let _ = write!(line, "{peer} - - [");
         clf_date(line, http_date);
@@ -95,7 +109,15 @@ impl AccessLog {
         escape(line, entry.referer);
         line.extend_from_slice(b"\" \"");
         escape(line, entry.user_agent);
-        line.extend_from_slice(b"\"\n");
+        line.push(b'"');
+        if let Some((version, sni)) = tls {
+            line.extend_from_slice(b" \"");
+            escape(line, if version.is_empty() { b"-" } else { version.as_bytes() });
+            line.extend_from_slice(b"\" \"");
+            escape(line, sni.unwrap_or("-").as_bytes());
+            line.push(b'"');
+        }
+        line.push(b'\n');
         if line.len() >= FLUSH_BYTES {
             self.flush();
         }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use wired_parser::Limits;
@@ -76,6 +77,18 @@ pub struct Config {
     pub cgi_timeout: Duration,
     /// Most CGI processes running at once per worker (503 beyond).
     pub cgi_max: usize,
+    /// Addresses to listen on with TLS (`--listen-tls`).
+    pub listen_tls: Vec<SocketAddr>,
+    /// The TLS configuration built at startup from the certificate flags
+    /// (`crate::tls::server_config`); `None` without `--listen-tls`.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// On plain listeners, answer every request with a 308 to the same URL
+    /// over https (`--redirect-https`).
+    pub redirect_https: bool,
+    /// The whole TLS handshake must be done within this (`--handshake-timeout`).
+    pub handshake_timeout: Duration,
+    /// Add the TLS version and SNI name to access log lines (`--access-log-tls`).
+    pub access_log_tls: bool,
 }
 
 /// A `--cgi` mapping.
@@ -131,6 +144,11 @@ impl Default for Config {
             cgi_ext: Vec::new(),
             cgi_timeout: Duration::from_secs(30),
             cgi_max: 64,
+            listen_tls: Vec::new(),
+            tls: None,
+            redirect_https: false,
+            handshake_timeout: Duration::from_secs(10),
+            access_log_tls: false,
         }
     }
 }

@@ -146,7 +146,7 @@ impl Harness {
         self.svc.wheel = Wheel::new(8, now);
         let mut sock = mio::net::TcpStream::from_std(server);
         self.poll.registry().register(&mut sock, SERVER_SIDE, Interest::READABLE)?;
-        let conn = Conn::new(sock, peer, local, self.serial, now);
+        let conn = Conn::new(crate::conn::Transport::plain(sock), peer, local, self.serial, now);
         Ok((conn, client))
     }
 }

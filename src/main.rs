@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use wired::config::{AccessLog, CacheControl, CgiDir, CgiExt, Config, TraceTarget};
-use wired::{conn, handler, sys, token, worker};
+use wired::{conn, handler, sys, tls, token, worker};
 
 const USAGE: &str = "Usage: wired [OPTIONS]";
 
@@ -63,6 +63,19 @@ fn options() -> getopts::Options {
         "TIME",
     );
     o.optopt("", "cgi-max", "most CGI processes at once per worker; beyond it 503 (default 64)", "N");
+    o.optmulti("", "listen-tls", "address to listen on with TLS (repeatable), e.g. 0.0.0.0:443", "ADDR:PORT");
+    o.optopt("", "tls-cert", "certificate chain for --listen-tls (PEM), the default for any name", "FILE");
+    o.optopt("", "tls-key", "private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1)", "FILE");
+    o.optmulti(
+        "",
+        "tls-cert-for",
+        "a certificate chosen by SNI for HOST (or *.domain), e.g. a.example=a.pem,a.key (repeatable)",
+        "HOST=CERT,KEY",
+    );
+    o.optopt("", "tls-ocsp", "a DER OCSP response to staple to the default certificate", "FILE");
+    o.optopt("", "handshake-timeout", "the TLS handshake must be done within this (default 10s)", "TIME");
+    o.optflag("", "redirect-https", "on plain listeners, answer every request with 308 to its https URL");
+    o.optflag("", "access-log-tls", "append the TLS version and SNI name to each access log line");
     o.optflagopt("", "trace", "print an annotated account of the wire to stderr, or to PATH", "PATH");
     o.optflagmulti("v", "verbose", "more log output (repeat for more)");
     o.optflag("q", "quiet", "log errors only");
@@ -97,7 +110,10 @@ fn parse_number<T: std::str::FromStr>(name: &str, s: &str) -> Result<T, Usage> {
     s.parse().map_err(|_| Usage(format!("--{name}: '{s}' is not a valid number")))
 }
 
-fn parse_config(args: &[String]) -> Result<Option<(Config, i32)>, Usage> {
+/// The configuration, the verbosity, and the TLS settings if any.
+type Parsed = (Config, i32, Option<tls::TlsSettings>);
+
+fn parse_config(args: &[String]) -> Result<Option<Parsed>, Usage> {
     let m = options().parse(args).map_err(|e| Usage(e.to_string()))?;
     if m.opt_present("help") {
         print!("{}", options().usage(&format!("{USAGE}\n\nA small, fast, readable HTTP/1.1 server.")));
@@ -143,6 +159,7 @@ fn parse_config(args: &[String]) -> Result<Option<(Config, i32)>, Usage> {
         ("send-timeout", &mut c.send_timeout),
         ("drain-timeout", &mut c.drain_timeout),
         ("cgi-timeout", &mut c.cgi_timeout),
+        ("handshake-timeout", &mut c.handshake_timeout),
     ] {
         if let Some(v) = m.opt_str(name) {
             *slot = parse_duration(name, &v)?;
@@ -236,8 +253,62 @@ fn parse_config(args: &[String]) -> Result<Option<(Config, i32)>, Usage> {
             None => TraceTarget::Stderr,
         });
     }
+    let (tls, tls_settings) = parse_tls(&m)?;
+    c.listen_tls = tls;
+    if !c.listen_tls.is_empty() && m.opt_strs("listen").is_empty() {
+        // Only what was asked for: --listen-tls alone opens no plain port.
+        c.listen.clear();
+    }
+    c.redirect_https = m.opt_present("redirect-https");
+    c.access_log_tls = m.opt_present("access-log-tls");
+    if c.redirect_https && c.listen_tls.is_empty() {
+        return Err(Usage("--redirect-https: there is no --listen-tls to redirect to".into()));
+    }
     let verbosity = if m.opt_present("quiet") { -1 } else { m.opt_count("verbose") as i32 };
-    Ok(Some((c, verbosity)))
+    Ok(Some((c, verbosity, tls_settings)))
+}
+
+/// The TLS flags: the addresses, and the certificate settings to build the
+/// rustls configuration from (after logging is set up, so warnings show).
+fn parse_tls(m: &getopts::Matches) -> Result<(Vec<SocketAddr>, Option<tls::TlsSettings>), Usage> {
+    let addrs = m
+        .opt_strs("listen-tls")
+        .iter()
+        .map(|a| {
+            a.parse::<SocketAddr>()
+                .map_err(|_| Usage(format!("--listen-tls: '{a}' is not ADDR:PORT (e.g. 0.0.0.0:443 or [::]:443)")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let cert = m.opt_str("tls-cert");
+    let key = m.opt_str("tls-key");
+    let by_name = m.opt_strs("tls-cert-for");
+    if addrs.is_empty() {
+        if cert.is_some() || key.is_some() || !by_name.is_empty() {
+            return Err(Usage("--tls-cert, --tls-key and --tls-cert-for need a --listen-tls address".into()));
+        }
+        return Ok((addrs, None));
+    }
+    let mut settings = tls::TlsSettings::default();
+    match (cert, key) {
+        (Some(cert), Some(key)) => {
+            settings.default = Some(tls::CertPair { cert: cert.into(), key: key.into() });
+        }
+        (None, None) if !by_name.is_empty() => {}
+        (Some(_), None) => return Err(Usage("--tls-cert needs its --tls-key".into())),
+        (None, Some(_)) => return Err(Usage("--tls-key needs its --tls-cert".into())),
+        (None, None) => return Err(Usage("--listen-tls needs a certificate: --tls-cert FILE --tls-key FILE".into())),
+    }
+    for entry in by_name {
+        let bad = || Usage(format!("--tls-cert-for: '{entry}' is not HOST=CERT,KEY"));
+        let (host, files) = entry.split_once('=').ok_or_else(bad)?;
+        let (cert, key) = files.split_once(',').ok_or_else(bad)?;
+        if host.is_empty() || cert.is_empty() || key.is_empty() {
+            return Err(bad());
+        }
+        settings.by_name.push((host.to_string(), tls::CertPair { cert: cert.into(), key: key.into() }));
+    }
+    settings.ocsp = m.opt_str("tls-ocsp").map(PathBuf::from);
+    Ok((addrs, Some(settings)))
 }
 
 fn conn_header_slots() -> usize {
@@ -259,20 +330,27 @@ fn init_logging(verbosity: i32) {
 /// SO_REUSEPORT first, so that a port already taken (even by another wired)
 /// is reported instead of silently shared, and so that port 0 picks one port
 /// for all workers.
-fn bind_all(config: &Config) -> Result<(Vec<Vec<TcpListener>>, Vec<SocketAddr>), String> {
-    let mut per_worker: Vec<Vec<TcpListener>> = (0..config.workers).map(|_| Vec::new()).collect();
+/// A listening socket, and whether it speaks TLS.
+type Listener = (TcpListener, bool);
+
+/// Each worker's listeners, and the addresses bound (with TLS or not).
+type Bound = (Vec<Vec<Listener>>, Vec<(SocketAddr, bool)>);
+
+fn bind_all(config: &Config) -> Result<Bound, String> {
+    let mut per_worker: Vec<Vec<Listener>> = (0..config.workers).map(|_| Vec::new()).collect();
     let mut bound = Vec::new();
-    for addr in &config.listen {
+    let plain = config.listen.iter().map(|a| (a, false));
+    for (addr, tls) in plain.chain(config.listen_tls.iter().map(|a| (a, true))) {
         let probe = TcpListener::bind(addr).map_err(|e| match e.kind() {
             std::io::ErrorKind::AddrInUse => format!("cannot listen on {addr}: the address is already in use"),
             _ => format!("cannot listen on {addr}: {e}"),
         })?;
         let actual = probe.local_addr().map_err(|e| e.to_string())?;
         drop(probe);
-        bound.push(actual);
+        bound.push((actual, tls));
         for listeners in per_worker.iter_mut() {
             let l = sys::reuseport_listener(actual, 1024).map_err(|e| format!("cannot listen on {actual}: {e}"))?;
-            listeners.push(l);
+            listeners.push((l, tls));
         }
     }
     Ok((per_worker, bound))
@@ -280,7 +358,7 @@ fn bind_all(config: &Config) -> Result<(Vec<Vec<TcpListener>>, Vec<SocketAddr>),
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (config, verbosity) = match parse_config(&args) {
+    let (mut config, verbosity, tls_settings) = match parse_config(&args) {
         Ok(Some(c)) => c,
         Ok(None) => return ExitCode::SUCCESS,
         Err(Usage(msg)) => {
@@ -290,6 +368,21 @@ fn main() -> ExitCode {
         }
     };
     init_logging(verbosity);
+    if let Some(settings) = tls_settings {
+        // A certificate problem is a setup mistake: said in plain words, exit 2.
+        match tls::server_config(&settings) {
+            Ok((tls_config, warnings)) => {
+                for w in warnings {
+                    log::warn!("{w}");
+                }
+                config.tls = Some(tls_config);
+            }
+            Err(e) => {
+                eprintln!("wired: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     match serve(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
@@ -331,10 +424,11 @@ fn serve(config: Config) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         threads.push(thread);
     }
-    for addr in &bound {
+    for (addr, tls) in &bound {
         println!(
-            "wired {} listening on http://{addr} ({} workers, root {})",
+            "wired {} listening on {}://{addr} ({} workers, root {})",
             env!("CARGO_PKG_VERSION"),
+            if *tls { "https" } else { "http" },
             config.workers,
             config.root.display()
         );

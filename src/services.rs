@@ -41,6 +41,10 @@ pub struct Services {
     /// (empty otherwise). One per worker: what a socket takes is copied
     /// into the kernel at once, so no connection keeps it.
     pub copy: Vec<u8>,
+    /// Scratch: file bytes on their way into TLS records (TLS cannot use
+    /// `sendfile`); allocated only when a TLS listener is configured. One
+    /// per worker: a TLS write takes what it is given into the session.
+    pub tls_copy: Vec<u8>,
     /// Shutting down: no more keep-alive.
     pub draining: bool,
     /// The access log, if on.
@@ -68,6 +72,7 @@ impl Services {
         };
         let now = Instant::now();
         let copy = if config.sendfile { Vec::new() } else { vec![0; COPY_BUFFER] };
+        let tls_copy = if config.tls.is_some() { vec![0; TLS_COPY_BUFFER] } else { Vec::new() };
         Ok(Services {
             handlers: Handlers::new(config.clone())?,
             config,
@@ -77,6 +82,7 @@ impl Services {
             now,
             head: Vec::with_capacity(1024),
             copy,
+            tls_copy,
             draining: false,
             access,
             trace,
@@ -92,3 +98,8 @@ impl Services {
 /// requests/s, 256 KiB 430-456; a larger buffer copies more again when a
 /// socket takes less.
 const COPY_BUFFER: usize = 128 * 1024;
+
+/// The TLS file buffer: four full records (RFC 8446 §5.1: at most 16 KiB of
+/// plaintext each), the most a session takes in one write before its
+/// pending ciphertext reaches `crate::tls::PENDING_LIMIT`.
+const TLS_COPY_BUFFER: usize = 64 * 1024;

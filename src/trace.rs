@@ -45,6 +45,7 @@ use wired_parser::{Body as ReqBody, Error, Request, Version};
 
 use crate::config::TraceTarget;
 use crate::response::{Body, Part, Reply};
+use crate::tls::{HelloInfo, TlsInfo};
 
 /// Which connection an event is about: the plain record a tracer is fed,
 /// so it never sees a connection's insides.
@@ -73,6 +74,11 @@ pub enum Call {
     Sendfile,
     /// `pread(2)` then `sendto(2)`, for `--sendfile off`.
     PreadWrite,
+    /// Plaintext encrypted into TLS records, written with `sendto(2)`.
+    TlsWrite,
+    /// A file read with `pread(2)` into the worker's buffer, encrypted, and
+    /// written: TLS cannot use `sendfile`.
+    TlsFile,
 }
 
 impl Call {
@@ -93,6 +99,19 @@ impl Call {
             Call::PreadWrite => {
                 ("pread()+sendto()", " from the file, copied through the worker's buffer (--sendfile off)")
             }
+            Call::TlsWrite => ("encrypt+sendto()", " of plaintext, sent as TLS records (RFC 8446 §5)"),
+            Call::TlsFile => (
+                "pread()+encrypt+sendto()",
+                " of the file, read into the worker's buffer and encrypted: TLS cannot use sendfile()",
+            ),
+        }
+    }
+
+    /// The same call made through a TLS session.
+    pub fn under_tls(self) -> Call {
+        match self {
+            Call::Sendfile | Call::PreadWrite | Call::TlsFile => Call::TlsFile,
+            _ => Call::TlsWrite,
         }
     }
 
@@ -164,10 +183,18 @@ impl Tracer {
     }
 
     /// Bytes arrived: shown as they came, a head whole, a body abridged.
-    /// `heads`: they were read while waiting for a request head.
-    pub fn recv(&mut self, who: Who, bytes: &[u8], heads: bool) {
+    /// `heads`: they were read while waiting for a request head; `tls`:
+    /// they are plaintext, decrypted from TLS records.
+    pub fn recv(&mut self, who: Who, bytes: &[u8], heads: bool, tls: bool) {
         let t = self.at(who);
-        let _ = writeln!(t.block, "<- recvfrom(): {} bytes", bytes.len());
+        match tls {
+            true => {
+                let _ = writeln!(t.block, "<- recvfrom() + decrypt: {} bytes of plaintext", bytes.len());
+            }
+            false => {
+                let _ = writeln!(t.block, "<- recvfrom(): {} bytes", bytes.len());
+            }
+        }
         // Show up to the last blank line of a head read in the Head phase,
         // and a little past it; in a body phase, a little.
         let heads_end = match heads {
@@ -175,6 +202,48 @@ impl Tracer {
             false => 0,
         };
         abridged(&mut t.block, bytes, heads_end.saturating_add(SHOW_BODY).min(SHOW_MAX));
+        t.emit();
+    }
+
+    /// The TLS handshake is done: what the client offered and what was agreed.
+    pub fn handshake(&mut self, who: Who, info: &TlsInfo, hello: Option<&HelloInfo>) {
+        let t = self.at(who);
+        let _ = writeln!(
+            t.block,
+            "TLS handshake done: {} with {} ({} handshake, RFC 8446 §4)",
+            info.version,
+            info.suite,
+            if info.resumed { "resumed: a ticket or session id, no certificate sent" } else { "full" }
+        );
+        if let Some(hello) = hello {
+            let _ = writeln!(
+                t.block,
+                "    ClientHello: SNI {} (RFC 6066 §3), ALPN offered {} (RFC 7301 §3.1)",
+                hello.sni.as_deref().unwrap_or("none"),
+                alpn_list(&hello.alpn)
+            );
+        }
+        let chosen = info.alpn.as_deref().map(|p| String::from_utf8_lossy(p).into_owned());
+        let _ = writeln!(
+            t.block,
+            "    ALPN chosen: {}; from here the bytes shown are the decrypted HTTP exchange",
+            chosen.as_deref().unwrap_or("none (HTTP/1.1 by default)")
+        );
+        t.emit();
+    }
+
+    /// The TLS handshake failed, and why.
+    pub fn handshake_failed(&mut self, who: Who, hello: Option<&HelloInfo>, e: &io::Error) {
+        let t = self.at(who);
+        let _ = writeln!(t.block, "TLS handshake failed: {e}");
+        if let Some(hello) = hello {
+            let _ = writeln!(
+                t.block,
+                "    ClientHello: SNI {}, ALPN offered {}",
+                hello.sni.as_deref().unwrap_or("none"),
+                alpn_list(&hello.alpn)
+            );
+        }
         t.emit();
     }
 
@@ -398,6 +467,14 @@ impl Tracer {
         self.start(who, true);
         self
     }
+}
+
+/// ALPN protocol names as a list: `h2, http/1.1`, or `none`.
+fn alpn_list(names: &[Vec<u8>]) -> String {
+    if names.is_empty() {
+        return "none".into();
+    }
+    names.iter().map(|n| String::from_utf8_lossy(n).into_owned()).collect::<Vec<_>>().join(", ")
 }
 
 /// The rule an error breaks.

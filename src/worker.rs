@@ -17,9 +17,10 @@ use mio::{Events, Interest, Poll};
 use slab::Slab;
 
 use crate::config::Config;
-use crate::conn::{Conn, Step};
+use crate::conn::{Conn, Step, Transport};
 use crate::services::Services;
 use crate::timer::TimerKey;
+use crate::tls::TlsStream;
 use crate::token::{self, Role, Source};
 
 /// Connections accepted per listener per wake-up, so a flood of new
@@ -43,7 +44,8 @@ const FD_BACKOFF: Duration = Duration::from_millis(100);
 pub struct Worker {
     id: usize,
     poll: Poll,
-    listeners: Vec<(TcpListener, SocketAddr)>,
+    /// Each listening socket, its address, and whether it speaks TLS.
+    listeners: Vec<(TcpListener, SocketAddr, bool)>,
     conns: Slab<Conn>,
     svc: Services,
     serial: u64,
@@ -64,16 +66,16 @@ impl Worker {
     pub fn new(
         id: usize,
         poll: Poll,
-        listeners: Vec<std::net::TcpListener>,
+        listeners: Vec<(std::net::TcpListener, bool)>,
         config: Arc<Config>,
         shutdown: Arc<AtomicU8>,
     ) -> io::Result<Worker> {
         let mut mio_listeners = Vec::new();
-        for (i, l) in listeners.into_iter().enumerate() {
+        for (i, (l, tls)) in listeners.into_iter().enumerate() {
             let addr = l.local_addr()?;
             let mut l = TcpListener::from_std(l);
             poll.registry().register(&mut l, token::listener(i), Interest::READABLE)?;
-            mio_listeners.push((l, addr));
+            mio_listeners.push((l, addr, tls));
         }
         let max_conns = (config.max_connections / config.workers.max(1)).max(1);
         let registry = poll.registry().try_clone()?;
@@ -205,7 +207,7 @@ impl Worker {
             // socket that is already readable reports it at once, so nothing
             // that arrived before this call is missed.
             let interest = Interest::READABLE | Interest::WRITABLE;
-            match self.poll.registry().register(&mut conn.sock, token::slot(slot, Role::Client), interest) {
+            match self.poll.registry().register(conn.io.sock_mut(), token::slot(slot, Role::Client), interest) {
                 Ok(()) => conn.registered = true,
                 Err(e) => {
                     log::warn!("register: {e}");
@@ -251,18 +253,27 @@ impl Worker {
                 self.at_capacity = true;
                 return;
             }
-            let Some((listener, bound)) = self.listeners.get(i) else { return };
-            let bound = *bound;
+            let Some((listener, bound, tls)) = self.listeners.get(i) else { return };
+            let (bound, tls) = (*bound, *tls);
             match listener.accept() {
                 Ok((sock, peer)) => {
                     let local = if bound.ip().is_unspecified() { sock.local_addr().unwrap_or(bound) } else { bound };
+                    let (io, first_timeout) = match (tls, &self.svc.config.tls) {
+                        (true, Some(config)) => match TlsStream::new(config.clone()) {
+                            Ok(session) => (Transport::tls(sock, Box::new(session)), self.svc.config.handshake_timeout),
+                            Err(e) => {
+                                log::warn!("tls: {e}");
+                                continue;
+                            }
+                        },
+                        _ => (Transport::plain(sock), self.svc.config.head_timeout),
+                    };
                     let entry = self.conns.vacant_entry();
                     let slot = entry.key();
                     self.serial += 1;
-                    let conn = entry.insert(Conn::new(sock, peer, local, self.serial, self.svc.now));
+                    let conn = entry.insert(Conn::new(io, peer, local, self.serial, self.svc.now));
                     conn.trace_accept(&mut self.svc);
-                    let head_timeout = self.svc.config.head_timeout;
-                    conn.set_deadline(slot, &mut self.svc, head_timeout);
+                    conn.set_deadline(slot, &mut self.svc, first_timeout);
                     // With TCP_DEFER_ACCEPT the request is usually here already:
                     // read and answer it now. A connection that is done at once
                     // (Connection: close) never meets the poll at all; one that
@@ -355,7 +366,7 @@ impl Worker {
         if self.drain_deadline.is_none() {
             self.drain_deadline = Some(self.svc.now + self.svc.config.drain_timeout);
             self.svc.draining = true;
-            for (mut l, _) in self.listeners.drain(..) {
+            for (mut l, _, _) in self.listeners.drain(..) {
                 let _ = self.poll.registry().deregister(&mut l);
             }
         }

@@ -8,8 +8,7 @@
 //! drops what still arrives, for a short while, before closing (nginx's
 //! `lingering_close`).
 
-use std::io::{ErrorKind, Read};
-use std::net::Shutdown;
+use std::io::ErrorKind;
 use std::time::Duration;
 
 use super::{Conn, Phase, Step};
@@ -30,7 +29,7 @@ impl Conn {
         if !(self.linger_needed || unread) || self.peer_closed {
             return self.close_because("the last response said `Connection: close`, and it is sent");
         }
-        if self.sock.shutdown(Shutdown::Write).is_err() {
+        if self.io.shutdown_write().is_err() {
             return self.close_because("the last response is sent; shutdown() failed");
         }
         self.trace_note(svc, "response sent; write side shut, draining what the client still sends");
@@ -44,7 +43,7 @@ impl Conn {
         let mut scratch = [0u8; 4096];
         loop {
             let Phase::Linger { drained } = &mut self.phase else { return Step::Close };
-            match (&self.sock).read(&mut scratch) {
+            match self.io.recv(&mut scratch) {
                 Ok(0) => return self.close_because("lingering close done: the client closed its side too"),
                 Ok(n) => {
                     // Counted over the whole lingering close, not per wake-up:

@@ -36,15 +36,16 @@
 
 mod cgi;
 mod close;
+mod handshake;
 mod observe;
 mod read_body;
 mod read_head;
+mod transport;
 mod write;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
 use wired_parser::{ChunkedDecoder, HeadParser};
 
 use crate::buffer::Buffer;
@@ -52,6 +53,7 @@ use crate::services::Services;
 use crate::timer::TimerKey;
 
 pub use read_head::HEADER_SLOTS;
+pub use transport::Transport;
 pub use write::{Framing, Tail};
 
 /// What a phase function tells the driver.
@@ -70,6 +72,8 @@ pub enum Step {
 /// The protocol phase of a connection.
 #[derive(Debug)]
 pub enum Phase {
+    /// TLS only: the handshake, before any HTTP byte.
+    Handshake,
     /// Waiting for or reading a request head.
     Head,
     /// Reading and dropping a request body the handler did not want.
@@ -116,8 +120,9 @@ const MAX_STEPS: usize = 64;
 /// A client connection.
 #[derive(Debug)]
 pub struct Conn {
-    /// The socket.
-    pub sock: TcpStream,
+    /// The socket, and the TLS session over it if any: every byte of the
+    /// connection goes through it.
+    pub io: Transport,
     /// The client's address.
     pub peer: SocketAddr,
     /// Our address.
@@ -172,13 +177,14 @@ pub struct Conn {
 
 impl Conn {
     /// A freshly accepted connection.
-    pub fn new(sock: TcpStream, peer: SocketAddr, local: SocketAddr, serial: u64, now: Instant) -> Self {
+    pub fn new(io: Transport, peer: SocketAddr, local: SocketAddr, serial: u64, now: Instant) -> Self {
+        let phase = if io.handshaking() { Phase::Handshake } else { Phase::Head };
         Conn {
-            sock,
+            io,
             peer,
             local,
             serial,
-            phase: Phase::Head,
+            phase,
             input: None,
             output: None,
             tail: Tail::None,
@@ -214,6 +220,7 @@ impl Conn {
     pub fn drive(&mut self, slot: usize, svc: &mut Services) -> Step {
         for _ in 0..MAX_STEPS {
             let step = match self.phase {
+                Phase::Handshake => self.handshake(slot, svc),
                 Phase::Head => self.read_head(slot, svc),
                 Phase::Discard(_) => self.read_body(slot, svc),
                 Phase::Write => self.write(slot, svc),
@@ -252,6 +259,7 @@ impl Conn {
     /// Why a timer closed a connection in this phase (for `Conn::close_reason`).
     fn timeout_reason(&self) -> &'static str {
         match self.phase {
+            Phase::Handshake => "handshake timeout: the TLS handshake did not finish in time",
             Phase::Head if self.requests == 0 => "head timeout: no request arrived in time",
             Phase::Head => "keep-alive timeout: idle too long between requests",
             Phase::Discard(_) | Phase::Spool => "body timeout: the request body stalled",
@@ -283,7 +291,7 @@ impl Conn {
     pub fn nodelay(&mut self) {
         if !self.nodelay {
             self.nodelay = true;
-            if let Err(e) = crate::sys::set_nodelay(&self.sock) {
+            if let Err(e) = crate::sys::set_nodelay(self.io.sock()) {
                 log::debug!("TCP_NODELAY: {e}");
             }
         }
@@ -300,13 +308,13 @@ impl Conn {
         let path = if same_host(self.peer, self.local) {
             Path::SameHost
         } else {
-            match crate::sys::tcp_rtt_us(&self.sock) {
+            match crate::sys::tcp_rtt_us(self.io.sock()) {
                 Ok(rtt_us) => Path::RoundTrip(rtt_us),
                 Err(_) => return,
             }
         };
         let Some(bytes) = send_buffer_for(path) else { return };
-        match crate::sys::set_send_buffer(&self.sock, bytes) {
+        match crate::sys::set_send_buffer(self.io.sock(), bytes) {
             Ok(()) => {
                 self.trace_fmt(svc, format_args!("send buffer: {bytes} bytes, {path} (a deeper queue only delays)"))
             }

@@ -26,10 +26,23 @@ impl Conn {
         }
     }
 
+    /// The TLS handshake is done: what was agreed.
+    pub(super) fn trace_handshake(&self, svc: &mut Services) {
+        let (Some(t), Some(session)) = (svc.trace.as_mut(), self.io.session()) else { return };
+        t.handshake(self.who(), &session.info(), session.hello());
+    }
+
+    /// The TLS handshake failed.
+    pub(super) fn trace_handshake_failed(&self, svc: &mut Services, e: &std::io::Error) {
+        let Some(t) = svc.trace.as_mut() else { return };
+        t.handshake_failed(self.who(), self.io.session().and_then(|s| s.hello()), e);
+    }
+
     /// Bytes arrived.
     pub(super) fn trace_recv(&self, svc: &mut Services, bytes: &[u8]) {
         if let Some(t) = svc.trace.as_mut() {
-            t.recv(self.who(), bytes, matches!(self.phase, Phase::Head));
+            let heads = matches!(self.phase, Phase::Head | Phase::Handshake);
+            t.recv(self.who(), bytes, heads, self.io.session().is_some());
         }
     }
 
@@ -85,6 +98,7 @@ impl Conn {
     /// Bytes went out by `how`.
     pub(super) fn trace_sent(&self, svc: &mut Services, n: usize, how: Call) {
         if let Some(t) = svc.trace.as_mut() {
+            let how = if self.io.session().is_some() { how.under_tls() } else { how };
             t.sent(self.who(), n, how);
         }
     }
@@ -116,7 +130,12 @@ impl Conn {
 
     /// Log an answered request.
     pub(super) fn log_access(&self, svc: &mut Services, req: &Request<'_, '_>, status: u16, bytes: u64) {
-        if let Some(log) = svc.access.as_mut() {
+        let Some(log) = svc.access.as_mut() else { return };
+        if svc.config.access_log_tls {
+            let info = self.io.tls_info();
+            let tls = info.as_ref().map_or(("", None), |i| (i.version, i.sni.as_deref()));
+            log.entry_with(self.peer.ip(), svc.clock.http_date(), &Entry::of(req), status, bytes, Some(tls));
+        } else {
             log.entry(self.peer.ip(), svc.clock.http_date(), &Entry::of(req), status, bytes);
         }
     }

@@ -6,7 +6,7 @@
 //! never past a response whose body comes from a file, which must be sent
 //! before anything after it.
 
-use std::io::{ErrorKind, Read};
+use std::io::ErrorKind;
 
 use wired_parser::{Body, ChunkedDecoder, EMPTY_HEADER, Error, Request, Status};
 
@@ -127,15 +127,20 @@ impl Conn {
         if want == 0 {
             return Err(ErrorKind::OutOfMemory.into());
         }
-        let n = (&self.sock).read(spare)?;
+        let n = self.io.recv(spare)?;
         buf.filled(n);
         let total = buf.len();
         // A short read emptied the socket's receive queue; with edge-triggered
         // epoll the next arrival brings a new event, so there is no need for
         // another read that would only say WouldBlock. Not so for a FIN that
         // came in the same event: only a read returning 0 reports it.
-        self.read_drained = n > 0 && n < want && !self.read_closed;
+        self.read_drained = n > 0 && n < want && !self.read_closed && self.io.short_read_drains();
         if n > 0 && svc.trace.is_some() {
+            if matches!(self.phase, Phase::Handshake) && !self.io.handshaking() {
+                // The request rode in behind the handshake's last flight:
+                // say what was agreed before showing it.
+                self.trace_handshake(svc);
+            }
             let fresh = self.input.as_ref().and_then(|b| b.bytes().get(total - n..)).unwrap_or_default();
             self.trace_recv(svc, fresh);
         }
@@ -187,6 +192,17 @@ impl Conn {
         {
             self.refuse(svc, Error::BodyTooLarge);
             return Parsed::Refused;
+        }
+        // `--redirect-https`: on a plain listener every request is sent to
+        // the https URL, whatever it asks for.
+        if svc.config.redirect_https
+            && self.io.session().is_none()
+            && let Some(port) = svc.config.listen_tls.first().map(|a| a.port())
+        {
+            self.trace_note(svc, "--redirect-https: a plain listener answers 308 with the https URL");
+            let reply = svc.handlers.redirect_https(req, self.local, port);
+            self.reply(svc, req, rest, reply, req.method == wired_parser::Method::Head);
+            return Parsed::Answered;
         }
         let Dispatch { action, head_only, refused } =
             svc.handlers.dispatch(req, svc.clock.secs(), self.peer, self.local);

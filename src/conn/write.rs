@@ -6,14 +6,13 @@
 //! `MSG_MORE` so that it shares a packet with the file's first bytes, and the
 //! file goes out with `sendfile`, straight from the page cache.
 
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 
 use wired_parser::Version;
 
 use super::{Conn, Phase, Step};
 use crate::response::{Body, FileSlice, Part, Reply, bodiless, reason};
 use crate::services::Services;
-use crate::sys;
 use crate::trace::Call;
 
 /// How a response's end is marked (RFC 9112 §6.3).
@@ -190,6 +189,15 @@ impl Conn {
             };
             self.trace_sent(svc, sent, how);
         }
+        // Under TLS the last records may still wait in the session.
+        match self.io.flush() {
+            Ok(true) => {}
+            Ok(false) => {
+                self.set_deadline(slot, svc, svc.config.send_timeout);
+                return Step::Wait;
+            }
+            Err(_) => return self.close_because("a write failed: the client went away"),
+        }
         // Everything queued has gone out.
         if self.close_after {
             return self.finish(slot, svc);
@@ -220,6 +228,7 @@ impl Conn {
     fn send_some(&mut self, svc: &mut Services, closing: bool, made: &mut Call) -> std::io::Result<Option<usize>> {
         let plain = if closing { Call::SendBeforeFin } else { Call::Write };
         let from_file = if svc.copy.is_empty() { Call::Sendfile } else { Call::PreadWrite };
+        let zero_copy = self.io.zero_copy();
         let out_len = self.output.as_ref().map_or(0, |b| b.len());
         if out_len > 0 {
             let out = self.output.as_mut().map(|b| b.bytes()).unwrap_or_default();
@@ -237,13 +246,13 @@ impl Conn {
                 // closing boundary of a multipart body did).
                 // A file held in memory leaves with its head in one sendmsg.
                 Tail::File(f) if f.memory.is_some() => {
-                    sys::send2(&self.sock, out, f.in_memory().unwrap_or_default(), closing)?
+                    self.io.send2(out, f.in_memory().unwrap_or_default(), closing)?
                 }
-                Tail::File(_) => sys::send(&self.sock, out, true)?,
-                Tail::Parts(parts) if !parts.is_empty() => sys::send(&self.sock, out, true)?,
-                Tail::Parts(_) | Tail::None => sys::send(&self.sock, out, closing)?,
-                Tail::Static(b, pos) => sys::send2(&self.sock, out, b.get(*pos..).unwrap_or_default(), closing)?,
-                Tail::Owned(v, pos) => sys::send2(&self.sock, out, v.get(*pos..).unwrap_or_default(), closing)?,
+                Tail::File(_) => self.io.send(out, true)?,
+                Tail::Parts(parts) if !parts.is_empty() => self.io.send(out, true)?,
+                Tail::Parts(_) | Tail::None => self.io.send(out, closing)?,
+                Tail::Static(b, pos) => self.io.send2(out, b.get(*pos..).unwrap_or_default(), closing)?,
+                Tail::Owned(v, pos) => self.io.send2(out, v.get(*pos..).unwrap_or_default(), closing)?,
             };
             let from_out = n.min(out_len);
             if let Some(b) = self.output.as_mut() {
@@ -278,7 +287,7 @@ impl Conn {
             Tail::None => Ok(None),
             Tail::Static(b, pos) => {
                 *made = plain;
-                let n = sys::send(&self.sock, b.get(*pos..).unwrap_or_default(), closing)?;
+                let n = self.io.send(b.get(*pos..).unwrap_or_default(), closing)?;
                 *pos += n;
                 if *pos >= b.len() {
                     self.tail = Tail::None;
@@ -287,7 +296,7 @@ impl Conn {
             }
             Tail::Owned(v, pos) => {
                 *made = plain;
-                let n = sys::send(&self.sock, v.get(*pos..).unwrap_or_default(), closing)?;
+                let n = self.io.send(v.get(*pos..).unwrap_or_default(), closing)?;
                 *pos += n;
                 if *pos >= v.len() {
                     self.tail = Tail::None;
@@ -298,13 +307,13 @@ impl Conn {
                 let n = match f.in_memory() {
                     Some(bytes) => {
                         *made = plain;
-                        let n = sys::send(&self.sock, bytes, closing)?;
+                        let n = self.io.send(bytes, closing)?;
                         f.advance(n);
                         n
                     }
                     None => {
                         *made = from_file;
-                        send_file(&self.sock, f, &mut svc.copy)?
+                        self.io.send_file(f, if zero_copy { &mut svc.copy } else { &mut svc.tls_copy })?
                     }
                 };
                 if f.len == 0 {
@@ -318,7 +327,7 @@ impl Conn {
                     None => self.tail = Tail::None,
                     Some(Part::File(f)) if f.memory.is_none() => {
                         *made = from_file;
-                        let n = send_file(&self.sock, f, &mut svc.copy)?;
+                        let n = self.io.send_file(f, if zero_copy { &mut svc.copy } else { &mut svc.tls_copy })?;
                         if f.len == 0 {
                             parts.pop();
                         }
@@ -338,7 +347,7 @@ impl Conn {
                             return Ok(Some(0));
                         }
                         *made = Call::Write;
-                        let n = (&self.sock).write(bytes)?;
+                        let n = self.io.send(bytes, false)?;
                         let rest = bytes.get(n..).unwrap_or_default().to_vec();
                         parts.pop();
                         if !rest.is_empty() {
@@ -351,29 +360,6 @@ impl Conn {
             }
         }
     }
-}
-
-/// Send the next bytes of a file slice and advance it: one `sendfile`, or,
-/// with `--sendfile off` (a non-empty `copy` buffer), a `pread` into the
-/// buffer and one `write`. Bytes the socket did not take are read again
-/// next time: the buffer belongs to the worker, not the connection.
-fn send_file(sock: &mio::net::TcpStream, f: &mut FileSlice, copy: &mut [u8]) -> std::io::Result<usize> {
-    let n = if copy.is_empty() {
-        sys::sendfile(sock, &*f.file, f.offset, f.len)?
-    } else {
-        let want = usize::try_from(f.len).unwrap_or(usize::MAX).min(copy.len());
-        let buf = copy.get_mut(..want).unwrap_or_default();
-        let got = std::os::unix::fs::FileExt::read_at(&*f.file, buf, f.offset)?;
-        if got == 0 { 0 } else { (&*sock).write(buf.get(..got).unwrap_or_default())? }
-    };
-    if n == 0 {
-        // The file is shorter than when the response head was sent: the
-        // promised length cannot be kept, so the connection must close
-        // (RFC 9112 §6.3: the client will see an incomplete message).
-        return Err(std::io::Error::new(ErrorKind::UnexpectedEof, "file shrank while being sent"));
-    }
-    f.advance(n);
-    Ok(n)
 }
 
 /// Append a decimal number.

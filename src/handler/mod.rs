@@ -100,6 +100,40 @@ impl Handlers {
         self.statics.error_reply(status, &mut self.fields)
     }
 
+    /// `--redirect-https`: a 308 to the same URL over https, on `port`
+    /// (left out when it is 443). 308, not 301: a POST stays a POST with
+    /// its body (RFC 9110 §15.4.9). The host is the one the client asked
+    /// for (RFC 9112 §3.2; the parser has checked its syntax), else our
+    /// own address; the path and query are kept as sent.
+    pub fn redirect_https(&mut self, req: &Request<'_, '_>, local: SocketAddr, port: u16) -> Reply {
+        let mut reply = self.error_reply(308);
+        let authority = req.target.split_once("://").map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or(rest));
+        let host = match authority.map(str::as_bytes).or(req.host) {
+            Some(h) if !h.is_empty() => host_without_port(h).to_vec(),
+            _ => match local.ip() {
+                std::net::IpAddr::V6(ip) => format!("[{ip}]").into_bytes(),
+                ip => ip.to_string().into_bytes(),
+            },
+        };
+        let path = match req.target.split_once("://") {
+            Some((_, rest)) => rest.find(['/', '?']).map_or("/", |i| &rest[i..]),
+            None if req.target.starts_with('/') => req.target,
+            None => "/",
+        };
+        let mut location = b"https://".to_vec();
+        location.extend_from_slice(&host);
+        if port != 443 {
+            location.extend_from_slice(format!(":{port}").as_bytes());
+        }
+        if !path.starts_with('/') {
+            location.push(b'/');
+        }
+        location.extend_from_slice(path.as_bytes());
+        self.fields.add("Location", &location);
+        reply.close = false;
+        reply
+    }
+
     fn route(
         &mut self,
         req: &Request<'_, '_>,
@@ -155,5 +189,32 @@ impl Handlers {
         }
         let ctx = Ctx { req, method: req.method, path, query: target.query, now, peer, local };
         Action::Reply(self.statics.handle(&ctx, &mut self.fields))
+    }
+}
+
+/// `example.com:8080` → `example.com`; `[::1]:8080` → `[::1]`.
+fn host_without_port(host: &[u8]) -> &[u8] {
+    if host.first() == Some(&b'[') {
+        return match host.iter().position(|&b| b == b']') {
+            Some(end) => host.get(..=end).unwrap_or(host),
+            None => host,
+        };
+    }
+    match host.iter().rposition(|&b| b == b':') {
+        Some(colon) => host.get(..colon).unwrap_or(host),
+        None => host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_without_port;
+
+    #[test]
+    fn ports_come_off_hosts() {
+        assert_eq!(host_without_port(b"a.example:8080"), b"a.example");
+        assert_eq!(host_without_port(b"a.example"), b"a.example");
+        assert_eq!(host_without_port(b"[::1]:8080"), b"[::1]");
+        assert_eq!(host_without_port(b"[::1]"), b"[::1]");
     }
 }

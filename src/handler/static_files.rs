@@ -364,6 +364,7 @@ fn built_in_page(status: u16) -> Body {
     }
     match status {
         301 => page!("301 Moved Permanently"),
+        308 => page!("308 Permanent Redirect"),
         400 => page!("400 Bad Request"),
         403 => page!("403 Forbidden"),
         404 => page!("404 Not Found"),

@@ -132,6 +132,15 @@ pub fn send(sock: &impl AsRawFd, buf: &[u8], more: bool) -> io::Result<usize> {
     check_size(ret)
 }
 
+/// `recv(2)` with `MSG_PEEK` of the first byte waiting on a socket, left in
+/// place for the next read. `Ok(None)` at the end of the stream.
+pub fn peek_byte(sock: &impl AsRawFd) -> io::Result<Option<u8>> {
+    let mut byte = 0u8;
+    // SAFETY: `byte` is a live one-byte buffer for the duration of the call.
+    let ret = unsafe { libc::recv(sock.as_raw_fd(), (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK) };
+    Ok((check_size(ret)? > 0).then_some(byte))
+}
+
 /// `sendmsg(2)` of two slices: a response head and a body in one system
 /// call. With `more`, `MSG_MORE`: the last partial segment waits for what
 /// comes next, or for the FIN of a close that follows at once, and shares

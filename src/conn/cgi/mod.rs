@@ -490,11 +490,15 @@ impl Conn {
 
     /// Send queued output to the client.
     fn cgi_flush(&mut self, svc: &mut Services) -> Result<bool, ()> {
+        // TLS records a write left in the session go first.
+        if !self.io.flush().map_err(|_| ())? {
+            return Ok(false);
+        }
         let Some(out) = self.output.as_mut() else { return Ok(false) };
         if out.is_empty() {
             return Ok(false);
         }
-        match (&self.sock).write(out.bytes()) {
+        match self.io.send(out.bytes(), false) {
             Ok(n) => {
                 out.consume(n);
                 self.trace_sent(svc, n, crate::trace::Call::Write);
