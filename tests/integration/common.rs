@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 /// A running server, stopped (by its PID) when dropped.
 pub struct Server {
     pub child: Child,
+    /// The first plain listener (or, with only `--listen-tls`, the first TLS one).
     pub addr: SocketAddr,
+    /// The first `--listen-tls` listener, if any.
+    pub tls_addr: Option<SocketAddr>,
     pub root: PathBuf,
 }
 
@@ -49,17 +52,30 @@ impl Server {
     /// environment) and wait for the line that says where it listens.
     pub fn spawn(mut cmd: Command, root: &Path) -> Server {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).env("RUST_LOG", "warn");
+        // One startup line per listening address: count them from the arguments.
+        let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        let plain = args.iter().filter(|a| *a == "--listen" || *a == "-l").count();
+        let tls = args.iter().filter(|a| *a == "--listen-tls").count();
+        let lines = if plain + tls == 0 { 1 } else { plain + tls };
         let mut child = cmd.spawn().expect("start wired");
         let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
         let mut reader = BufReader::new(stdout);
-        reader.read_line(&mut line).expect("read startup line");
-        let addr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("wired did not say where it listens: {line:?}"));
+        let (mut addr, mut tls_addr) = (None, None);
+        for _ in 0..lines {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("read startup line");
+            let parse = |scheme: &str| -> Option<SocketAddr> {
+                line.split(scheme).nth(1)?.split_whitespace().next()?.parse().ok()
+            };
+            if let Some(a) = parse("https://") {
+                tls_addr = tls_addr.or(Some(a));
+            } else if let Some(a) = parse("http://") {
+                addr = addr.or(Some(a));
+            } else {
+                panic!("wired did not say where it listens: {line:?}");
+            }
+        }
+        let addr = addr.or(tls_addr).expect("a listening address");
         // Keep draining stdout and stderr so the server never blocks writing
         // to them (a CGI program's stderr lines are logged there); stderr is
         // echoed so a failing test shows what the server said.
@@ -71,7 +87,7 @@ impl Server {
                 BufReader::new(stderr).lines().map_while(Result::ok).for_each(|l| eprintln!("wired: {l}"));
             });
         }
-        Server { child, addr, root: root.to_path_buf() }
+        Server { child, addr, tls_addr, root: root.to_path_buf() }
     }
 
     pub fn pid(&self) -> u32 {
