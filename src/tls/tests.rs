@@ -9,13 +9,18 @@
 use std::io::{self, ErrorKind, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-use rustls::client::Resumption;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::DigitallySignedStruct;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{Resumption, WebPkiServerVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::version::{TLS12, TLS13};
-use rustls::{ClientConfig, ClientConnection, HandshakeKind, RootCertStore, ServerConfig, SupportedProtocolVersion};
+use rustls::{
+    ClientConfig, ClientConnection, HandshakeKind, RootCertStore, ServerConfig, SignatureScheme,
+    SupportedProtocolVersion,
+};
 
 use super::{CertPair, PENDING_LIMIT, TlsSettings, TlsStream, server_config};
 
@@ -567,7 +572,7 @@ fn a_large_write_respects_would_block_and_bounds_pending_ciphertext() {
     // then says WouldBlock.
     let mut full = Throttled { inner: &mut wire.ss, budget: 0 };
     let mut taken = 0;
-    loop {
+    while taken < body.len() {
         match wire.server.write(&mut full, &[&body[taken..]]) {
             Ok(n) => taken += n,
             Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -697,8 +702,51 @@ fn an_expired_or_future_certificate_is_a_warning() {
     assert_eq!(warnings, vec![format!("the certificate in {} is not valid yet", future.cert.display())]);
 }
 
+/// Verifies as usual, and keeps the OCSP response the server stapled.
+#[derive(Debug)]
+struct OcspRecorder {
+    inner: Arc<dyn ServerCertVerifier>,
+    seen: Arc<Mutex<Vec<u8>>>,
+}
+
+impl ServerCertVerifier for OcspRecorder {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        *self.seen.lock().unwrap() = ocsp.to_vec();
+        self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
 #[test]
-fn an_ocsp_response_is_read_at_startup() {
+fn an_ocsp_response_is_read_at_startup_and_stapled() {
     let dir = TempDir::new("ocsp");
     let ca = Ca::new();
     let (pair, _) = ca.leaf(&dir, "leaf", &["localhost"], Kind::P256);
@@ -706,6 +754,20 @@ fn an_ocsp_response_is_read_at_startup() {
     s.ocsp = Some(dir.0.join("missing.der"));
     let msg = error(&s);
     assert!(msg.starts_with("cannot read ") && msg.contains("missing.der"), "{msg}");
-    s.ocsp = Some(dir.write("ocsp.der", &[0x30, 0x03, 0x0a, 0x01, 0x00]));
-    server_config(&s).unwrap();
+
+    // Not a real OCSP response: rustls staples the bytes without reading them.
+    let response = b"\x30\x03\x0a\x01\x00 stand-in OCSP response";
+    s.ocsp = Some(dir.write("ocsp.der", response));
+    let (config, _) = server_config(&s).unwrap();
+    for version in [&TLS13, &TLS12] {
+        let mut roots = RootCertStore::empty();
+        roots.add(ca.der.clone()).unwrap();
+        let inner = WebPkiServerVerifier::builder(Arc::new(roots)).build().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut client = ca.client(&[version], &[b"http/1.1"]);
+        client.dangerous().set_certificate_verifier(Arc::new(OcspRecorder { inner, seen: Arc::clone(&seen) }));
+        let mut wire = Wire::new(&config, &Arc::new(client), "localhost");
+        wire.handshake().unwrap();
+        assert_eq!(&seen.lock().unwrap()[..], &response[..], "{version:?}");
+    }
 }
