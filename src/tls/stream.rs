@@ -64,7 +64,8 @@ pub struct HelloInfo {
 pub struct TlsInfo {
     /// `TLSv1.3` or `TLSv1.2` (empty before the handshake).
     pub version: &'static str,
-    /// The cipher suite's IANA name, such as `TLS13_AES_128_GCM_SHA256`.
+    /// rustls's name for the cipher suite: `TLS13_AES_128_GCM_SHA256`, or the
+    /// IANA name for TLS 1.2 suites (`TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`).
     pub suite: &'static str,
     /// The name the client sent (SNI), lower-cased by rustls.
     pub sni: Option<String>,
