@@ -123,7 +123,7 @@ impl TlsStream {
     /// * `Err(WouldBlock)`: the socket has no more bytes; check `wants_write()`.
     /// * `Err(InvalidData)`: a TLS protocol error; the alert has been sent if
     ///   the socket took it. The session is dead.
-    /// * `Err(Interrupted)`: [`MAX_READS`] reads brought no plaintext; there
+    /// * `Err(Interrupted)`: 64 socket reads brought no plaintext; there
     ///   may be more to read: call again after other connections had a turn.
     pub fn read<S: Read + Write>(&mut self, sock: &mut S, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
