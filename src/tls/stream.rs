@@ -64,7 +64,8 @@ pub struct HelloInfo {
 pub struct TlsInfo {
     /// `TLSv1.3` or `TLSv1.2` (empty before the handshake).
     pub version: &'static str,
-    /// The cipher suite's IANA name, such as `TLS13_AES_128_GCM_SHA256`.
+    /// rustls's name for the cipher suite: `TLS13_AES_128_GCM_SHA256`, or the
+    /// IANA name for TLS 1.2 suites (`TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`).
     pub suite: &'static str,
     /// The name the client sent (SNI), lower-cased by rustls.
     pub sni: Option<String>,
@@ -122,7 +123,7 @@ impl TlsStream {
     /// * `Err(WouldBlock)`: the socket has no more bytes; check `wants_write()`.
     /// * `Err(InvalidData)`: a TLS protocol error; the alert has been sent if
     ///   the socket took it. The session is dead.
-    /// * `Err(Interrupted)`: [`MAX_READS`] reads brought no plaintext; there
+    /// * `Err(Interrupted)`: 64 socket reads brought no plaintext; there
     ///   may be more to read: call again after other connections had a turn.
     pub fn read<S: Read + Write>(&mut self, sock: &mut S, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
