@@ -392,7 +392,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(config: Config) -> Result<(), String> {
+fn serve(mut config: Config) -> Result<(), String> {
     if !config.root.is_dir() {
         return Err(format!("the document root {} is not a directory", config.root.display()));
     }
@@ -407,6 +407,8 @@ fn serve(config: Config) -> Result<(), String> {
     // thread inherits the mask and the signal thread alone takes them.
     sys::block_signals().map_err(|e| format!("cannot block signals: {e}"))?;
 
+    // The ports actually bound (port 0 picks one), for --redirect-https.
+    config.listen_tls = bound.iter().filter(|(_, tls)| *tls).map(|(a, _)| *a).collect();
     let config = Arc::new(config);
     let shutdown = Arc::new(AtomicU8::new(worker::stop::RUN));
     let mut wakers = Vec::new();

@@ -27,6 +27,9 @@ impl Conn {
     pub(super) fn finish(&mut self, slot: usize, svc: &mut Services) -> Step {
         let unread = self.input.as_ref().is_some_and(|b| !b.is_empty());
         if !(self.linger_needed || unread) || self.peer_closed {
+            // RFC 8446 §6.1: over TLS, close_notify before the FIN, so the
+            // client can tell the end from a truncation.
+            self.io.close_notify();
             return self.close_because("the last response said `Connection: close`, and it is sent");
         }
         if self.io.shutdown_write().is_err() {

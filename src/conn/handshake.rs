@@ -18,8 +18,21 @@ use crate::services::Services;
 
 impl Conn {
     pub(super) fn handshake(&mut self, slot: usize, svc: &mut Services) -> Step {
-        if self.requests == 0 && self.input.as_ref().is_none_or(|b| b.is_empty()) && self.plain_http_sent() {
-            return self.refuse_plain_http(svc);
+        // Only the connection's very first byte can tell plain HTTP from a
+        // TLS record: once the session has taken bytes, the next one waiting
+        // is from the middle of a ClientHello (and may well be a letter).
+        if let Phase::Handshake { first_byte_seen: false } = self.phase {
+            match crate::sys::peek_byte(self.io.sock()) {
+                Ok(Some(byte)) => {
+                    self.phase = Phase::Handshake { first_byte_seen: true };
+                    if byte.is_ascii_uppercase() {
+                        return self.refuse_plain_http(svc);
+                    }
+                }
+                Ok(None) => return self.close_because("the client closed its side before the TLS handshake"),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
+                Err(_) => return self.close_because("recvfrom() failed: the connection was reset"),
+            }
         }
         loop {
             if !self.io.handshaking() {
@@ -51,17 +64,12 @@ impl Conn {
         }
     }
 
-    /// The first byte waiting is a letter where a TLS record begins with
-    /// 0x16 (a handshake record, RFC 8446 §5.1): the client is speaking
-    /// plain HTTP to the TLS port.
-    fn plain_http_sent(&self) -> bool {
-        matches!(crate::sys::peek_byte(self.io.sock()), Ok(Some(b'A'..=b'Z')))
-    }
-
     /// Answer a plain HTTP request on the TLS port in plain HTTP, as nginx
     /// does: a 400 that says what happened, then close. Read nothing: the
     /// lingering close drains the request.
     fn refuse_plain_http(&mut self, svc: &mut Services) -> Step {
+        // A TLS record starts with its type, 0x16 for a handshake (RFC 8446
+        // §5.1); a request line starts with a method's capital letter.
         self.io.drop_tls();
         self.trace_note(svc, "plain HTTP sent to the TLS port (a TLS record starts with 0x16): answering 400 in plain HTTP, then closing");
         self.requests = 1;

@@ -72,8 +72,9 @@ pub enum Step {
 /// The protocol phase of a connection.
 #[derive(Debug)]
 pub enum Phase {
-    /// TLS only: the handshake, before any HTTP byte.
-    Handshake,
+    /// TLS only: the handshake, before any HTTP byte (`first_byte_seen`:
+    /// the first byte has been looked at for plain HTTP).
+    Handshake { first_byte_seen: bool },
     /// Waiting for or reading a request head.
     Head,
     /// Reading and dropping a request body the handler did not want.
@@ -178,7 +179,7 @@ pub struct Conn {
 impl Conn {
     /// A freshly accepted connection.
     pub fn new(io: Transport, peer: SocketAddr, local: SocketAddr, serial: u64, now: Instant) -> Self {
-        let phase = if io.handshaking() { Phase::Handshake } else { Phase::Head };
+        let phase = if io.handshaking() { Phase::Handshake { first_byte_seen: false } } else { Phase::Head };
         Conn {
             io,
             peer,
@@ -220,7 +221,7 @@ impl Conn {
     pub fn drive(&mut self, slot: usize, svc: &mut Services) -> Step {
         for _ in 0..MAX_STEPS {
             let step = match self.phase {
-                Phase::Handshake => self.handshake(slot, svc),
+                Phase::Handshake { .. } => self.handshake(slot, svc),
                 Phase::Head => self.read_head(slot, svc),
                 Phase::Discard(_) => self.read_body(slot, svc),
                 Phase::Write => self.write(slot, svc),
@@ -259,7 +260,7 @@ impl Conn {
     /// Why a timer closed a connection in this phase (for `Conn::close_reason`).
     fn timeout_reason(&self) -> &'static str {
         match self.phase {
-            Phase::Handshake => "handshake timeout: the TLS handshake did not finish in time",
+            Phase::Handshake { .. } => "handshake timeout: the TLS handshake did not finish in time",
             Phase::Head if self.requests == 0 => "head timeout: no request arrived in time",
             Phase::Head => "keep-alive timeout: idle too long between requests",
             Phase::Discard(_) | Phase::Spool => "body timeout: the request body stalled",

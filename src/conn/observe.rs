@@ -41,7 +41,7 @@ impl Conn {
     /// Bytes arrived.
     pub(super) fn trace_recv(&self, svc: &mut Services, bytes: &[u8]) {
         if let Some(t) = svc.trace.as_mut() {
-            let heads = matches!(self.phase, Phase::Head | Phase::Handshake);
+            let heads = matches!(self.phase, Phase::Head | Phase::Handshake { .. });
             t.recv(self.who(), bytes, heads, self.io.session().is_some());
         }
     }

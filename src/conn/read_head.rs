@@ -136,7 +136,7 @@ impl Conn {
         // came in the same event: only a read returning 0 reports it.
         self.read_drained = n > 0 && n < want && !self.read_closed && self.io.short_read_drains();
         if n > 0 && svc.trace.is_some() {
-            if matches!(self.phase, Phase::Handshake) && !self.io.handshaking() {
+            if matches!(self.phase, Phase::Handshake { .. }) && !self.io.handshaking() {
                 // The request rode in behind the handshake's last flight:
                 // say what was agreed before showing it.
                 self.trace_handshake(svc);

@@ -148,6 +148,14 @@ impl Transport {
         }
     }
 
+    /// Under TLS, send `close_notify` (RFC 8446 §6.1) as far as the socket
+    /// takes it, before a close; nothing for plain TCP.
+    pub fn close_notify(&mut self) {
+        if let Some(tls) = self.tls.as_mut() {
+            tls.close(&mut self.sock);
+        }
+    }
+
     /// Say that nothing more will be sent: under TLS a `close_notify` alert
     /// first (RFC 8446 §6.1), then TCP's FIN.
     pub fn shutdown_write(&mut self) -> io::Result<()> {

@@ -17,6 +17,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The first `--listen-tls` listener, if any.
     pub tls_addr: Option<SocketAddr>,
+    /// In the TLS run, wired's own plain listener (`addr` is then the TLS shim's).
+    pub plain_addr: Option<SocketAddr>,
     pub root: PathBuf,
 }
 
@@ -30,6 +32,16 @@ impl Server {
             args.extend(["--workers".into(), "1".into()]);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
+        if crate::tls_shim::tls_mode() && !extra.contains(&"--listen-tls") {
+            // The second run: the same test, through a TLS client.
+            args.extend(crate::tls_shim::tls_args());
+            let mut server = Server::start_args(root, &args, None);
+            if let Some(tls) = server.tls_addr {
+                server.plain_addr = Some(server.addr);
+                server.addr = crate::tls_shim::start(tls);
+            }
+            return server;
+        }
         Server::start_args(root, &args, None)
     }
 
@@ -87,7 +99,7 @@ impl Server {
                 BufReader::new(stderr).lines().map_while(Result::ok).for_each(|l| eprintln!("wired: {l}"));
             });
         }
-        Server { child, addr, tls_addr, root: root.to_path_buf() }
+        Server { child, addr, tls_addr, plain_addr: None, root: root.to_path_buf() }
     }
 
     pub fn pid(&self) -> u32 {
