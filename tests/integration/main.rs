@@ -5,5 +5,6 @@ mod cgi;
 mod common;
 mod core;
 mod hostile;
+mod https;
 mod static_files;
 mod trace_docs;
