@@ -27,6 +27,7 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use crate::common::*;
 
 mod clients;
+mod openssl;
 
 /// A test-only RSA key (ring cannot make one; see src/tls/testdata/README):
 /// PKCS#8 for rcgen to certify, PKCS#1 for the server to read.
