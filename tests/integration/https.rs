@@ -26,6 +26,7 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
 use crate::common::*;
 
+mod browser;
 mod clients;
 mod openssl;
 
