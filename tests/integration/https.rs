@@ -28,6 +28,7 @@ use crate::common::*;
 
 mod browser;
 mod clients;
+mod hostile;
 mod openssl;
 
 /// A test-only RSA key (ring cannot make one; see src/tls/testdata/README):
