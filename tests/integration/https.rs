@@ -30,6 +30,7 @@ mod browser;
 mod clients;
 mod hostile;
 mod openssl;
+mod startup;
 
 /// A test-only RSA key (ring cannot make one; see src/tls/testdata/README):
 /// PKCS#8 for rcgen to certify, PKCS#1 for the server to read.
