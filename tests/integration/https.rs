@@ -30,6 +30,7 @@ mod browser;
 mod clients;
 mod hostile;
 mod openssl;
+mod plain_side;
 mod startup;
 
 /// A test-only RSA key (ring cannot make one; see src/tls/testdata/README):
