@@ -13,6 +13,11 @@ command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v php-cgi >/dev/null || need+=(php-cgi)
 # A browser: headless Chromium renders pages the tests serve.
 command -v chromium >/dev/null || need+=(chromium)
+# HTTPS tests: openssl s_client, and certutil to make the browser trust the test CA.
+command -v openssl >/dev/null || need+=(openssl)
+command -v certutil >/dev/null || need+=(libnss3-tools)
+# HTTPS tests (and CGI): a Python client using only the standard library's ssl.
+command -v python3 >/dev/null || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing test dependencies: ${need[*]}"
     if [ "$(id -u)" != 0 ]; then

@@ -6,8 +6,9 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A running server, stopped (by its PID) when dropped.
@@ -20,6 +21,9 @@ pub struct Server {
     /// In the TLS run, wired's own plain listener (`addr` is then the TLS shim's).
     pub plain_addr: Option<SocketAddr>,
     pub root: PathBuf,
+    /// Every line the server has written to stderr so far (they are echoed
+    /// too, so a failing test shows them).
+    pub stderr: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -94,12 +98,17 @@ impl Server {
         std::thread::spawn(move || {
             let _ = std::io::copy(&mut reader, &mut std::io::sink());
         });
+        let said = Arc::new(Mutex::new(Vec::new()));
         if let Some(stderr) = child.stderr.take() {
+            let said = Arc::clone(&said);
             std::thread::spawn(move || {
-                BufReader::new(stderr).lines().map_while(Result::ok).for_each(|l| eprintln!("wired: {l}"));
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    eprintln!("wired: {line}");
+                    said.lock().unwrap().push(line);
+                }
             });
         }
-        Server { child, addr, tls_addr, plain_addr: None, root: root.to_path_buf() }
+        Server { child, addr, tls_addr, plain_addr: None, root: root.to_path_buf(), stderr: said }
     }
 
     pub fn pid(&self) -> u32 {
@@ -188,6 +197,118 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// A fresh temporary directory, removed with all it holds when dropped
+/// (after the server, which is declared later and so dropped first).
+pub struct TempTree(pub PathBuf);
+
+impl TempTree {
+    pub fn new(name: &str) -> TempTree {
+        TempTree(temp_dir(name))
+    }
+
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+}
+
+impl Drop for TempTree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Run a program, killing it (by its PID) if it outlives `limit`.
+pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
+    run_bounded_with_input(cmd, None, limit)
+}
+
+/// Run a program with `input` on its stdin (or /dev/null), killing it (by
+/// its PID) if it outlives `limit`. Stdin is closed once `input` is written.
+pub fn run_bounded_with_input(cmd: &mut Command, input: Option<&[u8]>, limit: Duration) -> Output {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = cmd
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e}); tests/install-deps.sh installs it"));
+    let start = Instant::now();
+    if let (Some(mut stdin), Some(input)) = (child.stdin.take(), input) {
+        let input = input.to_vec();
+        std::thread::spawn(move || stdin.write_all(&input));
+    }
+    // Drain the pipes on threads so a chatty child never blocks.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stdout.read_to_end(&mut v);
+        v
+    });
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stderr.read_to_end(&mut v);
+        v
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{program} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output { status, stdout: out.join().unwrap(), stderr: err.join().unwrap() }
+}
+
+/// Headless Chromium on a fresh profile, with the flags that keep it off the
+/// network and quiet; `home` replaces `$HOME` (where Chromium on Linux finds
+/// the NSS database of trusted certificates, `.pki/nssdb`).
+pub fn chromium(profile: &Path, home: Option<&Path>, extra: &[&str], url: &str) -> Output {
+    let mut cmd = Command::new("chromium");
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()))
+    .args(extra)
+    .arg(url);
+    if let Some(home) = home {
+        cmd.env("HOME", home);
+    }
+    let out = run_bounded(&mut cmd, Duration::from_secs(30));
+    assert!(out.status.success(), "chromium {extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// Close with a reset (RST) instead of a FIN: `SO_LINGER` on with a zero
+/// timeout, then close. The client is gone for certain.
+pub fn reset(s: TcpStream) {
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&s);
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: `linger` lives for the call and its exact size is passed.
+    let ret = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(ret, 0, "SO_LINGER");
+    drop(s);
 }
 
 /// Read until the peer closes (or 10 s pass).

@@ -5,6 +5,7 @@ mod cgi;
 mod common;
 mod core;
 mod hostile;
+mod https;
 mod static_files;
 mod tls_shim;
 mod trace_docs;

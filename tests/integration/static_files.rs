@@ -145,26 +145,6 @@ fn assert_error_page(r: &Response, status: u16, title: &str) {
     assert!(text.starts_with("<!DOCTYPE html>") && text.contains(&format!("<h1>{status} {title}</h1>")), "{text}");
 }
 
-/// A fresh temporary directory, removed with all it holds when dropped
-/// (after the server, which is declared later and so dropped first).
-struct TempTree(PathBuf);
-
-impl TempTree {
-    fn new(name: &str) -> TempTree {
-        TempTree(temp_dir(name))
-    }
-
-    fn join(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
-    }
-}
-
-impl Drop for TempTree {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A root (`TREE/root`) with files of several kinds.
 struct Site {
     tree: TempTree,

@@ -13,6 +13,9 @@
 
 #[path = "../integration/common.rs"]
 mod common;
+#[path = "../integration/tls_shim.rs"]
+#[allow(dead_code)]
+mod tls_shim;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

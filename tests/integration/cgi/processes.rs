@@ -95,24 +95,6 @@ fn a_client_that_leaves_mid_response_takes_the_program_with_it() {
     assert_eq!(get(&server, "/cgi-bin/length.sh").status, 200, "still serving");
 }
 
-/// Close with a reset (SO_LINGER 0): the client is gone for certain.
-fn reset(s: Client) {
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&*s);
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-    // SAFETY: `linger` lives for the call and its exact size is passed.
-    let ret = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(ret, 0, "SO_LINGER");
-    drop(s);
-}
-
 #[test]
 fn a_client_that_resets_while_the_program_is_quiet_takes_it_too() {
     let site = site("disconnect-quiet");
@@ -122,7 +104,7 @@ fn a_client_that_resets_while_the_program_is_quiet_takes_it_too() {
     let pids = script_pids(&site, "silent.sh");
     let head = read_response(&mut BufReader::new(&mut s), true).unwrap();
     assert_eq!(head.status, 200);
-    reset(s);
+    reset(s.0);
     for pid in pids {
         // Well before the 30 s timeout.
         assert!(wait_dead(pid, &server, Duration::from_secs(5)), "process {pid} outlived its client");

@@ -200,7 +200,7 @@ fn start_program(program: &Path, args: &[String]) -> Server {
             panic!("wired did not start: {line:?} {err}")
         });
     std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    Server { child, addr, tls_addr: None, plain_addr: None, root: PathBuf::new() }
+    Server { child, addr, tls_addr: None, plain_addr: None, root: PathBuf::new(), stderr: Default::default() }
 }
 
 #[test]

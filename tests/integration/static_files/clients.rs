@@ -1,49 +1,12 @@
 //! Real clients: curl for ranges, conditionals and HEAD; headless Chromium
 //! for an autoindex page as a browser renders it. Both come from
-//! tests/install-deps.sh (`make test` runs it).
+//! tests/install-deps.sh (`make test` runs it); `common` runs them bounded in time.
 
 use std::fs;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use super::*;
-
-/// Run a program, killing it (by its PID) if it outlives `limit`.
-fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
-    let program = cmd.get_program().to_string_lossy().into_owned();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {program} ({e}); tests/install-deps.sh installs it"));
-    let start = Instant::now();
-    // Drain the pipes on threads so a chatty child never blocks.
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stdout, &mut v);
-        v
-    });
-    let err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stderr, &mut v);
-        v
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{program} still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output { status, stdout: out.join().unwrap(), stderr: err.join().unwrap() }
-}
 
 /// `curl --http1.1 -s -D - -o FILE ARGS URL`: the head curl printed and the
 /// body it saved.
@@ -105,28 +68,6 @@ fn curl_ranges_conditionals_and_head() {
     assert_eq!(parts, [(0, 9), (5000, 5099), (len - 20, len - 1)]);
 }
 
-/// Headless Chromium on a fresh profile, with the flags that keep it off the
-/// network and quiet.
-fn chromium(profile: &Path, extra: &[&str], url: &str) -> Output {
-    let mut cmd = Command::new("chromium");
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()))
-    .args(extra)
-    .arg(url);
-    let out = run_bounded(&mut cmd, Duration::from_secs(30));
-    assert!(out.status.success(), "chromium {extra:?}: {}", String::from_utf8_lossy(&out.stderr));
-    out
-}
-
 #[test]
 fn chromium_renders_an_autoindex_page() {
     let base = TempTree::new("sf-browser");
@@ -147,7 +88,7 @@ fn chromium_renders_an_autoindex_page() {
     let server = Server::start(&base.join("root"), &["--autoindex"]);
     let url = format!("http://{}/dir/", server.addr);
 
-    let dom = chromium(&base.join("profile-dom"), &["--dump-dom"], &url);
+    let dom = chromium(&base.join("profile-dom"), None, &["--dump-dom"], &url);
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(dom.contains("<title>Index of /dir/</title>"), "{dom}");
     for link in [
@@ -171,7 +112,7 @@ fn chromium_renders_an_autoindex_page() {
 
     let png = base.join("autoindex.png");
     let arg = format!("--screenshot={}", png.display());
-    chromium(&base.join("profile-shot"), &[&arg, "--window-size=1000,700"], &url);
+    chromium(&base.join("profile-shot"), None, &[&arg, "--window-size=1000,700"], &url);
     let image = fs::read(&png).expect("chromium wrote the screenshot");
     assert!(image.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
     let (width, height) =
