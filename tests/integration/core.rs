@@ -327,7 +327,9 @@ fn graceful_shutdown_lets_a_large_download_finish() {
     signal(server.pid(), libc::SIGTERM);
     // A new connection is refused once the listener is closed.
     std::thread::sleep(Duration::from_millis(300));
-    assert!(TcpStream::connect(server.addr).is_err(), "still accepting after SIGTERM");
+    // (Over TLS, `addr` is the test's shim: ask wired's own TLS port.)
+    let listener = server.tls_addr.unwrap_or(server.addr);
+    assert!(TcpStream::connect(listener).is_err(), "still accepting after SIGTERM");
     let mut rest = Vec::new();
     s.read_to_end(&mut rest).unwrap();
     let mut all = first[..n].to_vec();

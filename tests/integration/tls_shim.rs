@@ -126,19 +126,21 @@ fn pump(mut down: TcpStream, mut up: TcpStream, config: Arc<ClientConfig>) -> st
     up.set_nodelay(true)?;
     down.set_nonblocking(true)?;
     up.set_nonblocking(true)?;
-    // Plaintext from wired waiting to be written to the test.
-    let mut to_down: Vec<u8> = Vec::new();
+    // Plaintext waiting for the session (from the test) and for the test (from wired).
+    let (mut to_up, mut to_down): (Vec<u8>, Vec<u8>) = (Vec::new(), Vec::new());
     let (mut down_eof, mut up_eof, mut down_shut, mut up_shut) = (false, false, false, false);
+    // wired stopped taking bytes (it closed, or reset): what it sent is still delivered.
+    let mut up_dead = false;
     let mut notified = false;
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let mut moved = false;
-        // Test -> TLS plaintext, once the session has sent what it held.
-        if !down_eof && !tls.wants_write() {
+        // Test -> plaintext, once the session has taken and sent the last.
+        if !down_eof && to_up.is_empty() && !tls.wants_write() {
             match down.read(&mut buf) {
                 Ok(0) => down_eof = true,
                 Ok(n) => {
-                    tls.writer().write_all(&buf[..n])?;
+                    to_up.extend_from_slice(&buf[..n]);
                     moved = true;
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
@@ -149,23 +151,29 @@ fn pump(mut down: TcpStream, mut up: TcpStream, config: Arc<ClientConfig>) -> st
                 }
             }
         }
-        if down_eof && !notified && !tls.is_handshaking() {
+        if up_dead {
+            to_up.clear();
+        }
+        if !to_up.is_empty() {
+            // The session takes what fits under its buffer limit.
+            let n = tls.writer().write(&to_up)?;
+            to_up.drain(..n);
+            moved |= n > 0;
+        }
+        if down_eof && to_up.is_empty() && !notified && !tls.is_handshaking() {
             tls.send_close_notify();
             notified = true;
         }
         // Records -> wired.
-        while tls.wants_write() {
+        while tls.wants_write() && !up_dead {
             match tls.write_tls(&mut up) {
                 Ok(_) => moved = true,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => {
-                    reset(&down);
-                    return Ok(());
-                }
+                Err(_) => up_dead = true,
             }
         }
-        if down_eof && !up_shut && !tls.is_handshaking() && !tls.wants_write() {
+        if notified && !up_shut && !tls.wants_write() {
             let _ = up.shutdown(Shutdown::Write);
             up_shut = true;
         }
@@ -177,6 +185,8 @@ fn pump(mut down: TcpStream, mut up: TcpStream, config: Arc<ClientConfig>) -> st
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => {
+                    // wired reset: the test sees a reset too, after what came before.
+                    let _ = down.write_all(&to_down);
                     reset(&down);
                     return Ok(());
                 }
@@ -219,16 +229,13 @@ fn pump(mut down: TcpStream, mut up: TcpStream, config: Arc<ClientConfig>) -> st
             let _ = down.shutdown(Shutdown::Write);
             down_shut = true;
         }
-        if down_shut && up_shut {
-            return Ok(());
-        }
-        if down_shut && down_eof {
+        if down_shut && (up_shut || down_eof) {
             return Ok(());
         }
         if !moved {
-            let read_down = !down_eof && !tls.wants_write();
+            let read_down = !down_eof && to_up.is_empty() && !tls.wants_write();
             let read_up = !up_eof && to_down.len() < WINDOW;
-            wait(&down, &up, [read_down, !to_down.is_empty()], [read_up, tls.wants_write()]);
+            wait(&down, &up, [read_down, !to_down.is_empty()], [read_up, tls.wants_write() && !up_dead]);
         }
     }
 }
