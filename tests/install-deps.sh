@@ -13,6 +13,13 @@ command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v php-cgi >/dev/null || need+=(php-cgi)
 # A browser: headless Chromium renders pages the tests serve.
 command -v chromium >/dev/null || need+=(chromium)
+# TLS scanners run against the HTTPS listener. testssl.sh is a bash script
+# that also needs hexdump (bsdextrautils), ps (procps) and its own openssl.
+command -v testssl >/dev/null || need+=(testssl.sh)
+command -v hexdump >/dev/null || need+=(bsdextrautils)
+command -v ps >/dev/null || need+=(procps)
+command -v openssl >/dev/null || need+=(openssl)
+command -v sslscan >/dev/null || need+=(sslscan)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing test dependencies: ${need[*]}"
     if [ "$(id -u)" != 0 ]; then
