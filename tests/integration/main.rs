@@ -6,4 +6,5 @@ mod common;
 mod core;
 mod hostile;
 mod static_files;
+mod tls_scanners;
 mod trace_docs;
