@@ -18,6 +18,12 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v certutil >/dev/null || need+=(libnss3-tools)
 # HTTPS tests (and CGI): a Python client using only the standard library's ssl.
 command -v python3 >/dev/null || need+=(python3)
+# TLS scanners run against the HTTPS listener. testssl.sh is a bash script
+# that also needs hexdump (bsdextrautils), ps (procps) and its own openssl.
+command -v testssl >/dev/null || need+=(testssl.sh)
+command -v hexdump >/dev/null || need+=(bsdextrautils)
+command -v ps >/dev/null || need+=(procps)
+command -v sslscan >/dev/null || need+=(sslscan)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing test dependencies: ${need[*]}"
     if [ "$(id -u)" != 0 ]; then

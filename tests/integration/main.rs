@@ -7,5 +7,6 @@ mod core;
 mod hostile;
 mod https;
 mod static_files;
+mod tls_scanners;
 mod tls_shim;
 mod trace_docs;
