@@ -210,10 +210,15 @@ impl Tracer {
         let t = self.at(who);
         let _ = writeln!(
             t.block,
-            "TLS handshake done: {} with {} ({} handshake, RFC 8446 §4)",
+            "TLS handshake done: {} with {}, {} ({})",
             info.version,
             info.suite,
-            if info.resumed { "resumed: a ticket or session id, no certificate sent" } else { "full" }
+            if info.resumed {
+                "resumed from an earlier session: no certificate sent"
+            } else {
+                "a full handshake"
+            },
+            if info.version == "TLSv1.2" { "RFC 5246 §7.3" } else { "RFC 8446 §4" }
         );
         if let Some(hello) = hello {
             let _ = writeln!(
@@ -331,7 +336,10 @@ impl Tracer {
     }
 
     /// Where a response body comes from, queued after its head.
-    pub fn body(&mut self, who: Who, reply: &Reply, head_only: bool) {
+    /// `zero_copy`: the transport can `sendfile` (plain TCP); else a file
+    /// goes through the worker's buffer (TLS, or `--sendfile off`).
+    pub fn body(&mut self, who: Who, reply: &Reply, head_only: bool, zero_copy: bool) {
+        let how = if zero_copy { "sendfile()" } else { "pread() through the worker's buffer" };
         self.start(who, false);
         let why_none = match reply.status {
             _ if head_only => {
@@ -356,7 +364,7 @@ impl Tracer {
                 None => {
                     let _ = writeln!(
                         self.block,
-                        "   body: {} bytes of a file from offset {}, for sendfile()",
+                        "   body: {} bytes of a file from offset {}, by {how}",
                         f.len, f.offset
                     );
                 }
@@ -376,7 +384,7 @@ impl Tracer {
                                 wire.clear();
                                 let _ = writeln!(
                                     self.block,
-                                    "    [{} bytes of the file from offset {}, by sendfile()]",
+                                    "    [{} bytes of the file from offset {}, by {how}]",
                                     f.len, f.offset
                                 );
                             }

@@ -225,6 +225,9 @@ impl Worker {
 
     fn close(&mut self, slot: usize) {
         if let Some(mut conn) = self.conns.try_remove(slot) {
+            // RFC 8446 §6.1: a TLS connection says close_notify before its
+            // FIN, whoever closed first (nothing for plain TCP).
+            conn.io.close_notify();
             conn.release_buffers(&mut self.svc);
             conn.trace_close(&mut self.svc);
             // Dropping the stream closes the descriptor, which also removes

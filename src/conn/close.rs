@@ -57,7 +57,7 @@ impl Conn {
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => return Step::Yield,
                 Err(_) => return self.close_because("lingering close ended by a reset"),
             }
         }

@@ -36,6 +36,10 @@ impl Conn {
         }
         loop {
             if !self.io.handshaking() {
+                // A TLS response is several writes (session tickets after the
+                // handshake, then records): Nagle would hold the later ones
+                // until the client's delayed ACK, 40 ms or more.
+                self.nodelay();
                 if self.input.as_ref().is_none_or(|b| b.is_empty()) {
                     // (With plaintext already read, `fill` has said it.)
                     self.trace_handshake(svc);

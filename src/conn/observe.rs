@@ -77,7 +77,7 @@ impl Conn {
     /// Where a response's body comes from.
     pub(super) fn trace_body(&self, svc: &mut Services, reply: &Reply, head_only: bool) {
         if let Some(t) = svc.trace.as_mut() {
-            t.body(self.who(), reply, head_only);
+            t.body(self.who(), reply, head_only, self.io.zero_copy() && svc.copy.is_empty());
         }
     }
 

@@ -73,7 +73,9 @@ impl Conn {
                 Ok(0) => self.peer_closed = true,
                 Ok(_) => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => self.read_drained = true,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // Interrupted: a signal, or a TLS session's read budget spent on
+                // records without data: let other connections run first.
+                Err(e) if e.kind() == ErrorKind::Interrupted => return Step::Yield,
                 Err(_) => return self.close_because("recvfrom() failed: the connection was reset"),
             }
         }

@@ -91,7 +91,9 @@ impl Conn {
                 Ok(0) => self.peer_closed = true,
                 Ok(_) => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => self.read_drained = true,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // A signal, or a TLS session's read budget spent on records
+                // that carried no data: let other connections run first.
+                Err(e) if e.kind() == ErrorKind::Interrupted => return Step::Yield,
                 Err(e) if e.kind() == ErrorKind::OutOfMemory => {
                     // The buffer is full of a head that is not complete: the
                     // parser's limits are smaller than the buffer, so it has

@@ -28,17 +28,19 @@ pub struct Transport {
     sock: TcpStream,
     /// Boxed, so a plain connection pays one pointer for it.
     tls: Option<Box<TlsStream>>,
+    /// `close_notify` has been sent (it is sent once).
+    notified: bool,
 }
 
 impl Transport {
     /// Plain TCP.
     pub fn plain(sock: TcpStream) -> Transport {
-        Transport { sock, tls: None }
+        Transport { sock, tls: None, notified: false }
     }
 
     /// TLS over `sock`, its handshake not yet begun.
     pub fn tls(sock: TcpStream, tls: Box<TlsStream>) -> Transport {
-        Transport { sock, tls: Some(tls) }
+        Transport { sock, tls: Some(tls), notified: false }
     }
 
     /// Speak plain TCP from now on: for the one answer a TLS port gives a
@@ -151,7 +153,11 @@ impl Transport {
     /// Under TLS, send `close_notify` (RFC 8446 §6.1) as far as the socket
     /// takes it, before a close; nothing for plain TCP.
     pub fn close_notify(&mut self) {
-        if let Some(tls) = self.tls.as_mut() {
+        if let Some(tls) = self.tls.as_mut()
+            && !tls.is_handshaking()
+            && !self.notified
+        {
+            self.notified = true;
             tls.close(&mut self.sock);
         }
     }
@@ -159,9 +165,7 @@ impl Transport {
     /// Say that nothing more will be sent: under TLS a `close_notify` alert
     /// first (RFC 8446 §6.1), then TCP's FIN.
     pub fn shutdown_write(&mut self) -> io::Result<()> {
-        if let Some(tls) = self.tls.as_mut() {
-            tls.close(&mut self.sock);
-        }
+        self.close_notify();
         self.sock.shutdown(Shutdown::Write)
     }
 }

@@ -124,8 +124,6 @@ fn testssl_findings(json: &str) -> Vec<Finding> {
 }
 
 #[test]
-#[ignore = "finding: testssl 3.0.8 rates cipher_order HIGH (\"NOT a cipher order configured\"): rustls lets the \
-            client choose among its AEAD suites; see docs/tls-scan.md"]
 fn testssl_finds_nothing_high_or_critical() {
     let site = Site::new("testssl", Key::P256);
     let (_server, addr) = site.serve();

@@ -258,7 +258,9 @@ impl Conn {
                 Ok(0) => return self.close_because("the client closed its side in the middle of a request body"),
                 Ok(_) => self.set_deadline(slot, svc, svc.config.body_timeout),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // Interrupted: a signal, or a TLS session's read budget spent on
+                // records without data: let other connections run first.
+                Err(e) if e.kind() == ErrorKind::Interrupted => return Step::Yield,
                 Err(_) => return self.close_because("recvfrom() failed: the connection was reset"),
             }
         }
