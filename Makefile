@@ -20,6 +20,9 @@ test: test-deps
 	.ci/module-cycles
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace
+	# The raw-socket suites again, every connection through a TLS client
+	# (tests/integration/tls_shim.rs).
+	WIRED_TEST_TLS=1 $(CARGO) test --test integration -- core:: static_files:: hostile:: cgi::
 	$(MAKE) doc
 
 # Real components the tests use, installed when missing (Debian; needs root).

@@ -330,6 +330,15 @@ fn init_logging(verbosity: i32) {
 /// SO_REUSEPORT first, so that a port already taken (even by another wired)
 /// is reported instead of silently shared, and so that port 0 picks one port
 /// for all workers.
+/// A line on stderr from the signal thread, which must never panic: if it
+/// did, nothing would take SIGINT or SIGTERM again and wired could not be
+/// stopped. `eprintln!` panics when stderr is a closed pipe (the process
+/// that started wired has gone); this ignores the error.
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "wired: {line}");
+}
+
 /// A listening socket, and whether it speaks TLS.
 type Listener = (TcpListener, bool);
 
@@ -450,9 +459,9 @@ fn serve(mut config: Config) -> Result<(), String> {
                 seen += 1;
                 let level = if seen > 1 { worker::stop::ABORT } else { worker::stop::DRAIN };
                 if level == worker::stop::ABORT {
-                    eprintln!("wired: second signal {sig}: closing every connection now");
+                    say(format_args!("second signal {sig}: closing every connection now"));
                 } else {
-                    eprintln!("wired: signal {sig}: finishing responses in flight, then exiting");
+                    say(format_args!("signal {sig}: finishing responses in flight, then exiting"));
                 }
                 stop.store(level, Ordering::Relaxed);
                 for w in &wakers {
@@ -460,7 +469,7 @@ fn serve(mut config: Config) -> Result<(), String> {
                 }
                 if level == worker::stop::ABORT {
                     std::thread::sleep(std::time::Duration::from_secs(1));
-                    eprintln!("wired: the workers did not stop in time: exiting");
+                    say(format_args!("the workers did not stop in time: exiting"));
                     std::process::exit(1);
                 }
             }

@@ -213,11 +213,7 @@ impl Tracer {
             "TLS handshake done: {} with {}, {} ({})",
             info.version,
             info.suite,
-            if info.resumed {
-                "resumed from an earlier session: no certificate sent"
-            } else {
-                "a full handshake"
-            },
+            if info.resumed { "resumed from an earlier session: no certificate sent" } else { "a full handshake" },
             if info.version == "TLSv1.2" { "RFC 5246 §7.3" } else { "RFC 8446 §4" }
         );
         if let Some(hello) = hello {
@@ -362,11 +358,8 @@ impl Tracer {
             (None, Body::File(f)) => match f.in_memory() {
                 Some(bytes) => memory_body(&mut self.block, "of a small file the cache holds in memory", bytes),
                 None => {
-                    let _ = writeln!(
-                        self.block,
-                        "   body: {} bytes of a file from offset {}, by {how}",
-                        f.len, f.offset
-                    );
+                    let _ =
+                        writeln!(self.block, "   body: {} bytes of a file from offset {}, by {how}", f.len, f.offset);
                 }
             },
             (None, Body::Parts(parts)) => {

@@ -452,4 +452,3 @@ pub fn first_status(bytes: &[u8]) -> Option<u16> {
 pub fn count_responses(bytes: &[u8]) -> usize {
     bytes.windows(9).filter(|w| *w == b"HTTP/1.1 ").count()
 }
-

@@ -135,12 +135,15 @@ fn pump(mut down: TcpStream, mut up: TcpStream, config: Arc<ClientConfig>) -> st
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let mut moved = false;
-        // Test -> plaintext, once the session has taken and sent the last.
-        if !down_eof && to_up.is_empty() && !tls.wants_write() {
+        // Test -> plaintext, once the session has taken and sent the last
+        // (or dropped, once wired stopped taking bytes).
+        if !down_eof && (up_dead || (to_up.is_empty() && !tls.wants_write())) {
             match down.read(&mut buf) {
                 Ok(0) => down_eof = true,
                 Ok(n) => {
-                    to_up.extend_from_slice(&buf[..n]);
+                    if !up_dead {
+                        to_up.extend_from_slice(&buf[..n]);
+                    }
                     moved = true;
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
@@ -226,14 +229,25 @@ fn pump(mut down: TcpStream, mut up: TcpStream, config: Arc<ClientConfig>) -> st
             }
         }
         if up_eof && to_down.is_empty() && !down_shut {
+            if up_dead {
+                // wired closed while the test was still sending: a direct
+                // client would meet a reset on its next write.
+                reset(&down);
+                return Ok(());
+            }
             let _ = down.shutdown(Shutdown::Write);
             down_shut = true;
         }
         if down_shut && (up_shut || down_eof) {
             return Ok(());
         }
+        if down_shut && up_dead {
+            // wired has closed for good; the test is still sending.
+            reset(&down);
+            return Ok(());
+        }
         if !moved {
-            let read_down = !down_eof && to_up.is_empty() && !tls.wants_write();
+            let read_down = !down_eof && (up_dead || (to_up.is_empty() && !tls.wants_write()));
             let read_up = !up_eof && to_down.len() < WINDOW;
             wait(&down, &up, [read_down, !to_down.is_empty()], [read_up, tls.wants_write() && !up_dead]);
         }
