@@ -181,7 +181,7 @@ fn churn_client(config: &Arc<ClientConfig>, addr: SocketAddr, roll: u64) -> Opti
 #[test]
 fn a_churn_of_reset_handshakes_leaks_nothing() {
     // `WIRED_TLS_CHURN=20000 cargo test --test integration churn` for more.
-    let total: u64 = std::env::var("WIRED_TLS_CHURN").ok().and_then(|n| n.parse().ok()).unwrap_or(2_000);
+    let total: u64 = std::env::var("WIRED_TLS_CHURN").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
     let site = Site::new("churn");
     let server = site.start(&[]);
     assert_eq!(tls_get(&site, &server, "/hello.txt").status, 200);
