@@ -293,14 +293,7 @@ impl Tracer {
     /// A head was refused: why, by which rule, and what is answered.
     pub fn parse_error(&mut self, who: Who, e: Error) {
         let t = self.at(who);
-        let status = e.status();
-        let _ = writeln!(
-            t.block,
-            "refused: {} ({}) -> {status} {}",
-            e.reason(),
-            rfc_of(e),
-            crate::response::reason(status)
-        );
+        refusal(&mut t.block, "refused", e);
         let _ = writeln!(
             t.block,
             "    after a bad head the next request's first byte is unknown: answer, then close (RFC 9112 §9.6)"
@@ -312,14 +305,7 @@ impl Tracer {
     /// the rule it breaks. The connection stays, since its framing is sound.
     pub fn refused_target(&mut self, who: Who, e: Error) {
         let t = self.at(who);
-        let status = e.status();
-        let _ = writeln!(
-            t.block,
-            "refused target: {} ({}) -> {status} {}",
-            e.reason(),
-            rfc_of(e),
-            crate::response::reason(status)
-        );
+        refusal(&mut t.block, "refused target", e);
         t.emit();
     }
 
@@ -468,6 +454,12 @@ impl Tracer {
         self.start(who, true);
         self
     }
+}
+
+/// `what: reason (rule) -> status Reason`, one line.
+fn refusal(block: &mut String, what: &str, e: Error) {
+    let status = e.status();
+    let _ = writeln!(block, "{what}: {} ({}) -> {status} {}", e.reason(), rfc_of(e), crate::response::reason(status));
 }
 
 /// ALPN protocol names as a list: `h2, http/1.1`, or `none`.

@@ -258,6 +258,13 @@ fn zombies(server: &Server) -> Vec<u32> {
         .collect()
 }
 
+/// Every one of `pids` ends within `within` (else: "process N `why`").
+fn assert_dead(server: &Server, pids: Vec<u32>, within: Duration, why: &str) {
+    for pid in pids {
+        assert!(wait_dead(pid, server, within), "process {pid} {why}");
+    }
+}
+
 /// No zombie children, allowing the server a moment to reap the last ones.
 fn assert_no_zombies(server: &Server) {
     let start = Instant::now();

@@ -295,7 +295,14 @@ pub fn chromium(profile: &Path, home: Option<&Path>, extra: &[&str], url: &str) 
 /// Close with a reset (RST) instead of a FIN: `SO_LINGER` on with a zero
 /// timeout, then close. The client is gone for certain.
 pub fn reset(s: TcpStream) {
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&s);
+    reset_on_close(&s);
+    drop(s);
+}
+
+/// Make the socket's close a reset (RST) instead of a FIN: `SO_LINGER` on
+/// with a zero timeout.
+pub fn reset_on_close(s: &TcpStream) {
+    let fd = std::os::fd::AsRawFd::as_raw_fd(s);
     let linger = libc::linger { l_onoff: 1, l_linger: 0 };
     // SAFETY: `linger` lives for the call and its exact size is passed.
     let ret = unsafe {
@@ -308,7 +315,6 @@ pub fn reset(s: TcpStream) {
         )
     };
     assert_eq!(ret, 0, "SO_LINGER");
-    drop(s);
 }
 
 /// Read until the peer closes (or 10 s pass).

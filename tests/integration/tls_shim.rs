@@ -26,6 +26,8 @@ use std::time::Duration;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
 
+use crate::common::reset_on_close;
+
 /// Most bytes the shim holds for either side before it stops reading the other.
 const WINDOW: usize = 64 * 1024;
 
@@ -102,21 +104,6 @@ pub fn start(target: SocketAddr) -> SocketAddr {
     addr
 }
 
-/// Close with a reset rather than a FIN (SO_LINGER 0).
-fn reset(sock: &TcpStream) {
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-    // SAFETY: `linger` lives for the call and its exact size is passed.
-    unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
-    }
-}
-
 /// Move bytes between the test (`down`, plain) and wired (`up`, TLS) until
 /// both directions are closed.
 fn pump(mut down: TcpStream, mut up: TcpStream, config: Arc<ClientConfig>) -> std::io::Result<()> {
@@ -149,7 +136,7 @@ fn pump(mut down: TcpStream, mut up: TcpStream, config: Arc<ClientConfig>) -> st
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => {
-                    reset(&up);
+                    reset_on_close(&up);
                     return Ok(());
                 }
             }
@@ -190,13 +177,13 @@ fn pump(mut down: TcpStream, mut up: TcpStream, config: Arc<ClientConfig>) -> st
                 Err(_) => {
                     // wired reset: the test sees a reset too, after what came before.
                     let _ = down.write_all(&to_down);
-                    reset(&down);
+                    reset_on_close(&down);
                     return Ok(());
                 }
             }
             if tls.process_new_packets().is_err() {
                 let _ = tls.write_tls(&mut up);
-                reset(&down);
+                reset_on_close(&down);
                 return Ok(());
             }
             loop {
@@ -223,7 +210,7 @@ fn pump(mut down: TcpStream, mut up: TcpStream, config: Arc<ClientConfig>) -> st
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => {
-                    reset(&up);
+                    reset_on_close(&up);
                     return Ok(());
                 }
             }
@@ -232,7 +219,7 @@ fn pump(mut down: TcpStream, mut up: TcpStream, config: Arc<ClientConfig>) -> st
             if up_dead {
                 // wired closed while the test was still sending: a direct
                 // client would meet a reset on its next write.
-                reset(&down);
+                reset_on_close(&down);
                 return Ok(());
             }
             let _ = down.shutdown(Shutdown::Write);
@@ -243,7 +230,7 @@ fn pump(mut down: TcpStream, mut up: TcpStream, config: Arc<ClientConfig>) -> st
         }
         if down_shut && up_dead {
             // wired has closed for good; the test is still sending.
-            reset(&down);
+            reset_on_close(&down);
             return Ok(());
         }
         if !moved {

@@ -19,7 +19,6 @@ mod tls_shim;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -97,22 +96,6 @@ fn pick(rng: &mut Rng) -> Action {
         r -= w;
     }
     Action::Complete
-}
-
-/// Close with a reset instead of a FIN: `SO_LINGER` on with a zero timeout.
-fn reset(s: TcpStream) {
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-    // SAFETY: `linger` lives for the call and its exact size is passed.
-    unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
-    }
-    drop(s);
 }
 
 /// Connect, retrying briefly if the loopback runs out of ports.

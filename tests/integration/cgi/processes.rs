@@ -71,9 +71,7 @@ fn a_silent_program_gets_504_and_its_process_group_is_killed() {
     assert_eq!(r.status, 504);
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5), "504 after {took:?}");
-    for pid in pids {
-        assert!(wait_dead(pid, &server, Duration::from_secs(3)), "process {pid} outlived the timeout");
-    }
+    assert_dead(&server, pids, Duration::from_secs(3), "outlived the timeout");
     assert_no_zombies(&server);
 }
 
@@ -88,9 +86,7 @@ fn a_client_that_leaves_mid_response_takes_the_program_with_it() {
     s.read_exact(&mut some).unwrap();
     assert!(some.starts_with(b"HTTP/1.1 200 "));
     drop(s);
-    for pid in pids {
-        assert!(wait_dead(pid, &server, Duration::from_secs(5)), "process {pid} outlived its client");
-    }
+    assert_dead(&server, pids, Duration::from_secs(5), "outlived its client");
     assert_no_zombies(&server);
     assert_eq!(get(&server, "/cgi-bin/length.sh").status, 200, "still serving");
 }
@@ -105,10 +101,7 @@ fn a_client_that_resets_while_the_program_is_quiet_takes_it_too() {
     let head = read_response(&mut BufReader::new(&mut s), true).unwrap();
     assert_eq!(head.status, 200);
     reset(s.0);
-    for pid in pids {
-        // Well before the 30 s timeout.
-        assert!(wait_dead(pid, &server, Duration::from_secs(5)), "process {pid} outlived its client");
-    }
+    assert_dead(&server, pids, Duration::from_secs(5), "outlived its client");
     assert_no_zombies(&server);
 }
 
@@ -126,9 +119,7 @@ fn beyond_cgi_max_a_request_gets_503_with_retry_after() {
     assert_eq!(get(&server, "/some/file.txt").status, 200);
     // Once the slow one is gone (504), the slot is free again.
     assert_eq!(read_response(&mut busy, false).unwrap().status, 504);
-    for pid in pids {
-        assert!(wait_dead(pid, &server, Duration::from_secs(3)), "process {pid} outlived the timeout");
-    }
+    assert_dead(&server, pids, Duration::from_secs(3), "outlived the timeout");
     let start = Instant::now();
     loop {
         let r = get(&server, "/cgi-bin/length.sh");
@@ -168,9 +159,7 @@ fn a_client_that_leaves_mid_upload_takes_the_program_with_it() {
     s.write_all(&[b'x'; 1000]).unwrap();
     let pids = script_pids(&site, "hang.sh");
     drop(s);
-    for pid in pids {
-        assert!(wait_dead(pid, &server, Duration::from_secs(5)), "process {pid} outlived its client");
-    }
+    assert_dead(&server, pids, Duration::from_secs(5), "outlived its client");
     assert_no_zombies(&server);
 }
 
@@ -226,9 +215,7 @@ fn a_program_still_running_at_exit_is_killed() {
     s.write_all(b"GET /cgi-bin/hang.sh HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
     let pids = script_pids(&site, "hang.sh");
     server.terminate(Duration::from_secs(5)).expect("wired exits after the drain timeout");
-    for pid in pids {
-        assert!(wait_dead(pid, &server, Duration::from_secs(3)), "process {pid} outlived the server");
-    }
+    assert_dead(&server, pids, Duration::from_secs(3), "outlived the server");
 }
 
 /// A half-close is not an abort: a client that shuts its sending side after
@@ -270,9 +257,7 @@ fn a_program_silent_after_its_response_began_is_cut_at_the_cgi_timeout() {
     assert!(all.starts_with(b"HTTP/1.1 200 "), "{}", String::from_utf8_lossy(&all));
     assert!(!all.ends_with(b"0\r\n\r\n"), "the cut response must not look finished");
     assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5), "cut after {took:?}");
-    for pid in pids {
-        assert!(wait_dead(pid, &server, Duration::from_secs(3)), "process {pid} outlived the timeout");
-    }
+    assert_dead(&server, pids, Duration::from_secs(3), "outlived the timeout");
     assert_no_zombies(&server);
 }
 
@@ -317,7 +302,5 @@ fn a_second_signal_exits_at_once_and_kills_the_programs() {
     let status = server.terminate(Duration::from_secs(3)).expect("exits at the second signal");
     assert!(asked.elapsed() < Duration::from_secs(2), "took {:?}", asked.elapsed());
     assert_eq!(status.code(), Some(1), "{status:?}");
-    for pid in pids {
-        assert!(wait_dead(pid, &server, Duration::from_secs(3)), "process {pid} outlived the server");
-    }
+    assert_dead(&server, pids, Duration::from_secs(3), "outlived the server");
 }
