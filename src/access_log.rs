@@ -80,14 +80,10 @@ impl<'a> Entry<'a> {
 
 impl AccessLog {
     /// Log one answered request, dated `http_date` (the worker's clock):
-    /// `host - - [day/Mon/year:hh:mm:ss +0000] "request line" status bytes "referer" "user-agent"`.
-    pub fn entry(&mut self, peer: IpAddr, http_date: &[u8; 29], entry: &Entry<'_>, status: u16, bytes: u64) {
-        self.entry_with(peer, http_date, entry, status, bytes, None);
-    }
-
-    /// The same line with the TLS fields after it (`--access-log-tls`):
+    /// `host - - [day/Mon/year:hh:mm:ss +0000] "request line" status bytes "referer" "user-agent"`,
+    /// then with `tls` (`--access-log-tls`) the TLS version and name:
     /// ` "TLSv1.3" "sni.example"`, or ` "-" "-"` for plain HTTP or no SNI.
-    pub fn entry_with(
+    pub fn entry(
         &mut self,
         peer: IpAddr,
         http_date: &[u8; 29],

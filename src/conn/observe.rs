@@ -131,13 +131,9 @@ impl Conn {
     /// Log an answered request.
     pub(super) fn log_access(&self, svc: &mut Services, req: &Request<'_, '_>, status: u16, bytes: u64) {
         let Some(log) = svc.access.as_mut() else { return };
-        if svc.config.access_log_tls {
-            let info = self.io.tls_info();
-            let tls = info.as_ref().map_or(("", None), |i| (i.version, i.sni.as_deref()));
-            log.entry_with(self.peer.ip(), svc.clock.http_date(), &Entry::of(req), status, bytes, Some(tls));
-        } else {
-            log.entry(self.peer.ip(), svc.clock.http_date(), &Entry::of(req), status, bytes);
-        }
+        let info = svc.config.access_log_tls.then(|| self.io.tls_info());
+        let tls = info.as_ref().map(|i| i.as_ref().map_or(("", None), |i| (i.version, i.sni.as_deref())));
+        log.entry(self.peer.ip(), svc.clock.http_date(), &Entry::of(req), status, bytes, tls);
     }
 
     /// Log a request that could not be parsed.
