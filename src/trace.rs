@@ -99,7 +99,9 @@ impl Call {
             Call::PreadWrite => {
                 ("pread()+sendto()", " from the file, copied through the worker's buffer (--sendfile off)")
             }
-            Call::TlsWrite => ("encrypt+sendto()", " of plaintext, sent as TLS records (RFC 8446 §5)"),
+            Call::TlsWrite => {
+                ("encrypt+sendto()", " of plaintext, sent as TLS records (RFC 8446 §5; RFC 5246 §6.2 in TLS 1.2)")
+            }
             Call::TlsFile => (
                 "pread()+encrypt+sendto()",
                 " of the file, read into the worker's buffer and encrypted: TLS cannot use sendfile()",

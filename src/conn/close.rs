@@ -26,9 +26,11 @@ impl Conn {
     /// when the client may still be sending.
     pub(super) fn finish(&mut self, slot: usize, svc: &mut Services) -> Step {
         let unread = self.input.as_ref().is_some_and(|b| !b.is_empty());
-        if !(self.linger_needed || unread) || self.peer_closed {
-            // RFC 8446 §6.1: over TLS, close_notify before the FIN, so the
-            // client can tell the end from a truncation.
+        // Over TLS the client answers our close_notify with its own (RFC 8446
+        // §6.1, RFC 9112 §9.8): closing at once would meet that alert with a
+        // reset, so a TLS connection always takes the lingering close.
+        let tls = self.io.session().is_some();
+        if !(self.linger_needed || unread || tls) || self.peer_closed {
             self.io.close_notify();
             return self.close_because("the last response said `Connection: close`, and it is sent");
         }

@@ -25,7 +25,7 @@ impl Conn {
             match crate::sys::peek_byte(self.io.sock()) {
                 Ok(Some(byte)) => {
                     self.phase = Phase::Handshake { first_byte_seen: true };
-                    if byte.is_ascii_uppercase() {
+                    if byte.is_ascii_alphabetic() {
                         return self.refuse_plain_http(svc);
                     }
                 }
@@ -73,7 +73,8 @@ impl Conn {
     /// lingering close drains the request.
     fn refuse_plain_http(&mut self, svc: &mut Services) -> Step {
         // A TLS record starts with its type, 0x16 for a handshake (RFC 8446
-        // §5.1); a request line starts with a method's capital letter.
+        // §5.1); a request line starts with a method, letters in practice
+        // (a method is any token, RFC 9110 §9.1, and case-sensitive).
         self.io.drop_tls();
         self.trace_note(svc, "plain HTTP sent to the TLS port (a TLS record starts with 0x16): answering 400 in plain HTTP, then closing");
         self.requests = 1;

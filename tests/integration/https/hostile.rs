@@ -45,7 +45,10 @@ fn fds_return_to(server: &Server, baseline: usize) {
     while server.open_fds() > baseline && start.elapsed() < Duration::from_secs(5) {
         thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(server.open_fds(), baseline, "descriptors leaked");
+    // At most: a connection counted in the baseline may since have ended
+    // its lingering close.
+    let now = server.open_fds();
+    assert!(now <= baseline, "descriptors leaked: {now} open, {baseline} before");
 }
 
 #[test]
