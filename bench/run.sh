@@ -5,7 +5,7 @@
 # criterion.txt, wrk's raw output and the servers' configs and logs; a full
 # run also refreshes the latest numbers in docs/benchmarks.md.
 #
-#   bench/run.sh            3 rounds of 10 s runs   (about 13.5 minutes)
+#   bench/run.sh            3 rounds of 10 s runs   (about 20.5 minutes)
 #   bench/run.sh --quick    1 round of 3 s runs     (about 2 minutes)
 #   (a first run in a fresh checkout also compiles: 2-3 minutes more)
 #
