@@ -5,7 +5,7 @@
 # criterion.txt, wrk's raw output and the servers' configs and logs; a full
 # run also refreshes the latest numbers in docs/benchmarks.md.
 #
-#   bench/run.sh            3 rounds of 10 s runs   (about 13.5 minutes)
+#   bench/run.sh            3 rounds of 10 s runs   (about 20.5 minutes)
 #   bench/run.sh --quick    1 round of 3 s runs     (about 2 minutes)
 #   (a first run in a fresh checkout also compiles: 2-3 minutes more)
 #
@@ -77,6 +77,7 @@ with open(sys.argv[1], "wb") as f:
     f.write(head + b"x" * (1024 - len(head) - len(tail)) + tail)
 PY
 head -c $((100 * 1024)) /dev/urandom > "$WWW/100k.bin"
+head -c $((1024 * 1024)) /dev/urandom > "$WWW/1m.bin"
 head -c $((10 * 1024 * 1024)) /dev/urandom > "$WWW/10m.bin"
 [[ $(stat -c %s "$WWW/index.html") == 1024 ]] || { echo "index.html is not 1 KiB" >&2; exit 1; }
 chmod -R a+rX "$WORK"

@@ -402,7 +402,10 @@ fn same_host(peer: SocketAddr, local: SocketAddr) -> bool {
 ///   time `TCP_INFO` reports is only how long the reader took to be
 ///   scheduled. So the buffer is 64 KiB, which the kernel doubles to room
 ///   for two 64 KiB loopback segments; with less, a lone unacknowledged
-///   segment can wait out the reader's delayed ACK.
+///   segment can wait out the reader's delayed ACK. Measured again at 1, 8
+///   and 64 connections (docs/benchmarks.md, "Large files at few and many
+///   connections"): a deeper buffer, with or without `TCP_NOTSENT_LOWAT`,
+///   sometimes helped 8 connections but lost at 1 or 64, so 64 KiB stays.
 pub fn send_buffer_for(path: Path) -> Option<usize> {
     /// 25 Gbit/s in bytes per microsecond.
     const LINE_BYTES_PER_US: usize = 25_000 / 8;
