@@ -364,7 +364,8 @@ impl Decoder {
                             Fixed::EndRequest => {
                                 // §5.5: appStatusB3..B0, protocolStatus, reserved[3].
                                 let app_status = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-                                let protocol_status = ProtocolStatus::from_u8(bytes[4]).ok_or(Error::ProtocolStatus)?;
+                                let protocol_status =
+                                    ProtocolStatus::from_u8(bytes[4]).ok_or(Error::UnknownProtocolStatus)?;
                                 self.state = after_padding(padding, Then::End { app_status, protocol_status });
                             }
                             Fixed::UnknownType => {

@@ -1,6 +1,6 @@
 //! The FastCGI 1.0 record codec: what a web server sends to an application
 //! such as php-fpm, and how it reads the answer. No I/O, like the rest of
-//! the crate: [`encode`] appends records to a caller's `Vec<u8>`, and
+//! the crate: the `encode_*` functions append records to a caller's `Vec<u8>`, and
 //! [`Decoder`] reads records out of the caller's read buffer without copying.
 //!
 //! ## One request on the wire
@@ -66,6 +66,8 @@ use core::fmt;
 
 mod decode;
 mod encode;
+#[cfg(test)]
+mod tests;
 
 pub use decode::{Decoded, Decoder, Event, MAX_VALUES_BYTES, NameValuePairs, ProtocolStatus, name_value_pairs};
 pub use encode::{
@@ -136,7 +138,7 @@ pub enum Error {
     /// An END_REQUEST (§5.5) or UNKNOWN_TYPE (§4.2) whose content is not 8 bytes.
     BodyLength,
     /// An END_REQUEST whose protocolStatus is not one of the four of §5.5.
-    ProtocolStatus,
+    UnknownProtocolStatus,
     /// A GET_VALUES_RESULT longer than [`MAX_VALUES_BYTES`].
     ValuesTooLarge,
     /// Name-value pairs (§3.4) whose lengths run past the content.
@@ -170,7 +172,7 @@ impl Error {
             RequestId => "FastCGI record for another request",
             RecordType => "unexpected FastCGI record type",
             BodyLength => "FastCGI END_REQUEST or UNKNOWN_TYPE body is not 8 bytes",
-            ProtocolStatus => "unknown FastCGI protocol status",
+            UnknownProtocolStatus => "unknown FastCGI protocol status",
             ValuesTooLarge => "FastCGI GET_VALUES_RESULT too large",
             NameValue => "malformed FastCGI name-value pairs",
             AfterStreamEnd => "FastCGI stream data after its end",
