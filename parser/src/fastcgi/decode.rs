@@ -229,7 +229,10 @@ impl Decoder {
     /// every byte it reads, except the content of a GET_VALUES_RESULT that
     /// has not arrived whole. After an error the records cannot be delimited,
     /// so the connection to the application must be closed; later calls
-    /// return the same error.
+    /// return the same error. Once done, the decoder answers an empty input
+    /// with [`Event::NeedMore`] and any byte with [`Error::AfterEnd`]: on a
+    /// kept connection the application is silent until the next
+    /// BEGIN_REQUEST, before which the caller calls [`reset`](Decoder::reset).
     ///
     /// ```
     /// use wired_parser::fastcgi::{Decoder, Event};
@@ -383,6 +386,8 @@ impl Decoder {
                     self.state = after_padding(remaining - take as u8, then);
                 }
             }
+            // An END_REQUEST whose padding is all consumed, or that had none:
+            // the request is over.
             if let State::Padding { remaining: 0, then: Then::End { app_status, protocol_status } } = self.state {
                 self.state = State::Done;
                 return Ok(Decoded { consumed: pos, event: Event::End { app_status, protocol_status } });
