@@ -24,6 +24,10 @@
 //!    dot-segment removal into a path that cannot climb above `/`.
 //! 6. [`values`]: small parsers for the header values a file server needs:
 //!    HTTP dates, `Range`, entity tags, `Accept-Encoding`.
+//! 7. [`fastcgi`]: when a request is handed to an application such as
+//!    php-fpm, the FastCGI 1.0 records that carry it there (an encoder into
+//!    the caller's `Vec<u8>`) and the records that bring the answer back (a
+//!    resumable decoder that hands out STDOUT and STDERR without copying).
 //!
 //! ```
 //! use wired_parser::{HeadParser, Limits, Status, Body};
@@ -47,6 +51,7 @@
 pub mod chunked;
 pub mod connection;
 pub mod error;
+pub mod fastcgi;
 pub mod framing;
 pub mod head;
 pub mod limits;
