@@ -24,6 +24,10 @@
 //!    dot-segment removal into a path that cannot climb above `/`.
 //! 6. [`values`]: small parsers for the header values a file server needs:
 //!    HTTP dates, `Range`, entity tags, `Accept-Encoding`.
+//! 7. [`websocket`]: after an `Upgrade: websocket` request, the handshake
+//!    check and `Sec-WebSocket-Accept` (RFC 6455 §4), then a resumable frame
+//!    decoder that unmasks in place and enforces §5's rules, with UTF-8
+//!    validation of text as it arrives, and the encoder for server frames.
 //!
 //! ```
 //! use wired_parser::{HeadParser, Limits, Status, Body};
@@ -53,6 +57,7 @@ pub mod limits;
 pub mod method;
 pub mod target;
 pub mod values;
+pub mod websocket;
 
 pub use chunked::{ChunkedDecoder, Decoded};
 pub use error::Error;
