@@ -5,7 +5,14 @@
 //!
 //! ## A tour, in the order a connection meets it
 //!
-//! 1. The opening handshake (§4) comes first; its helpers are still to come.
+//! 1. [`handshake`]: a `GET` with `Upgrade: websocket` is checked against
+//!    §4.2.1 by [`handshake::check`], which answers with the
+//!    `Sec-WebSocket-Accept` value for the 101 response, or with the status
+//!    to refuse with (400, or 426 with `Sec-WebSocket-Version: 13`). The
+//!    SHA-1 and base64 it needs are written here, in [`sha1`] and [`base64`]:
+//!    about a hundred lines, proven by the FIPS 180 and RFC 4648 vectors,
+//!    rather than a new dependency in a crate whose whole point is to be a
+//!    small, pure function of its input.
 //! 2. [`frame`]: from then on the client sends frames, and [`FrameDecoder`]
 //!    reads them. It is resumable like the chunked decoder: it can stop after
 //!    any byte, and each call yields at most one [`Event`]: a frame's
@@ -42,14 +49,18 @@
 
 use core::fmt;
 
+pub mod base64;
 pub mod close;
 pub mod encode;
 pub mod frame;
+pub mod handshake;
+pub mod sha1;
 pub mod utf8;
 
 pub use close::{Close, close_code_is_valid, parse_close};
 pub use encode::{encode_close, encode_control, encode_header, header_len};
 pub use frame::{Config, Event, FrameDecoder, Header, Step, apply_mask};
+pub use handshake::{Handshake, HandshakeError};
 pub use utf8::Utf8Validator;
 
 /// The most payload a control frame may carry (§5.5).
