@@ -345,7 +345,7 @@ impl FrameDecoder {
             }
             Opcode::Continuation => {
                 if let Some(message) = &mut self.message {
-                    message.len += frame.len;
+                    message.len = message.len.saturating_add(frame.len);
                 }
             }
             Opcode::Close => self.close = CloseCheck::new(),

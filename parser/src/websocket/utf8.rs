@@ -27,8 +27,9 @@
 //! ```
 //!
 //! Runs that start on a character boundary are checked by `core::str::from_utf8`
-//! (fast, and it agrees with the table); only the bytes from where it stops
-//! go through the byte-at-a-time machine, a handful per piece.
+//! (fast, and it agrees with the table); only the bytes of a character cut
+//! by a piece boundary, and the bytes where the library stops, go through
+//! the byte-at-a-time machine: a handful per piece.
 
 /// Validates UTF-8 fed in pieces of any size.
 ///
@@ -42,7 +43,7 @@
 /// assert!(v.is_complete());
 /// assert_eq!(Utf8Validator::new().feed(b"ok \xED\xA0\x80"), Err(4)); // a surrogate fails at its second byte
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Utf8Validator {
     /// Continuation bytes still due in the current character; 0 on a boundary.
     need: u8,
@@ -52,6 +53,12 @@ pub struct Utf8Validator {
     hi: u8,
     /// A bad byte has been seen; every later call fails.
     failed: bool,
+}
+
+impl Default for Utf8Validator {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Utf8Validator {
@@ -73,21 +80,20 @@ impl Utf8Validator {
         let mut pos = 0;
         while pos < bytes.len() {
             if self.need == 0 {
-                // On a boundary: let the library skip the valid run.
+                // On a boundary: let the library skip the valid run. It stops
+                // short of the end only at a bad or unfinished sequence.
                 match core::str::from_utf8(&bytes[pos..]) {
                     Ok(_) => return Ok(()),
                     Err(e) => pos += e.valid_up_to(),
                 }
             }
-            // At most four bytes from here until a boundary or a failure.
-            let end = (pos + 4).min(bytes.len());
-            for (i, &byte) in bytes.iter().enumerate().take(end).skip(pos) {
-                if !self.step(byte) {
-                    self.failed = true;
-                    return Err(i);
-                }
+            // Inside a character, or where the library stopped: the machine
+            // judges this byte; a character completes, or fails, within four.
+            if !self.step(bytes[pos]) {
+                self.failed = true;
+                return Err(pos);
             }
-            pos = end;
+            pos += 1;
         }
         Ok(())
     }
