@@ -209,10 +209,11 @@ impl FrameDecoder {
     /// Payload bytes are unmasked in place as they are handed out; see the
     /// [module documentation](self) for why the input is `&mut`. Every call
     /// either returns an event or consumes the whole input. A payload piece
-    /// that holds the first invalid byte of a text message is cut short
-    /// before that byte and the error comes with the next call, so the
-    /// events before an error do not depend on how the input was split.
-    /// After an error every call returns it again.
+    /// that holds the first bad byte of a text message or a Close payload
+    /// (one that cannot be UTF-8, or the second byte of a code that may not
+    /// be sent) is cut short before that byte and the error comes with the
+    /// next call, so the events before an error do not depend on how the
+    /// input was split. After an error every call returns it again.
     pub fn decode(&mut self, input: &mut [u8]) -> Result<Step, Error> {
         match self.state {
             State::Failed(error) => Err(error),
