@@ -2,9 +2,9 @@
 //!
 //! RFC 6455 §4.2.2 derives the accept value from the client's key with
 //! SHA-1. Here it proves only that the server read the handshake (§1.3), not
-//! anything secret, so SHA-1's broken collision resistance does not matter,
-//! and a small plain implementation, checked against the FIPS 180 example
-//! vectors below, serves better than a dependency.
+//! anything secret, so SHA-1's broken collision resistance does not matter
+//! (§10.8), and a small plain implementation, checked against the FIPS 180
+//! example vectors below, serves better than a dependency.
 //!
 //! ```
 //! use wired_parser::websocket::sha1::Sha1;
