@@ -28,6 +28,10 @@
 //!    php-fpm, the FastCGI 1.0 records that carry it there (an encoder into
 //!    the caller's `Vec<u8>`) and the records that bring the answer back (a
 //!    resumable decoder that hands out STDOUT and STDERR without copying).
+//! 8. [`websocket`]: after an `Upgrade: websocket` request, the handshake
+//!    check and `Sec-WebSocket-Accept` (RFC 6455 §4), then a resumable frame
+//!    decoder that unmasks in place and enforces §5's rules, with UTF-8
+//!    validation of text as it arrives, and the encoder for server frames.
 //!
 //! ```
 //! use wired_parser::{HeadParser, Limits, Status, Body};
@@ -58,6 +62,7 @@ pub mod limits;
 pub mod method;
 pub mod target;
 pub mod values;
+pub mod websocket;
 
 pub use chunked::{ChunkedDecoder, Decoded};
 pub use error::Error;
