@@ -44,7 +44,10 @@ CASES = [
     Case("1k-c64", "1 KiB, keep-alive, 64 conns", "/index.html", 64),
     Case("1k-c256", "1 KiB, keep-alive, 256 conns", "/index.html", 256),
     Case("100k-c64", "100 KiB, keep-alive, 64 conns", "/100k.bin", 64),
+    Case("1m-c64", "1 MiB, keep-alive, 64 conns", "/1m.bin", 64),
+    Case("10m-c1", "10 MiB, keep-alive, 1 conn", "/10m.bin", 1),
     Case("10m-c8", "10 MiB, keep-alive, 8 conns", "/10m.bin", 8),
+    Case("10m-c64", "10 MiB, keep-alive, 64 conns", "/10m.bin", 64),
     Case("1k-close-c64", "1 KiB, Connection: close, 64 conns", "/index.html", 64, close=True),
     Case("1k-pipe16-c64", "1 KiB, pipelined 16 deep, 64 conns", "/index.html", 64, pipeline=16),
 ]

@@ -77,6 +77,7 @@ with open(sys.argv[1], "wb") as f:
     f.write(head + b"x" * (1024 - len(head) - len(tail)) + tail)
 PY
 head -c $((100 * 1024)) /dev/urandom > "$WWW/100k.bin"
+head -c $((1024 * 1024)) /dev/urandom > "$WWW/1m.bin"
 head -c $((10 * 1024 * 1024)) /dev/urandom > "$WWW/10m.bin"
 [[ $(stat -c %s "$WWW/index.html") == 1024 ]] || { echo "index.html is not 1 KiB" >&2; exit 1; }
 chmod -R a+rX "$WORK"

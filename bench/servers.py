@@ -23,7 +23,8 @@ import procstat
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # The files every server serves from one document root (made by run.sh).
-FILES = {"/index.html": 1024, "/100k.bin": 100 * 1024, "/10m.bin": 10 * 1024 * 1024}
+FILES = {"/index.html": 1024, "/100k.bin": 100 * 1024, "/1m.bin": 1024 * 1024,
+         "/10m.bin": 10 * 1024 * 1024}
 
 
 def free_port():
