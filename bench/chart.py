@@ -126,11 +126,15 @@ def render(meta, stats, parser, path, warning=""):
     """stats[(metric, case)][server] -> (median, lo, hi) or a reason string."""
     servers = meta["servers"]
     cases = meta["cases"]
-    ncol = max(len(cases), 1)
-    cell_w = (WIDTH - 2 * MARGIN) / ncol
-    height = 84 + 3 * (CELL_H + 30)
+    # At most 7 small plots side by side: more cases wrap onto further
+    # lines (twelve cases: two lines of six per metric).
+    lines = max(1, math.ceil(len(cases) / 7))
+    ncol = max(1, math.ceil(len(cases) / lines))
+    width = WIDTH
+    cell_w = (width - 2 * MARGIN) / ncol
+    height = 84 + 2 * (lines * CELL_H + 30) + CELL_H + 30
     svg = Svg()
-    svg.rect(0, 0, WIDTH, height, "#fff")
+    svg.rect(0, 0, width, height, "#fff")
     svg.text(MARGIN, 30, f"wired vs nginx, h2o, lighttpd — {meta['started_utc']} UTC, "
              f"{meta['mode']} run: median of {meta['rounds']} round{'s' if meta['rounds'] != 1 else ''} × {meta['duration_s']} s, "
              f"{meta['workers']} workers each, wrk {meta['wrk_threads']} thread",
@@ -141,7 +145,7 @@ def render(meta, stats, parser, path, warning=""):
         svg.text(lx + 20, 58, name, size=13, anchor="start")
         lx += 30 + 9 * len(name) + 20
     if warning:
-        svg.text(WIDTH - MARGIN, 58, warning, size=12, anchor="end", fill="#b00", weight="bold")
+        svg.text(width - MARGIN, 58, warning, size=12, anchor="end", fill="#b00", weight="bold")
     svg.text(lx + 10, 58, "bar: median;  whisker: min–max over rounds;  ×n: median ÷ wired's", size=12,
              anchor="start", fill="#555")
 
@@ -153,21 +157,30 @@ def render(meta, stats, parser, path, warning=""):
     for metric, heading, _unit in rows:
         svg.text(MARGIN, y + 8, heading, size=14, anchor="start", weight="bold")
         for i, case in enumerate(cases):
-            small_plot(svg, MARGIN + i * cell_w, y + 20, cell_w, case["label"], servers,
-                       stats.get((metric, case["key"]), {}))
-        y += CELL_H + 30
+            small_plot(svg, MARGIN + (i % ncol) * cell_w, y + 20 + (i // ncol) * CELL_H, cell_w,
+                       case["label"], servers, stats.get((metric, case["key"]), {}))
+        y += lines * CELL_H + 30
 
     svg.text(MARGIN, y + 8, "Memory", size=14, anchor="start", weight="bold")
-    cell_w = (WIDTH - 2 * MARGIN) / 6
+    cell_w = (width - 2 * MARGIN) / 8
+    px = MARGIN
     idle = stats.get(("idle_kib_per_conn", "idle-10k"), {})
-    small_plot(svg, MARGIN, y + 20, cell_w * 1.5,
+    small_plot(svg, px, y + 20, cell_w * 1.5,
                f"RSS per idle connection, KiB, {meta.get('idle_connections', 0):,} keep-alive conns",
                servers, idle)
+    px += cell_w * 1.5
+    idle_tls = stats.get(("idle_kib_per_conn", "idle-tls-10k"), {})
+    if idle_tls:
+        small_plot(svg, px, y + 20, cell_w * 1.5,
+                   f"RSS per idle HTTPS connection, KiB, {meta.get('idle_connections', 0):,} conns",
+                   servers, idle_tls)
+        px += cell_w * 1.5
     peak = stats.get(("peak_rss_mib", "1k-c256"), {})
     if peak:
-        small_plot(svg, MARGIN + cell_w * 1.5, y + 20, cell_w * 1.5,
+        small_plot(svg, px, y + 20, cell_w * 1.5,
                    "Peak RSS, MiB, 1 KiB at 256 conns", servers, peak)
-    px = MARGIN + cell_w * 3.2
+        px += cell_w * 1.5
+    px += cell_w * 0.2
     svg.text(px, y + 52, "Parser micro-benchmark (criterion, one ~500-byte browser request)",
              size=13, anchor="start", weight="bold")
     if parser:
@@ -180,5 +193,5 @@ def render(meta, stats, parser, path, warning=""):
 
     body = "\n".join(svg.parts)
     with open(path, "w") as f:
-        f.write(f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-                f'viewBox="0 0 {WIDTH} {height}" font-family="{FONT}">\n{body}\n</svg>\n')
+        f.write(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+                f'viewBox="0 0 {width} {height}" font-family="{FONT}">\n{body}\n</svg>\n')

@@ -4,7 +4,9 @@ bench/run.sh prepares the machine (packages, the wired binary, the document
 root) and calls this. Each round starts all servers, runs every case against
 each in turn (wired, nginx, h2o, lighttpd, starting one further along with
 every case and every round; then the next case), and stops them; then each
-server is started afresh, alone, for the idle-connection test. Rounds
+server is started afresh, alone, for the idle-connection test, plain and
+then over TLS. The https-* cases run the same way against each server's
+TLS port (same certificate and suites for all: servers.py). Rounds
 repeat, so slow drift on the machine hits every server alike; the report
 takes the median over rounds.
 
@@ -25,6 +27,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ left in bench/
 
 import idle
+import idle_tls
 import procstat
 import report
 from servers import Server
@@ -35,9 +38,11 @@ SERVERS = ["wired", "nginx", "h2o", "lighttpd"]
 
 
 class Case:
-    def __init__(self, key, label, path, conns, close=False, pipeline=0):
+    def __init__(self, key, label, path, conns, close=False, pipeline=0, tls=False,
+                 full_handshake=False):
         self.key, self.label, self.path, self.conns = key, label, path, conns
-        self.close, self.pipeline = close, pipeline
+        self.close, self.pipeline, self.tls = close, pipeline, tls
+        self.full_handshake = full_handshake
 
 
 CASES = [
@@ -50,8 +55,17 @@ CASES = [
     Case("10m-c64", "10 MiB, keep-alive, 64 conns", "/10m.bin", 64),
     Case("1k-close-c64", "1 KiB, Connection: close, 64 conns", "/index.html", 64, close=True),
     Case("1k-pipe16-c64", "1 KiB, pipelined 16 deep, 64 conns", "/index.html", 64, pipeline=16),
+    # HTTPS (wrk's OpenSSL client, TLS 1.3, the server's choice of suite).
+    # With Connection: close every request is a new TLS connection, so its
+    # requests per second are handshakes per second; wrk would resume each
+    # from the last one's ticket, so wrk/no_resume.c makes them full ones.
+    Case("https-1k-c64", "HTTPS 1 KiB, keep-alive, 64 conns", "/index.html", 64, tls=True),
+    Case("https-handshake-c64", "HTTPS full handshakes, Connection: close, 64 conns", "/index.html", 64,
+         close=True, tls=True, full_handshake=True),
+    Case("https-10m-c8", "HTTPS 10 MiB, keep-alive, 8 conns", "/10m.bin", 8, tls=True),
 ]
 IDLE_KEY = "idle-10k"
+IDLE_TLS_KEY = "idle-tls-10k"
 
 COLUMNS = [
     "round", "case", "server", "status", "requests", "duration_s", "req_per_s",
@@ -103,14 +117,16 @@ class Bench:
             csv.writer(f).writerow([values.get(c, "") for c in COLUMNS])
 
     def server(self, name):
-        return Server(name, os.path.join(self.args.work, name), self.args.www,
-                      self.args.workers, self.args.nofile, self.args.wired)
+        a = self.args
+        return Server(name, os.path.join(a.work, name), a.www, a.workers, a.nofile, a.wired,
+                      {"cert": a.tls_cert, "key": a.tls_key, "ca": a.tls_ca})
 
     # -- one wrk run -----------------------------------------------------
 
     def wrk_run(self, rnd, case, srv):
         a = self.args
-        url = f"http://127.0.0.1:{srv.port}{case.path}"
+        url = (f"https://127.0.0.1:{srv.tls_port}{case.path}" if case.tls
+               else f"http://127.0.0.1:{srv.port}{case.path}")
         cmd = ["wrk", f"-t{a.wrk_threads}", f"-c{case.conns}", f"-d{a.duration}s", "--latency",
                "-s", self.script_pipeline if case.pipeline else self.script_plain]
         if case.close:
@@ -118,6 +134,9 @@ class Bench:
         cmd.append(url)
         if case.pipeline:
             cmd += ["--", str(case.pipeline)]
+        env = None
+        if case.full_handshake:
+            env = dict(os.environ, LD_PRELOAD=a.wrk_no_resume)
         base = dict(round=rnd, case=case.key, server=srv.name)
 
         pids = srv.refresh_pids()
@@ -125,7 +144,7 @@ class Bench:
         tasks0 = procstat.task_cpu_seconds(pids)
         cpu0, (busy0, irq0), kids0 = procstat.cpu_seconds(pids), procstat.machine_cpu_seconds(), children_cpu()
         try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=a.duration + 30)
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=a.duration + 30, env=env)
             out, err, rc = p.stdout, p.stderr, p.returncode
         except subprocess.TimeoutExpired as e:
             out, err, rc = str(e.stdout or ""), f"wrk did not finish within {a.duration + 30} s", -1
@@ -135,7 +154,8 @@ class Bench:
         share = procstat.busiest_share(tasks0, procstat.task_cpu_seconds(pids))
 
         with open(os.path.join(self.out, "raw", f"r{rnd}-{case.key}-{srv.name}.txt"), "w") as f:
-            f.write("$ " + " ".join(cmd) + "\n" + out + ("\n--- stderr\n" + err if err else ""))
+            f.write("$ " + (f"LD_PRELOAD={env['LD_PRELOAD']} " if env else "") + " ".join(cmd) + "\n"
+                    + out + ("\n--- stderr\n" + err if err else ""))
 
         result = None
         for line in out.splitlines():
@@ -182,6 +202,23 @@ class Bench:
                  + (f"  !! {'; '.join(problems)}" if problems else ""))
         return srv.alive()
 
+    def tls_handshake_record(self, srv):
+        """What one OpenSSL client negotiates with the server's TLS port
+        (version, suite, key exchange, certificate, verification), kept as
+        raw/tls-<server>.txt: the check that every server offers the same."""
+        cmd = ["openssl", "s_client", "-connect", f"127.0.0.1:{srv.tls_port}",
+               "-servername", "localhost", "-CAfile", self.args.tls_ca, "-verify_return_error", "-brief"]
+        try:
+            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=15)
+            text = p.stdout + p.stderr
+        except (OSError, subprocess.TimeoutExpired) as e:
+            text = f"openssl s_client failed: {e}"
+        with open(os.path.join(self.out, "raw", f"tls-{srv.name}.txt"), "w") as f:
+            f.write("$ " + " ".join(cmd) + " </dev/null\n" + text)
+        summary = ", ".join(l.split(": ", 1)[1] for l in text.splitlines()
+                            if l.startswith(("Protocol version", "Ciphersuite", "Server Temp Key")))
+        self.log(f"  TLS with {srv.name}: {summary or text.strip()[:120]}")
+
     # -- rounds ----------------------------------------------------------
 
     def throughput_round(self, rnd, names):
@@ -194,6 +231,9 @@ class Bench:
                     self.event(f"round {rnd}: {name} failed to start: {why}")
                 else:
                     servers[name] = srv
+            if rnd == 1:
+                for srv in servers.values():
+                    self.tls_handshake_record(srv)
             for i, case in enumerate(self.cases):
                 # Who goes first turns with every case and every round, so
                 # no server always runs right after a quiet pause or always
@@ -221,31 +261,41 @@ class Bench:
                 if srv is not None:
                     srv.stop()
 
-    def idle_round(self, rnd, names):
+    def idle_round(self, rnd, names, tls=False):
+        key = IDLE_TLS_KEY if tls else IDLE_KEY
         for name in names:
             srv = self.server(name)
             why = srv.start()
             if why:
                 self.event(f"round {rnd}: {name} failed to start for the idle test: {why}")
-                self.row(round=rnd, case=IDLE_KEY, server=name, status="not-started",
+                self.row(round=rnd, case=key, server=name, status="not-started",
                          error=f"server failed to start: {why}")
                 continue
             try:
-                r = idle.measure(srv.port, srv.proc.pid, self.args.idle)
+                if tls:
+                    r = idle_tls.measure(srv.tls_port, srv.proc.pid, self.args.tls_ca, self.args.idle)
+                else:
+                    r = idle.measure(srv.port, srv.proc.pid, self.args.idle)
             finally:
                 srv.stop()
             if "connections" not in r:
-                self.row(round=rnd, case=IDLE_KEY, server=name, status="error", error=r["error"])
-                self.event(f"round {rnd}: idle test on {name}: {r['error']}")
+                self.row(round=rnd, case=key, server=name, status="error", error=r["error"])
+                self.event(f"round {rnd}: {'TLS ' if tls else ''}idle test on {name}: {r['error']}")
                 continue
-            self.row(round=rnd, case=IDLE_KEY, server=name,
+            self.row(round=rnd, case=key, server=name,
                      status="ok" if "error" not in r else "error",
                      idle_conns=r["connections"], idle_still_open=r["still_open"],
                      idle_rss_before_kib=r["rss_before_kib"], idle_rss_after_kib=r["rss_after_kib"],
                      idle_kib_per_conn=r["kib_per_conn"] if r["kib_per_conn"] is not None else "",
                      error=r.get("error", ""))
-            self.log(f"  {IDLE_KEY:14} {name:9} {r['kib_per_conn']} KiB/conn "
-                     f"({r['still_open']} open, RSS {r['rss_before_kib']} -> {r['rss_after_kib']} KiB)")
+            self.log(f"  {key:14} {name:9} {r['kib_per_conn']} KiB/conn "
+                     f"({r['still_open']} open in {r['open_seconds']} s, "
+                     f"RSS {r['rss_before_kib']} -> {r['rss_after_kib']} KiB)")
+
+    def idle_tls_in(self, rnd):
+        """The TLS idle test makes its 10,000 handshakes one at a time (about
+        20 s per server): --idle-tls-rounds of them, the last rounds."""
+        return rnd > self.args.rounds - self.args.idle_tls_rounds
 
     def run(self):
         a = self.args
@@ -257,6 +307,7 @@ class Bench:
             "mode": "quick" if a.quick else "full",
             "rounds": a.rounds, "duration_s": a.duration, "wrk_threads": a.wrk_threads,
             "workers": a.workers, "idle_connections": a.idle, "servers": names,
+            "idle_tls_rounds": [r for r in range(1, a.rounds + 1) if self.idle_tls_in(r)],
             "versions": versions,
             "cases": [{"key": c.key, "label": c.label} for c in self.cases],
         }
@@ -267,6 +318,9 @@ class Bench:
             if a.idle:
                 self.log(f"round {rnd} of {a.rounds}: {a.idle} idle connections")
                 self.idle_round(rnd, names)
+            if a.idle and self.idle_tls_in(rnd):
+                self.log(f"round {rnd} of {a.rounds}: {a.idle} idle TLS connections")
+                self.idle_round(rnd, names, tls=True)
         meta["events"] = self.events
         meta["bench_seconds"] = round(time.monotonic() - t0)
         with open(os.path.join(self.out, "meta.json"), "w") as f:
@@ -286,6 +340,13 @@ def main():
     ap.add_argument("--workers", type=int, default=os.cpu_count())
     ap.add_argument("--wrk-threads", type=int, default=1)
     ap.add_argument("--idle", type=int, default=10_000, help="idle connections (0: skip)")
+    ap.add_argument("--idle-tls-rounds", type=int, default=1,
+                    help="rounds (the last ones) that also run the idle test over TLS")
+    ap.add_argument("--tls-cert", required=True, help="certificate chain (PEM) every TLS listener serves")
+    ap.add_argument("--tls-key", required=True, help="its private key (PEM)")
+    ap.add_argument("--tls-ca", required=True, help="the CA (PEM) that signed --tls-cert, for clients that verify")
+    ap.add_argument("--wrk-no-resume", required=True,
+                    help="wrk/no_resume.c built as a shared object: LD_PRELOAD for full handshakes")
     ap.add_argument("--nofile", type=int, default=resource.getrlimit(resource.RLIMIT_NOFILE)[0])
     ap.add_argument("--servers", nargs="+", default=SERVERS, choices=SERVERS)
     ap.add_argument("--cases", nargs="+", default=[c.key for c in CASES],

@@ -20,6 +20,7 @@ import chart
 
 UNITS = {"ps": 1e-3, "ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}
 IDLE_KEY = "idle-10k"
+IDLE_TLS_KEY = "idle-tls-10k"
 NOISY = 0.25  # share of a core used by other processes that makes a run suspect
 
 
@@ -68,7 +69,7 @@ def collect(meta, rows):
         else:
             reasons.setdefault(k, r["error"] or r["status"])
     stats = {}
-    cases = [c["key"] for c in meta["cases"]] + [IDLE_KEY]
+    cases = [c["key"] for c in meta["cases"]] + [IDLE_KEY, IDLE_TLS_KEY]
     for case in cases:
         for server in meta["servers"]:
             for m in metrics + ["peak_rss_mib"]:
@@ -105,14 +106,61 @@ def cell_text(cell, ratio_to=None, digits=None, show_range=True):
     return s
 
 
-def table(meta, stats, metric, cases, digits=None, ratio=True, show_range=True):
+def best_peer(cells, better):
+    """wired's median over the best other server's, as text: `×1.04 (h2o)`.
+    better is max (more is better: requests/s) or min (less is better: CPU,
+    memory); "–" when wired or every peer lacks a figure."""
+    ours = cells.get("wired")
+    peers = {s: c for s, c in cells.items() if s != "wired" and isinstance(c, tuple) and c[0]}
+    if not isinstance(ours, tuple) or not peers:
+        return "–"
+    name = better(peers, key=lambda s: peers[s][0])
+    return f"×{ours[0] / peers[name][0]:.2f} ({name})"
+
+
+def table(meta, stats, metric, cases, digits=None, ratio=True, show_range=True, better=None):
+    """One row per case, one column per server; with `better` (max or min)
+    a last column, wired ÷ the best peer."""
     servers = meta["servers"]
-    out = ["| case | " + " | ".join(servers) + " |", "|---|" + "---:|" * len(servers)]
+    head = servers + (["wired ÷ best peer"] if better else [])
+    out = ["| case | " + " | ".join(head) + " |", "|---|" + "---:|" * len(head)]
     for key, label in cases:
         cells = stats.get((metric, key), {})
         base = cells.get("wired") if ratio else None
         row = [cell_text(cells.get(s), base if s != "wired" else None, digits, show_range)
                for s in servers]
+        if better:
+            row.append(best_peer(cells, better))
+        out.append(f"| {label} | " + " | ".join(row) + " |")
+    return "\n".join(out)
+
+
+# The HTTPS figures side by side: (case, metric, label, which is better, digits).
+HTTPS_ROWS = [
+    ("https-1k-c64", "req_per_s", "1 KiB, keep-alive, 64 conns: requests/s", max, None),
+    ("https-1k-c64", "cpu_us_per_req", "1 KiB, keep-alive, 64 conns: CPU µs/request", min, 2),
+    ("https-handshake-c64", "req_per_s", "full handshakes/s (one request each, 64 conns)", max, None),
+    ("https-handshake-c64", "cpu_us_per_req", "CPU µs per handshake (and its request)", min, 2),
+    ("https-10m-c8", "mib_per_s", "10 MiB, keep-alive, 8 conns: MiB/s", max, None),
+    ("https-10m-c8", "cpu_us_per_req", "10 MiB, keep-alive, 8 conns: CPU µs/request", min, 2),
+    (IDLE_TLS_KEY, "idle_kib_per_conn", "idle HTTPS connection: KiB each", min, 2),
+]
+
+
+def https_table(meta, stats):
+    """The HTTPS cases in one table, medians, with wired ÷ the best peer; ""
+    for a run without them."""
+    keys = {c["key"] for c in meta["cases"]} | {IDLE_TLS_KEY}
+    rows = [r for r in HTTPS_ROWS if r[0] in keys and stats.get((r[1], r[0]))]
+    if not rows:
+        return ""
+    servers = meta["servers"]
+    out = ["| HTTPS | " + " | ".join(servers) + " | wired ÷ best peer |",
+           "|---|" + "---:|" * (len(servers) + 1)]
+    for key, metric, label, better, digits in rows:
+        cells = stats.get((metric, key), {})
+        row = [cell_text(cells.get(s), None, digits, show_range=False) for s in servers]
+        row.append(best_peer(cells, better))
         out.append(f"| {label} | " + " | ".join(row) + " |")
     return "\n".join(out)
 
@@ -123,22 +171,38 @@ def headline(meta, stats, parser, chart_link):
     n = meta["rounds"]
     parts = [
         f"Requests per second: median of {n} run{'s' if n > 1 else ''} (min–max), "
-        "×ratio = server ÷ wired (above 1: more requests per second than wired).",
+        "×ratio = server ÷ wired (above 1: more requests per second than wired); "
+        "last column, wired ÷ the peer with the most (above 1: wired leads).",
         "",
-        table(meta, stats, "req_per_s", cases),
+        table(meta, stats, "req_per_s", cases, better=max),
         "",
         "Server CPU time per request, µs (user + system over all of the server's "
         "processes and threads, divided by the requests wrk completed; "
-        "×ratio = server ÷ wired, above 1: more CPU per request than wired).",
+        "×ratio = server ÷ wired, above 1: more CPU per request than wired; "
+        "last column, wired ÷ the peer with the least (below 1: wired spends less)).",
         "",
-        table(meta, stats, "cpu_us_per_req", cases, digits=2),
+        table(meta, stats, "cpu_us_per_req", cases, digits=2, better=min),
         "",
         f"Memory per idle keep-alive connection, KiB ({meta.get('idle_connections', 0):,} "
-        "connections; server RSS with them open minus RSS before, divided by the connections).",
+        "connections; server RSS with them open minus RSS before, divided by the connections; "
+        "last column, wired ÷ the peer with the least).",
         "",
-        table(meta, stats, "idle_kib_per_conn", [(IDLE_KEY, "idle keep-alive")], digits=2),
+        table(meta, stats, "idle_kib_per_conn",
+              [(IDLE_KEY, "idle keep-alive")]
+              + ([(IDLE_TLS_KEY, "idle HTTPS keep-alive")] if stats.get(("idle_kib_per_conn", IDLE_TLS_KEY)) else []),
+              digits=2, better=min),
         "",
     ]
+    https = https_table(meta, stats)
+    if https:
+        parts += [
+            "HTTPS (TLS 1.3, ECDSA P-256 certificate, X25519, AES-256-GCM for every server), "
+            "medians; wired ÷ best peer: above 1 is better for requests/s, handshakes/s and MiB/s, "
+            "below 1 is better for CPU and memory.",
+            "",
+            https,
+            "",
+        ]
     if parser:
         parts += [parser_line(parser), ""]
     parts.append(f"![requests per second and CPU per request]({chart_link})")
@@ -247,13 +311,16 @@ def summary(meta, rows, parser, machine, stats):
         "| | " + " | ".join(meta["servers"]) + " |",
         "|---|" + "---:|" * len(meta["servers"]),
     ]
-    row = []
-    for s in meta["servers"]:
-        b = stats.get(("idle_rss_before_kib", IDLE_KEY), {}).get(s)
-        a = stats.get(("idle_rss_after_kib", IDLE_KEY), {}).get(s)
-        row.append(f"{b[0] / 1024:.1f} → {a[0] / 1024:.1f}"
-                   if isinstance(b, tuple) and isinstance(a, tuple) else "–")
-    lines += [f"| RSS | " + " | ".join(row) + " |", "",
+    for key, what in [(IDLE_KEY, "RSS"), (IDLE_TLS_KEY, "RSS, HTTPS")]:
+        row = []
+        for s in meta["servers"]:
+            b = stats.get(("idle_rss_before_kib", key), {}).get(s)
+            a = stats.get(("idle_rss_after_kib", key), {}).get(s)
+            row.append(f"{b[0] / 1024:.1f} → {a[0] / 1024:.1f}"
+                       if isinstance(b, tuple) and isinstance(a, tuple) else "–")
+        if key == IDLE_KEY or any(c != "–" for c in row):
+            lines.append(f"| {what} | " + " | ".join(row) + " |")
+    lines += ["",
               "RSS counts the server's own memory; socket buffers live in the kernel and are not in it.",
               "", "## Balance: the busiest thread's share of the server's CPU (median)", "",
               f"With {meta['workers']} workers, {1 / meta['workers']:.2f} is an even spread and 1.00 means "

@@ -5,8 +5,8 @@
 # criterion.txt, wrk's raw output and the servers' configs and logs; a full
 # run also refreshes the latest numbers in docs/benchmarks.md.
 #
-#   bench/run.sh            3 rounds of 10 s runs   (about 20.5 minutes)
-#   bench/run.sh --quick    1 round of 3 s runs     (about 2 minutes)
+#   bench/run.sh            3 rounds of 8 s runs    (about 23 minutes)
+#   bench/run.sh --quick    1 round of 3 s runs     (about 5 minutes)
 #   (a first run in a fresh checkout also compiles: 2-3 minutes more)
 #
 # Installs what is missing with apt-get (Debian; needs root). Talks only to
@@ -34,7 +34,11 @@ command -v nginx    >/dev/null || missing+=(nginx-light)
 command -v h2o      >/dev/null || missing+=(h2o)
 command -v lighttpd >/dev/null || missing+=(lighttpd)
 command -v wrk      >/dev/null || missing+=(wrk)
+command -v openssl  >/dev/null || missing+=(openssl)
+# lighttpd's TLS is a module of its own package.
+[[ -e /usr/lib/lighttpd/mod_openssl.so ]] || missing+=(lighttpd-mod-openssl)
 command -v python3  >/dev/null || missing+=(python3)
+command -v cc       >/dev/null || missing+=(gcc)
 if ((${#missing[@]})); then
   if [[ $(id -u) != 0 ]]; then
     echo "bench/run.sh: missing ${missing[*]}; run as root (apt-get) or install them" >&2
@@ -81,6 +85,28 @@ head -c $((1024 * 1024)) /dev/urandom > "$WWW/1m.bin"
 head -c $((10 * 1024 * 1024)) /dev/urandom > "$WWW/10m.bin"
 [[ $(stat -c %s "$WWW/index.html") == 1024 ]] || { echo "index.html is not 1 KiB" >&2; exit 1; }
 chmod -R a+rX "$WORK"
+
+# -- 3b. one certificate for every server's TLS listener ----------------------
+# ECDSA P-256 for localhost and 127.0.0.1, signed by a throwaway CA made here
+# (clients that verify, bench/idle_tls.py and curl, trust ca.pem; wrk does not
+# verify). Every server gets the same leaf and key, so the handshake's
+# signature and the certificate bytes on the wire are the same for all.
+TLS=$WORK/tls
+mkdir -p "$TLS"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 \
+  -subj "/CN=wired bench CA" -keyout "$TLS/ca.key" -out "$TLS/ca.pem" 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+  -subj "/CN=localhost" -keyout "$TLS/key.pem" -out "$TLS/leaf.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n' \
+  > "$TLS/leaf.ext"
+openssl x509 -req -in "$TLS/leaf.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" -CAcreateserial \
+  -days 7 -sha256 -extfile "$TLS/leaf.ext" -out "$TLS/cert.pem" 2>/dev/null
+openssl verify -CAfile "$TLS/ca.pem" "$TLS/cert.pem" >/dev/null \
+  || { echo "bench/run.sh: the benchmark certificate does not verify" >&2; exit 1; }
+chmod -R a+rX "$TLS"
+# wrk resumes every new connection from the previous one's session: this
+# LD_PRELOAD stops it, for the full-handshake case (bench/wrk/no_resume.c).
+cc -shared -fPIC -O2 -Wall -o "$WORK/no_resume.so" bench/wrk/no_resume.c -ldl
 
 # -- 4. the run directory and the machine --------------------------------------
 OUT=$ROOT/bench/runs/$(date -u +%Y-%m-%dT%H-%M-%SZ)
@@ -129,6 +155,9 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   echo "h2o: $(h2o --version 2>&1 | head -1) (package $(dpkg-query -W -f '${Version}' h2o 2>/dev/null || echo '?'))"
   echo "lighttpd: $(lighttpd -v 2>&1 | head -1) (package $(dpkg-query -W -f '${Version}' lighttpd 2>/dev/null || echo '?'))"
   echo "wrk: $(wrk -v 2>&1 | head -1 | sed 's/ *Copyright.*//')"
+  echo "openssl (nginx, h2o, lighttpd and wrk link it): $(openssl version)"
+  echo "lighttpd-mod-openssl: package $(dpkg-query -W -f '${Version}' lighttpd-mod-openssl 2>/dev/null || echo '?')"
+  echo "tls certificate: $(openssl x509 -in "$TLS/cert.pem" -noout -subject -ext subjectAltName 2>/dev/null | tr '\n' ' ')($(openssl x509 -in "$TLS/cert.pem" -noout -text | grep -m1 -o 'ASN1 OID: [a-z0-9]*'))"
   echo "python: $(python3 --version 2>&1)"
   for k in net.core.somaxconn net.ipv4.tcp_tw_reuse net.ipv4.ip_local_port_range; do
     echo "sysctl $k: $(sysctl -n $k 2>/dev/null | tr '\t' ' ' || echo '?')"
@@ -157,11 +186,14 @@ grep -E 'browser-request|time:' "$OUT/criterion.txt" || true
 if [[ $QUICK == 1 ]]; then
   set -- --quick --rounds 1 --duration 3
 else
-  set -- --rounds 3 --duration 10
+  # 8 s rather than 10 since the HTTPS cases came: twelve cases, four
+  # servers, three rounds and the idle tests then fit in about 23 minutes.
+  set -- --rounds 3 --duration 8
 fi
 say "servers: wired, nginx, h2o, lighttpd"
 $NICE python3 bench/harness.py "$@" --out "$OUT" --work "$WORK" --www "$WWW" --wired "$WIRED" \
-  --workers "$(nproc)"
+  --workers "$(nproc)" --tls-cert "$TLS/cert.pem" --tls-key "$TLS/key.pem" --tls-ca "$TLS/ca.pem" \
+  --wrk-no-resume "$WORK/no_resume.so"
 
 # -- 7. report -----------------------------------------------------------------
 # The configurations as filled in, and what each server printed.

@@ -4,7 +4,10 @@ foreground on its own 127.0.0.1 port, checked, and stopped by its PID.
 Every server gets the same shape (see bench/conf/*.conf.in): the same number
 of workers as wired, sendfile where the server has it, no access log,
 keep-alive with no practical per-connection request limit and a 75 s idle
-timeout (wired's default), and room for the 10,000 idle connections.
+timeout (wired's default), and room for the 10,000 idle connections. Each
+also listens with TLS on a second port: the same certificate (ECDSA P-256,
+made by run.sh), TLS 1.2 and 1.3, the same TLS 1.2 suites in the same order
+(TLS12_CIPHERS), session tickets on.
 """
 
 import grp
@@ -15,6 +18,7 @@ import pwd
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import time
 
@@ -34,6 +38,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+# TLS 1.2 suites for the OpenSSL-based servers, in OpenSSL's names: ECDHE
+# with AES-GCM or ChaCha20-Poly1305, in the order wired's rustls (ring
+# provider) has them, which it also prefers over the client's. TLS 1.3
+# suites stay every library's default (all three AEADs, ECDHE always).
+TLS12_CIPHERS = ":".join([
+    "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-CHACHA20-POLY1305",
+])
+
+
 def _version(cmd):
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
@@ -46,14 +61,17 @@ def _version(cmd):
 class Server:
     """One server under test. start() returns None or why it failed."""
 
-    def __init__(self, name, work, www, workers, nofile, wired_bin):
+    def __init__(self, name, work, www, workers, nofile, wired_bin, tls):
         self.name = name
         self.work = work
         self.www = www
         self.workers = workers
         self.nofile = nofile
         self.wired_bin = wired_bin
+        # {"cert": PEM, "key": PEM, "ca": PEM that signed cert}
+        self.tls = tls
         self.port = None
+        self.tls_port = None
         self.proc = None
         self.log = None
         self.log_offset = 0
@@ -78,6 +96,10 @@ class Server:
             "work": self.work,
             "port": str(self.port),
             "www": self.www,
+            "tls_port": str(self.tls_port),
+            "tls_cert": self.tls["cert"],
+            "tls_key": self.tls["key"],
+            "tls12_ciphers": TLS12_CIPHERS,
         }
         with open(os.path.join(HERE, "conf", f"{self.name}.conf.in")) as f:
             text = f.read()
@@ -93,7 +115,9 @@ class Server:
     def command(self):
         if self.name == "wired":
             return [self.wired_bin, "--root", self.www,
-                    "--listen", f"127.0.0.1:{self.port}", "--workers", str(self.workers)]
+                    "--listen", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
+                    "--listen-tls", f"127.0.0.1:{self.tls_port}",
+                    "--tls-cert", self.tls["cert"], "--tls-key", self.tls["key"]]
         conf = self._config()
         if self.name == "nginx":
             return ["nginx", "-p", self.work, "-e", f"{self.work}/logs/nginx-error.log", "-c", conf]
@@ -118,6 +142,9 @@ class Server:
         """Start in the foreground and wait until every file is served
         correctly. Returns None when ready, else a one-line reason."""
         self.port = free_port()
+        self.tls_port = free_port()
+        while self.tls_port == self.port:
+            self.tls_port = free_port()
         for sub in ("conf", "logs", "run", "tmp"):
             os.makedirs(os.path.join(self.work, sub), exist_ok=True)
         try:
@@ -152,23 +179,34 @@ class Server:
         return f"not ready after {timeout:.0f} s: {reason}"
 
     def check(self):
-        """None if every benchmark file comes back 200 with the right bytes."""
-        for path, size in FILES.items():
+        """None if every benchmark file comes back 200 with the right bytes,
+        over plain HTTP and over TLS (the certificate verified for
+        localhost against the benchmark's CA)."""
+        ctx = ssl.create_default_context(cafile=self.tls["ca"])
+        for (path, size), tls in [(f, False) for f in FILES.items()] + [(f, True) for f in FILES.items()]:
             try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                if tls:
+                    # Verified for the certificate's name, sent as SNI; the
+                    # address stays 127.0.0.1 (localhost may resolve to ::1).
+                    c = http.client.HTTPConnection("127.0.0.1", self.tls_port, timeout=5)
+                    c.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.tls_port), 5),
+                                             server_hostname="localhost")
+                else:
+                    c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
                 c.request("GET", path)
                 r = c.getresponse()
                 body = r.read()
                 c.close()
             except (OSError, http.client.HTTPException) as e:
-                return f"GET {path}: {e.__class__.__name__}: {e}"
+                return f"GET {path}{' (TLS)' if tls else ''}: {e.__class__.__name__}: {e}"
+            what = f"GET {path}{' (TLS)' if tls else ''}"
             if r.status != 200:
-                return f"GET {path}: status {r.status}"
+                return f"{what}: status {r.status}"
             if len(body) != size:
-                return f"GET {path}: {len(body)} bytes, expected {size}"
+                return f"{what}: {len(body)} bytes, expected {size}"
             with open(os.path.join(self.www, path.lstrip("/")), "rb") as f:
                 if hashlib.sha256(f.read()).digest() != hashlib.sha256(body).digest():
-                    return f"GET {path}: body differs from the file"
+                    return f"{what}: body differs from the file"
         return None
 
     def refresh_pids(self):
