@@ -131,8 +131,7 @@ impl Conn {
     /// Log an answered request.
     pub(super) fn log_access(&self, svc: &mut Services, req: &Request<'_, '_>, status: u16, bytes: u64) {
         let Some(log) = svc.access.as_mut() else { return };
-        let info = svc.config.access_log_tls.then(|| self.io.tls_info());
-        let tls = info.as_ref().map(|i| i.as_ref().map_or(("", None), |i| (i.version, i.sni.as_deref())));
+        let tls = svc.config.access_log_tls.then(|| self.io.log_fields());
         log.entry(self.peer.ip(), svc.clock.http_date(), &Entry::of(req), status, bytes, tls);
     }
 

@@ -20,7 +20,7 @@ use mio::net::TcpStream;
 
 use crate::response::FileSlice;
 use crate::sys;
-use crate::tls::{TlsInfo, TlsStream};
+use crate::tls::TlsStream;
 
 /// A connection's transport: the socket, and the TLS session over it if any.
 #[derive(Debug)]
@@ -69,9 +69,10 @@ impl Transport {
         self.tls.as_ref().is_some_and(|t| t.is_handshaking())
     }
 
-    /// What the TLS handshake agreed, if this is TLS.
-    pub fn tls_info(&self) -> Option<TlsInfo> {
-        self.tls.as_ref().map(|t| t.info())
+    /// For `--access-log-tls`: the TLS version and SNI name, borrowed
+    /// (`("", None)` for plain TCP, which the log writes as `"-" "-"`).
+    pub fn log_fields(&self) -> (&'static str, Option<&str>) {
+        self.tls.as_ref().map_or(("", None), |t| t.version_and_sni())
     }
 
     /// Files can go from the page cache to the socket with `sendfile`.

@@ -290,16 +290,19 @@ impl TlsStream {
         self.hello.as_ref()
     }
 
+    /// The version agreed and the name the client asked for, borrowed: what
+    /// an access log line shows, without the allocations of [`TlsStream::info`].
+    pub fn version_and_sni(&self) -> (&'static str, Option<&str>) {
+        let Session::Tls(conn) = &self.session else { return ("", None) };
+        (version_name(conn.protocol_version()), conn.server_name())
+    }
+
     /// The negotiated parameters; meaningful once `is_handshaking()` is false.
     pub fn info(&self) -> TlsInfo {
         let Session::Tls(conn) = &self.session else {
             return TlsInfo { version: "", suite: "", sni: None, alpn: None, resumed: false };
         };
-        let version = match conn.protocol_version() {
-            Some(ProtocolVersion::TLSv1_3) => "TLSv1.3",
-            Some(ProtocolVersion::TLSv1_2) => "TLSv1.2",
-            _ => "",
-        };
+        let version = version_name(conn.protocol_version());
         let suite = conn.negotiated_cipher_suite().and_then(|s| s.suite().as_str()).unwrap_or("");
         TlsInfo {
             version,
@@ -308,6 +311,15 @@ impl TlsStream {
             alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
             resumed: conn.handshake_kind() == Some(HandshakeKind::Resumed),
         }
+    }
+}
+
+/// `TLSv1.3`, `TLSv1.2`, or empty before the handshake.
+fn version_name(version: Option<ProtocolVersion>) -> &'static str {
+    match version {
+        Some(ProtocolVersion::TLSv1_3) => "TLSv1.3",
+        Some(ProtocolVersion::TLSv1_2) => "TLSv1.2",
+        _ => "",
     }
 }
 

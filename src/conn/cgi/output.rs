@@ -107,8 +107,7 @@ impl Conn {
         };
         // Logged now that the status is known, from the request's saved pieces.
         if let Some(log) = svc.access.as_mut() {
-            let info = svc.config.access_log_tls.then(|| self.io.tls_info());
-            let tls = info.as_ref().map(|i| i.as_ref().map_or(("", None), |i| (i.version, i.sni.as_deref())));
+            let tls = svc.config.access_log_tls.then(|| self.io.log_fields());
             log.entry(self.peer.ip(), svc.clock.http_date(), &entry, head.status, bytes, tls);
         }
         self.queue_head(svc, head.status, framing, version);
