@@ -150,9 +150,14 @@ def measure(port, server_pid, n=10_000, path="/index.html"):
         for s in conns:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
             s.close()
+    return figures(n, len(conns), failures, open_now, before, after, opened_s)
+
+
+def figures(n, answered, failures, open_now, before, after, opened_s):
+    """The result of an idle test (plain or TLS), with `error` if short."""
     out = {
         "connections": n,
-        "answered": len(conns),
+        "answered": answered,
         "failed": failures,
         "still_open": open_now,
         "rss_before_kib": before,
@@ -162,7 +167,7 @@ def measure(port, server_pid, n=10_000, path="/index.html"):
     }
     if open_now < n:
         out["error"] = (f"only {open_now} of {n} connections open at measurement "
-                        f"({failures} failed, {len(conns) - open_now} closed by the server)")
+                        f"({failures} failed, {answered - open_now} closed by the server)")
     return out
 
 

@@ -20,7 +20,7 @@ import sys
 import time
 
 import procstat
-from idle import SETTLE, _response_complete, _still_open, raise_fd_limit
+from idle import SETTLE, _response_complete, _still_open, figures, raise_fd_limit
 
 TOTAL_TIMEOUT = 300.0
 
@@ -74,20 +74,7 @@ def measure(port, server_pid, cafile, n=10_000, path="/index.html"):
         for s in conns:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
             s.close()
-    out = {
-        "connections": n,
-        "answered": len(conns),
-        "failed": failures,
-        "still_open": open_now,
-        "rss_before_kib": before,
-        "rss_after_kib": after,
-        "kib_per_conn": round((after - before) / open_now, 2) if open_now else None,
-        "open_seconds": round(opened_s, 2),
-    }
-    if open_now < n:
-        out["error"] = (f"only {open_now} of {n} connections open at measurement "
-                        f"({failures} failed, {len(conns) - open_now} closed by the server)")
-    return out
+    return figures(n, len(conns), failures, open_now, before, after, opened_s)
 
 
 if __name__ == "__main__":
