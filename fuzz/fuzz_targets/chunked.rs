@@ -4,6 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+
+#[path = "cuts.rs"]
+mod cuts;
 use wired_parser::{ChunkedDecoder, Error, Limits};
 
 /// Trailer bounds small enough for the fuzzer to reach.
@@ -56,21 +59,6 @@ fuzz_target!(|data: &[u8]| {
         _ => (1, 0),
     };
     let whole = feed(input, &[]);
-    if count == 7 {
-        let every: Vec<usize> = (0..=input.len()).collect();
-        assert_eq!(feed(input, &every), whole, "byte by byte");
-        return;
-    }
-    // xorshift: cheap, deterministic cut points spread over the input.
-    let mut state = seed | 1;
-    let mut cuts: Vec<usize> = (0..count)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state as usize % (input.len() + 1)
-        })
-        .collect();
-    cuts.sort_unstable();
+    let cuts = cuts::points(seed, count, input.len());
     assert_eq!(feed(input, &cuts), whole, "cut at {cuts:?}");
 });
