@@ -8,6 +8,8 @@
 #   bench/run.sh            3 rounds of 8 s runs    (about 23 minutes)
 #   bench/run.sh --quick    1 round of 3 s runs     (about 5 minutes)
 #   (a first run in a fresh checkout also compiles: 2-3 minutes more)
+#   CASES="https-handshake-c64 1k-c64" bench/run.sh
+#                           only these cases (keys in bench/harness.py)
 #
 # Installs what is missing with apt-get (Debian; needs root). Talks only to
 # 127.0.0.1; every server it starts it stops by PID. See docs/benchmarks.md.
@@ -175,7 +177,8 @@ if command -v taskset >/dev/null; then PIN="taskset -c $(($(nproc) - 1))"; fi
 say "parser micro-benchmark (criterion, 3 runs${PIN:+, pinned})"
 : > "$OUT/criterion.txt"
 : > "$OUT/criterion.err"
-for _ in 1 2 3; do
+# A CASES= rerun is about servers only.
+for _ in $([[ -z ${CASES:-} ]] && echo 1 2 3); do
   $NICE $PIN cargo bench -p wired-parser --bench parse -- --warm-up-time 1 --measurement-time 2 \
     >> "$OUT/criterion.txt" 2>> "$OUT/criterion.err" \
     || echo "criterion failed, see $OUT/criterion.err" | tee -a "$OUT/criterion.txt"
@@ -193,13 +196,13 @@ fi
 say "servers: wired, nginx, h2o, lighttpd"
 $NICE python3 bench/harness.py "$@" --out "$OUT" --work "$WORK" --www "$WWW" --wired "$WIRED" \
   --workers "$(nproc)" --tls-cert "$TLS/cert.pem" --tls-key "$TLS/key.pem" --tls-ca "$TLS/ca.pem" \
-  --wrk-no-resume "$WORK/no_resume.so"
+  --wrk-no-resume "$WORK/no_resume.so" ${CASES:+--cases $CASES} ${CASES:+--idle 0}
 
 # -- 7. report -----------------------------------------------------------------
 # The configurations as filled in, and what each server printed.
 mkdir -p "$OUT/servers"
 cp "$WORK"/*/conf/*.conf "$WORK"/*/logs/* "$OUT/servers/" 2>/dev/null || true
-if [[ $QUICK == 0 && -f docs/benchmarks.md ]]; then
+if [[ $QUICK == 0 && -z ${CASES:-} && -f docs/benchmarks.md ]]; then
   python3 bench/report.py "$OUT" --docs docs/benchmarks.md
 fi
 if command -v chromium >/dev/null; then
