@@ -76,10 +76,30 @@ fn options() -> getopts::Options {
     o.optopt("", "handshake-timeout", "the TLS handshake must be done within this (default 10s)", "TIME");
     o.optflag("", "redirect-https", "on plain listeners, answer every request with 308 to its https URL");
     o.optflag("", "access-log-tls", "append the TLS version and SNI name to each access log line");
-    o.optmulti("", "upstream", "a group of servers taken in turn, e.g. app=127.0.0.1:8001,127.0.0.1:8002", "NAME=ADDR,...");
-    o.optmulti("", "proxy", "pass requests under PREFIX to an HTTP server, e.g. /app/=http://127.0.0.1:8000/", "PREFIX=URL");
-    o.optopt("", "proxy-host", "Host sent upstream: pass (the client's, default), upstream, or a value", "pass|upstream|HOST");
-    o.optmulti("", "fastcgi", "run .EXT files, or paths under /PREFIX, with a FastCGI server (php-fpm)", ".EXT=ADDR|/PREFIX=ADDR");
+    o.optmulti(
+        "",
+        "upstream",
+        "a group of servers taken in turn, e.g. app=127.0.0.1:8001,127.0.0.1:8002",
+        "NAME=ADDR,...",
+    );
+    o.optmulti(
+        "",
+        "proxy",
+        "pass requests under PREFIX to an HTTP server, e.g. /app/=http://127.0.0.1:8000/",
+        "PREFIX=URL",
+    );
+    o.optopt(
+        "",
+        "proxy-host",
+        "Host sent upstream: pass (the client's, default), upstream, or a value",
+        "pass|upstream|HOST",
+    );
+    o.optmulti(
+        "",
+        "fastcgi",
+        "run .EXT files, or paths under /PREFIX, with a FastCGI server (php-fpm)",
+        ".EXT=ADDR|/PREFIX=ADDR",
+    );
     o.optopt("", "fastcgi-index", "script tried in a directory for --fastcgi .EXT (default index.php)", "NAME");
     o.optopt("", "upstream-connect-timeout", "connecting to an upstream (default 5s; then 504)", "TIME");
     o.optopt("", "upstream-send-timeout", "longest an upstream may take no request bytes (default 60s)", "TIME");

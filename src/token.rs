@@ -93,7 +93,9 @@ mod tests {
         assert_eq!(decode(WAKER), Source::Waker);
         assert_eq!(decode(listener(0)), Source::Listener(0));
         assert_eq!(decode(listener(3)), Source::Listener(3));
-        for role in [Role::Client, Role::ChildStdin, Role::ChildStdout, Role::ChildStderr, Role::ChildExit, Role::Upstream] {
+        for role in
+            [Role::Client, Role::ChildStdin, Role::ChildStdout, Role::ChildStderr, Role::ChildExit, Role::Upstream]
+        {
             assert_eq!(decode(slot(12345, role)), Source::Slot(12345, role));
         }
     }

@@ -68,9 +68,8 @@ pub fn find_by_extension(config: &Config, path: &[u8], ext: &str) -> Option<Resu
     // static request once such a route is set.
     let ext_bytes = ext.as_bytes();
     let names_it = memchr::memchr_iter(b'.', path).any(|dot| {
-        path.get(dot + 1..).is_some_and(|rest| {
-            rest.starts_with(ext_bytes) && matches!(rest.get(ext_bytes.len()), None | Some(b'/'))
-        })
+        path.get(dot + 1..)
+            .is_some_and(|rest| rest.starts_with(ext_bytes) && matches!(rest.get(ext_bytes.len()), None | Some(b'/')))
     });
     if !names_it {
         return None;

@@ -195,7 +195,11 @@ mod tests {
 
     #[test]
     fn prefixes_are_replaced_like_proxy_pass_with_a_uri() {
-        let c = config(&["/app/=http://127.0.0.1:8000/", "/app/api/=http://127.0.0.1:8001/v2/", "/raw/=http://127.0.0.1:8002"]);
+        let c = config(&[
+            "/app/=http://127.0.0.1:8000/",
+            "/app/api/=http://127.0.0.1:8001/v2/",
+            "/raw/=http://127.0.0.1:8002",
+        ]);
         assert_eq!(route(&c, "/app/x?q=1"), Some(Ok((0, "/x?q=1".into()))));
         // The longest prefix wins, whatever the order given.
         assert_eq!(route(&c, "/app/api/users"), Some(Ok((1, "/v2/users".into()))));
@@ -210,4 +214,3 @@ mod tests {
         assert_eq!(route(&c, "/"), None);
     }
 }
-

@@ -82,11 +82,7 @@ impl FastCgi {
         if svc.trace.is_some() {
             conn.trace_fmt(
                 svc,
-                format_args!(
-                    "FastCGI: {} CGI meta-variables for {}",
-                    env.len(),
-                    target.script.filename.display()
-                ),
+                format_args!("FastCGI: {} CGI meta-variables for {}", env.len(), target.script.filename.display()),
             );
         }
         let name = format!("fastcgi {}", target.script.filename.display());
@@ -207,10 +203,7 @@ impl Conn {
             Event::Stdout(r) => {
                 let data = bytes.get(r.clone()).unwrap_or_default();
                 let shown = data.get(..data.len().min(200)).unwrap_or_default();
-                self.trace_fmt(
-                    svc,
-                    format_args!("FastCGI ← STDOUT, {} bytes: {}", data.len(), shown.escape_ascii()),
-                );
+                self.trace_fmt(svc, format_args!("FastCGI ← STDOUT, {} bytes: {}", data.len(), shown.escape_ascii()));
             }
             Event::StdoutEnd => self.trace_note(svc, "FastCGI ← STDOUT, empty: the response is complete"),
             Event::Stderr(r) => self.trace_fmt(svc, format_args!("FastCGI ← STDERR, {} bytes", r.len())),

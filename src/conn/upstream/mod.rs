@@ -297,8 +297,7 @@ impl Conn {
         body: BodyIn,
     ) {
         self.close_after = self.close_after || !info.keep_alive || svc.draining;
-        let replayable =
-            matches!(body, BodyIn::Done) && info.idempotent && !matches!(proto, Proto::FastCgi(_));
+        let replayable = matches!(body, BodyIn::Done) && info.idempotent && !matches!(proto, Proto::FastCgi(_));
         // Without a body the request is whole already (FastCGI's empty
         // STDIN record is part of it).
         let body_framed = matches!(body, BodyIn::Done);

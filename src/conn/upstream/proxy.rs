@@ -232,9 +232,9 @@ impl Conn {
                     if buf.is_empty() {
                         return Ok(());
                     }
-                    let d = decoder.decode(buf.bytes()).map_err(|e| {
-                        Fail::upstream(502, format!("the upstream's chunked body is malformed: {e}"))
-                    })?;
+                    let d = decoder
+                        .decode(buf.bytes())
+                        .map_err(|e| Fail::upstream(502, format!("the upstream's chunked body is malformed: {e}")))?;
                     let data = buf.bytes().get(d.data.clone()).unwrap_or_default();
                     self.relay(svc, ex, data, true);
                     buf.consume(d.consumed);
@@ -271,7 +271,13 @@ impl Conn {
 
     /// Parse a response head from `buf`: forward an interim one, queue the
     /// client's head for the final one. Returns the bytes used (0: partial).
-    fn proxy_head(&mut self, svc: &mut Services, ex: &mut Exchange, http: &mut Http, buf: &Buffer) -> Result<usize, Fail> {
+    fn proxy_head(
+        &mut self,
+        svc: &mut Services,
+        ex: &mut Exchange,
+        http: &mut Http,
+        buf: &Buffer,
+    ) -> Result<usize, Fail> {
         let mut fields = [EMPTY_HEADER; RESPONSE_FIELDS];
         let resp = match http.parser.parse(buf.bytes(), &svc.config.limits, http.to, &mut fields) {
             Ok(Status::Partial) => return Ok(0),
@@ -279,7 +285,13 @@ impl Conn {
             Err(e) => return Err(Fail::upstream(e.status(), format!("a malformed response: {}", e.reason()))),
         };
         http.parser.reset();
-        self.trace_fmt(svc, format_args!("upstream response: {}", String::from_utf8_lossy(buf.bytes().get(..resp.head_len).unwrap_or_default()).trim_end()));
+        self.trace_fmt(
+            svc,
+            format_args!(
+                "upstream response: {}",
+                String::from_utf8_lossy(buf.bytes().get(..resp.head_len).unwrap_or_default()).trim_end()
+            ),
+        );
         if resp.is_interim() {
             // RFC 9110 §15.2: 1xx go on to an HTTP/1.1 client (an HTTP/1.0
             // one cannot take them, §15.2); a 100 only to a client that
@@ -287,7 +299,8 @@ impl Conn {
             let forward = ex.version == Version::Http11 && (resp.status != 100 || ex.expect_continue);
             if forward {
                 let out = self.output.get_or_insert_with(|| svc.pool.get());
-                let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, crate::response::reason(resp.status)).into_bytes();
+                let mut head =
+                    format!("HTTP/1.1 {} {}\r\n", resp.status, crate::response::reason(resp.status)).into_bytes();
                 for f in resp.end_to_end() {
                     head.extend_from_slice(f.name.as_bytes());
                     head.extend_from_slice(b": ");
@@ -319,11 +332,7 @@ impl Conn {
             ResponseBody::None => Framing::Length(0),
             ResponseBody::Length(n) => Framing::Length(n),
             ResponseBody::Chunked | ResponseBody::UntilClose | ResponseBody::Tunnel => {
-                if ex.version == Version::Http11 {
-                    Framing::Chunked
-                } else {
-                    Framing::UntilClose
-                }
+                if ex.version == Version::Http11 { Framing::Chunked } else { Framing::UntilClose }
             }
         };
         if framing == Framing::UntilClose {
