@@ -126,10 +126,11 @@ impl Worker {
                     // An upstream connection: the exchange it serves does the
                     // work; an idle one is checked by the pool itself.
                     Source::Slot(key, Role::Upstream) => {
-                        let trouble = event.is_error() || event.is_read_closed() || event.is_write_closed();
+                        let trouble = event.is_error() || event.is_write_closed();
                         let readable = event.is_readable() || trouble;
                         let writable = event.is_writable() || trouble;
-                        if let Some(owner) = self.svc.upstreams.on_event(key, readable, writable)
+                        let closed = event.is_read_closed();
+                        if let Some(owner) = self.svc.upstreams.on_event(key, readable, writable, closed)
                             && self.conns.get(owner.slot).is_some_and(|c| c.serial == owner.serial)
                         {
                             self.drive(owner.slot);

@@ -115,6 +115,9 @@ pub struct UpConn {
     pub readable: bool,
     /// The same for writing.
     pub writable: bool,
+    /// An event said the server closed its side: read to the end, whatever
+    /// a short read suggests (the FIN may have come with the last bytes).
+    pub read_closed: bool,
     /// Requests this connection has carried, the current one included.
     pub requests: u64,
     /// When it went idle (for the keep-alive timeout).
@@ -122,11 +125,15 @@ pub struct UpConn {
 }
 
 impl UpConn {
-    /// Read, noting when the socket is drained.
+    /// Read, noting when the socket is drained: by `WouldBlock`, or by a
+    /// short read, which on a stream socket empties its receive queue (the
+    /// next bytes bring a new edge), unless a FIN was announced.
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let r = io::Read::read(&mut self.stream, buf);
-        if matches!(&r, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-            self.readable = false;
+        match &r {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
+            Ok(n) if *n > 0 && *n < buf.len() && !self.read_closed => self.readable = false,
+            _ => {}
         }
         r
     }
@@ -286,6 +293,7 @@ impl Upstreams {
             connected,
             readable: false,
             writable: connected,
+            read_closed: false,
             requests: 1,
             idle_since: now,
         });
@@ -382,10 +390,11 @@ impl Upstreams {
     /// returned, to be driven; an idle one can only be saying that the
     /// upstream closed it (or broke protocol by sending unasked bytes), so
     /// it is closed here and never handed a request.
-    pub fn on_event(&mut self, key: usize, readable: bool, writable: bool) -> Option<Owner> {
+    pub fn on_event(&mut self, key: usize, readable: bool, writable: bool, read_closed: bool) -> Option<Owner> {
         let conn = self.conns.get_mut(key)?;
-        conn.readable |= readable;
+        conn.readable |= readable || read_closed;
         conn.writable |= writable;
+        conn.read_closed |= read_closed;
         if conn.owner.is_some() {
             return conn.owner;
         }

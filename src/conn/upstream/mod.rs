@@ -109,6 +109,8 @@ pub struct Exchange {
     out_chunked: bool,
     /// The client's response has no body (HEAD, 204, 304).
     out_bodiless: bool,
+    /// What the timer was last armed for.
+    armed_for: Option<Waiting>,
 }
 
 /// What is left of the client's request body.
@@ -327,6 +329,7 @@ impl Conn {
             broken_body: None,
             out_chunked: false,
             out_bodiless: false,
+            armed_for: None,
         };
         if svc.trace.is_some()
             && let Proto::Http(_) = ex.proto
@@ -379,7 +382,7 @@ impl Conn {
                 self.linger_needed = true;
                 return self.exchange_done(svc, ex);
             }
-            self.arm_upstream_timer(slot, svc, ex);
+            self.arm_upstream_timer(slot, svc, ex, progress);
             if !progress {
                 return Step::Wait;
             }
@@ -696,9 +699,17 @@ impl Conn {
         if ex.response_started { Waiting::Read } else { Waiting::Header }
     }
 
-    fn arm_upstream_timer(&mut self, slot: usize, svc: &mut Services, ex: &Exchange) {
+    /// Arm the timer for what the exchange waits on, when something moved
+    /// or what it waits on changed: each timeout bounds a pause, and an
+    /// event that moved nothing does not extend it.
+    fn arm_upstream_timer(&mut self, slot: usize, svc: &mut Services, ex: &mut Exchange, progress: bool) {
         let t = svc.config.upstream_timeouts;
-        let after = match self.waiting(svc, ex) {
+        let waiting = self.waiting(svc, ex);
+        if !progress && ex.armed_for == Some(waiting) {
+            return;
+        }
+        ex.armed_for = Some(waiting);
+        let after = match waiting {
             Waiting::Client => svc.config.send_timeout,
             Waiting::Connect => t.connect,
             Waiting::Send => t.send,
@@ -706,7 +717,6 @@ impl Conn {
             Waiting::Header => t.header,
             Waiting::Read => t.read,
         };
-        // Re-armed on progress: each timeout bounds a pause, not the whole.
         self.set_deadline(slot, svc, after);
     }
 
