@@ -100,6 +100,7 @@ fn options() -> getopts::Options {
         "run .EXT files, or paths under /PREFIX, with a FastCGI server (php-fpm)",
         ".EXT=ADDR|/PREFIX=ADDR",
     );
+    o.optflag("", "fastcgi-keep-conn", "keep FastCGI connections open for the next request (FCGI_KEEP_CONN)");
     o.optopt("", "fastcgi-index", "script tried in a directory for --fastcgi .EXT (default index.php)", "NAME");
     o.optopt("", "upstream-connect-timeout", "connecting to an upstream (default 5s; then 504)", "TIME");
     o.optopt("", "upstream-send-timeout", "longest an upstream may take no request bytes (default 60s)", "TIME");
@@ -163,6 +164,7 @@ fn parse_upstreams(m: &getopts::Matches, c: &mut Config) -> Result<(), Usage> {
         let route = up::parse_fastcgi(&f, &mut c.upstreams).map_err(|e| Usage(format!("--fastcgi: {e}")))?;
         c.fastcgi.push(route);
     }
+    c.fastcgi_keep_conn = m.opt_present("fastcgi-keep-conn");
     if let Some(h) = m.opt_str("proxy-host") {
         c.proxy_host = up::parse_proxy_host(&h).map_err(|e| Usage(format!("--proxy-host: {e}")))?;
     }

@@ -108,6 +108,12 @@ pub struct Config {
     pub fastcgi: Vec<FastcgiRoute>,
     /// The script tried in a directory for `--fastcgi .EXT` (`--fastcgi-index`).
     pub fastcgi_index: String,
+    /// Ask FastCGI servers to keep connections open (`--fastcgi-keep-conn`,
+    /// `FCGI_KEEP_CONN`), so they return to the pool. Off by default, as
+    /// nginx's `fastcgi_keep_conn`: php-fpm gives each connection a whole
+    /// process, which an idle pooled connection keeps from everyone else,
+    /// so its `pm.max_children` must exceed workers × `--upstream-keepalive`.
+    pub fastcgi_keep_conn: bool,
 }
 
 /// A `--cgi` mapping.
@@ -175,6 +181,7 @@ impl Default for Config {
             proxy_host: ProxyHost::Pass,
             fastcgi: Vec::new(),
             fastcgi_index: "index.php".to_string(),
+            fastcgi_keep_conn: false,
         }
     }
 }

@@ -87,7 +87,7 @@ impl FastCgi {
         }
         let name = format!("fastcgi {}", target.script.filename.display());
         let gw = Gateway::new(req.version, head_only, log, name, false);
-        let keep_conn = svc.config.upstream_pool.keepalive > 0;
+        let keep_conn = svc.config.fastcgi_keep_conn && svc.config.upstream_pool.keepalive > 0;
         let fcgi = FastCgi { decoder: Decoder::new(REQUEST_ID), gw, stderr_line: Vec::new(), keep_conn };
         (Box::new(fcgi), env)
     }
@@ -196,6 +196,28 @@ impl Conn {
 }
 
 impl Conn {
+    /// `--trace`: the records that open the request, as they will be written.
+    pub(super) fn trace_fastcgi_request(&self, svc: &mut Services, request: &[u8], body: u64) {
+        if svc.trace.is_none() {
+            return;
+        }
+        let keep = request.get(10).is_some_and(|&flags| flags & 1 != 0);
+        let params = request.len().saturating_sub(16 + 8 + if body == 0 { 8 } else { 0 });
+        self.trace_fmt(
+            svc,
+            format_args!(
+                "FastCGI → BEGIN_REQUEST id {REQUEST_ID}, role RESPONDER{}; PARAMS, {params} bytes of \
+                 name-value pairs; PARAMS, empty (end of the parameters); {}",
+                if keep { ", FCGI_KEEP_CONN" } else { "" },
+                if body == 0 {
+                    "STDIN, empty (no body)".to_string()
+                } else {
+                    format!("then {body} bytes of body as STDIN records and an empty STDIN")
+                }
+            ),
+        );
+    }
+
     /// `--trace`: one line per record received (FastCGI 1.0 §5.3, §5.5).
     fn trace_record(&self, svc: &mut Services, event: &Event, bytes: &[u8]) {
         match event {

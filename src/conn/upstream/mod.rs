@@ -266,7 +266,13 @@ impl Conn {
             Body::Length(n) => n,
             _ => 0,
         };
-        let request = fastcgi::records(env, length, svc.config.upstream_pool.keepalive > 0, false);
+        let request = fastcgi::records(
+            env,
+            length,
+            svc.config.fastcgi_keep_conn && svc.config.upstream_pool.keepalive > 0,
+            false,
+        );
+        self.trace_fastcgi_request(svc, &request, length);
         let body = if length > 0 { BodyIn::Length(length) } else { BodyIn::Done };
         self.start_exchange(slot, svc, info, target.group, Proto::FastCgi(fcgi), request, body);
     }
@@ -282,7 +288,9 @@ impl Conn {
         length: u64,
     ) {
         let Spooled { fcgi, env, info, group } = spooled;
-        let request = fastcgi::records(env, length, svc.config.upstream_pool.keepalive > 0, true);
+        let request =
+            fastcgi::records(env, length, svc.config.fastcgi_keep_conn && svc.config.upstream_pool.keepalive > 0, true);
+        self.trace_fastcgi_request(svc, &request, length);
         let body = if length > 0 { BodyIn::File { file, left: length } } else { BodyIn::Done };
         self.start_exchange(slot, svc, info, group, Proto::FastCgi(fcgi), request, body);
     }
