@@ -6,11 +6,12 @@ It binds 127.0.0.1 on an ephemeral port, prints `PORT <n>` on stdout when it
 is ready, and exits by itself after `--lifetime` seconds, whatever happens.
 
 Each connection runs on its own thread and may carry several requests; what
-is answered depends on the request path (see ROUTES), unless `--mode` forces
+is answered depends on the request path (see `route`), unless `--mode` forces
 one behaviour for every connection:
 
   route      (default) answer by path
-  close      accept, count, close at once (a server that fails every request)
+  close      read each request, count it, close without a byte (a server
+             that fails every request; /_stats is still answered)
   no-accept  listen with a backlog of 0, fill it from here, never accept: a
              connect to it hangs until the client's connect timeout
 
@@ -367,8 +368,6 @@ def serve(sock):
         stats["accepted"] += 1
     conn = Conn(sock, cid)
     try:
-        if MODE == "close":
-            raise PeerGone()
         while True:
             req = Request(conn.read_until(b"\r\n\r\n"))
             conn.seq += 1
@@ -379,6 +378,8 @@ def serve(sock):
                 respond(conn, "200 OK", stats_text(), close=True)
             with lock:
                 stats["log"].append((cid, conn.seq, req.method, req.target))
+            if MODE == "close":
+                raise PeerGone()
             if conn.poisoned:
                 read_body(conn, req)
                 respond(conn, "200 OK", POISON_MARK)

@@ -426,11 +426,11 @@ fn an_upstream_closing_without_an_answer_is_a_502() {
 #[test]
 fn a_refused_connection_is_a_502() {
     let root = plain_root("refused");
-    let site = format!("/=http://127.0.0.1:{}", unused_port());
-    let server = wired(&root.0, &["--proxy", &site]);
+    let app = format!("/app/=http://127.0.0.1:{}", unused_port());
+    let server = wired(&root.0, &["--proxy", &app]);
     let mut s = connect(&server);
     let started = Instant::now();
-    assert_eq!(get_on(&mut s, "/anything").status, 502);
+    assert_eq!(get_on(&mut s, "/app/anything").status, 502);
     assert!(started.elapsed() < Duration::from_secs(2), "a refusal took {:?}", started.elapsed());
     assert_eq!(get_on(&mut s, "/static.txt").status, 200, "the client connection lives on");
 }
@@ -438,10 +438,12 @@ fn a_refused_connection_is_a_502() {
 #[test]
 fn an_upstream_that_never_accepts_is_a_504_at_the_connect_timeout() {
     let up = Hostile::with(&["--mode", "no-accept"]);
-    let (_root, server) = proxy(&up, &["--upstream-connect-timeout", "1s"]);
+    let root = plain_root("connect-timeout");
+    let app = format!("/app/={}/", up.url());
+    let server = wired(&root.0, &["--proxy", &app, "--upstream-connect-timeout", "1s"]);
     let mut s = connect(&server);
     let started = Instant::now();
-    assert_eq!(get_on(&mut s, "/ok").status, 504);
+    assert_eq!(get_on(&mut s, "/app/ok").status, 504);
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(4), "504 after {took:?}");
     assert_eq!(get_on(&mut s, "/static.txt").status, 200, "the client connection lives on");
