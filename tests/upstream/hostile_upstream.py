@@ -303,6 +303,11 @@ def route(conn, req):
     elif p == "/close-at-once":
         read_body(conn, req)
         raise PeerGone()
+    elif p == "/no-read":
+        # Never read the body, never answer: the sender's writes stall.
+        conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        time.sleep(30)
+        raise PeerGone()
     elif p == "/stall-head":
         read_body(conn, req)
         wait_for_peer(conn)

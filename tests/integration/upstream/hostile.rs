@@ -462,6 +462,35 @@ fn an_upstream_silent_past_the_header_timeout_is_a_504() {
 }
 
 #[test]
+fn an_upstream_that_stops_reading_the_body_is_a_504_at_the_send_timeout() {
+    // 64 MB to an upstream that reads none of it: once the socket buffers
+    // are full, wired's writes stall, and --upstream-send-timeout ends it.
+    const LEN: usize = 64 << 20;
+    let up = Hostile::start();
+    let (_root, server) = proxy(&up, &["--upstream-send-timeout", "1s", "--max-body-bytes", "100000000"]);
+    let mut s = connect(&server);
+    s.write_all(format!("POST /no-read HTTP/1.1\r\nHost: t\r\nContent-Length: {LEN}\r\n\r\n").as_bytes()).unwrap();
+    let mut writer = s.0.try_clone().unwrap();
+    let started = Instant::now();
+    let sender = std::thread::spawn(move || {
+        writer.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+        let block = vec![b'n'; 1 << 20];
+        for _ in 0..LEN >> 20 {
+            if writer.write_all(&block).is_err() {
+                break;
+            }
+        }
+    });
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let r = read_response(&mut s, false).expect("an answer while the body was stuck");
+    let took = started.elapsed();
+    assert_eq!(r.status, 504);
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(8), "504 after {took:?}");
+    let _ = s.shutdown(std::net::Shutdown::Both);
+    sender.join().unwrap();
+}
+
+#[test]
 fn an_upstream_stalled_mid_body_is_cut_at_the_read_timeout() {
     let up = Hostile::start();
     let (_root, server) = proxy(&up, &["--upstream-read-timeout", "1s"]);
