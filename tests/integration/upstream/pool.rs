@@ -117,6 +117,9 @@ fn a_failed_retry_is_a_502_and_there_is_no_third_attempt() {
     assert_eq!(up.stats().for_path("/drop-always").len(), 2, "the pooled attempt and one retry");
 }
 
+/// Round robin picks the server first, then an idle connection to it, as
+/// nginx's keepalive does: taking any idle connection of the group instead
+/// would send a sequential load to one server only.
 #[test]
 fn a_group_spreads_requests_round_robin() {
     let (a, b) = (Hostile::with(&["--name", "a"]), Hostile::with(&["--name", "b"]));
@@ -133,10 +136,11 @@ fn a_group_spreads_requests_round_robin() {
 fn a_failing_member_is_left_out_for_the_fail_timeout() {
     // b closes every connection without answering. With max_fails 1 it is tried once,
     // left out for the fail timeout, then tried again (and left out again).
+    // No keep-alive: every request picks a server, so only the marking decides.
     let (a, b) = (Hostile::with(&["--name", "a"]), Hostile::with(&["--mode", "close"]));
     let group = format!("app={},{}", a.addr(), b.addr());
-    let (_root, server) =
-        proxy_to("http://app", &["--upstream", &group, "--upstream-max-fails", "1", "--upstream-fail-timeout", "1s"]);
+    let marking = ["--upstream-max-fails", "1", "--upstream-fail-timeout", "1s", "--upstream-keepalive", "0"];
+    let (_root, server) = proxy_to("http://app", &[&["--upstream", group.as_str()][..], &marking[..]].concat());
     let mut failures = 0;
     for _ in 0..8 {
         let r = get(&server, "/whoami");
