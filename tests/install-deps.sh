@@ -24,13 +24,32 @@ command -v testssl >/dev/null || need+=(testssl.sh)
 command -v hexdump >/dev/null || need+=(bsdextrautils)
 command -v ps >/dev/null || need+=(procps)
 command -v sslscan >/dev/null || need+=(sslscan)
+# Upstream tests: php-fpm (Debian's php-fpm names its binary php-fpmX.Y, in
+# /usr/sbin), and puma running a Sinatra application.
+compgen -G '/usr/sbin/php-fpm*' >/dev/null || command -v php-fpm >/dev/null || need+=(php-fpm)
+command -v puma >/dev/null || need+=(puma)
+ruby -e 'require "sinatra/base"' 2>/dev/null || need+=(ruby-sinatra)
+# Upstream tests: a plain Node.js server, when this system's apt offers Node
+# (asked after an update, so an empty package list does not hide it).
+updated=
+if ! command -v node >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -q
+        updated=1
+    fi
+    if apt-cache show nodejs >/dev/null 2>&1; then
+        need+=(nodejs)
+    else
+        echo "warning: apt offers no nodejs here: the Node.js upstream test will fail" >&2
+    fi
+fi
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing test dependencies: ${need[*]}"
     if [ "$(id -u)" != 0 ]; then
         echo "need root to apt-get install ${need[*]}" >&2
         exit 1
     fi
-    apt-get update -q
+    [ -n "$updated" ] || apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
 fi
 # CGI tests: a Flask application, run by the interpreter `python3` names.
@@ -47,3 +66,18 @@ if ! python3 -c 'import flask' 2>/dev/null; then
     fi
     python3 -c 'import flask'
 fi
+# Upstream tests: Flask behind gunicorn, and a plain ASGI application behind
+# uvicorn, both run as `python3 -m …` by the interpreter that has Flask.
+for module in gunicorn uvicorn; do
+    if ! python3 -c "import $module" 2>/dev/null; then
+        echo "installing test dependency: $module (pip)"
+        if python3 -m pip --version >/dev/null 2>&1; then
+            python3 -m pip install -q "$module" 2>/dev/null \
+                || python3 -m pip install -q --break-system-packages "$module"
+        else
+            apt-get update -q
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q "python3-$module"
+        fi
+        python3 -c "import $module"
+    fi
+done

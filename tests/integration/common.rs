@@ -458,3 +458,144 @@ pub fn first_status(bytes: &[u8]) -> Option<u16> {
 pub fn count_responses(bytes: &[u8]) -> usize {
     bytes.windows(9).filter(|w| *w == b"HTTP/1.1 ").count()
 }
+
+/// A program a test started beside wired (an application server, php-fpm,
+/// a hostile upstream), in a process group of its own whose id is its PID;
+/// the whole group is stopped, by that id, when the guard is dropped.
+pub struct ChildGuard {
+    name: String,
+    child: Child,
+    /// Every line it has written to stdout or stderr so far (echoed too,
+    /// so a failing test shows them).
+    output: Arc<Mutex<Vec<String>>>,
+}
+
+impl ChildGuard {
+    /// Start `cmd` with stdin closed and its output collected. It is killed
+    /// if the thread that started it ends first (`PR_SET_PDEATHSIG`), so a
+    /// test binary that dies leaves no server behind.
+    pub fn spawn(name: &str, mut cmd: Command) -> ChildGuard {
+        use std::os::unix::process::CommandExt;
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+        // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child =
+            cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name} ({e}); tests/install-deps.sh installs it"));
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>);
+        let stderr = child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>);
+        for pipe in [stdout, stderr].into_iter().flatten() {
+            let (output, name) = (Arc::clone(&output), name.to_string());
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    eprintln!("{name}: {line}");
+                    output.lock().unwrap().push(line);
+                }
+            });
+        }
+        ChildGuard { name: name.to_string(), child, output }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The lines it has written so far.
+    pub fn output(&self) -> Vec<String> {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// Wait up to `within` for an output line that `find` picks something
+    /// out of (a port, a "ready"); panic, with the output, if the program
+    /// exits or the time runs out first.
+    pub fn wait_for_line<T>(&mut self, within: Duration, find: impl Fn(&str) -> Option<T>) -> T {
+        let start = Instant::now();
+        loop {
+            if let Some(found) = self.output.lock().unwrap().iter().find_map(|l| find(l)) {
+                return found;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("{} exited ({status}) before it was ready: {:#?}", self.name, self.output());
+            }
+            assert!(start.elapsed() < within, "{} not ready after {within:?}: {:#?}", self.name, self.output());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether it is still running (a zombie is not).
+    pub fn running(&self) -> bool {
+        matches!(proc_state(self.pid()), Some(state) if state != 'Z')
+    }
+
+    /// SIGTERM to its group; up to 3 s for it to exit; then SIGKILL to
+    /// whatever is left of the group (workers it forked), and reap it. The
+    /// unreaped leader keeps the group id from being reused meanwhile.
+    pub fn stop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        signal_group(self.pid(), "TERM");
+        let start = Instant::now();
+        while self.running() && start.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        signal_group(self.pid(), "KILL");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Send `sig` (a name: TERM, KILL) to the process group `pgid`.
+fn signal_group(pgid: u32, sig: &str) {
+    let _ = Command::new("kill").args(["-s", sig, "--", &format!("-{pgid}")]).stderr(Stdio::null()).status();
+}
+
+/// The state letter of a process in `/proc/PID/stat` (`Z` for a zombie).
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields follow the last ')'.
+    stat.get(stat.rfind(')')? + 2..)?.chars().next()
+}
+
+/// Wait up to `within` until something accepts connections at `addr`.
+pub fn wait_for_port(addr: SocketAddr, within: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// Wait up to `within` until something accepts connections on the unix
+/// socket at `path`.
+pub fn wait_for_unix_socket(path: &Path, within: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// A loopback port nothing listens on: bound, read, released. Only for a
+/// peer that must be absent (a refused connection); servers the tests start
+/// bind port 0 themselves and say which port they got.
+pub fn unused_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}

@@ -10,3 +10,4 @@ mod static_files;
 mod tls_scanners;
 mod tls_shim;
 mod trace_docs;
+mod upstream;

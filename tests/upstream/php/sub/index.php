@@ -1,0 +1,3 @@
+<?php
+// The index of a subdirectory: GET /sub/ runs it.
+echo "index.php of /sub/\n";
