@@ -239,42 +239,65 @@ impl Upstreams {
         self.conns.get_mut(key)
     }
 
-    /// An idle connection of the group for `owner`, if the pool has one.
+    /// A connection for `owner` to the group's next server in turn (round
+    /// robin, as nginx: the server is chosen first, then a connection to
+    /// it): an idle one from the pool unless `fresh` is asked, else a new
+    /// one. Servers in `tried` (a bit per server index) are skipped.
+    /// Returns the key, and whether it came from the pool.
     ///
     /// With `verify`, for a request that could not be sent again if the
-    /// connection turned out dead (a POST), each candidate is first asked
-    /// with a `MSG_PEEK` read whether its server closed it since the last
-    /// events were read: one system call that narrows the window of the
-    /// race to the instant between this check and the write.
-    pub fn checkout(&mut self, group: usize, owner: Owner, verify: bool) -> Option<usize> {
+    /// connection turned out dead (a POST), a pooled candidate is first
+    /// asked with a `MSG_PEEK` read whether its server closed it since the
+    /// last events were read: one system call that narrows the window of
+    /// the race to the instant between this check and the write.
+    #[allow(clippy::too_many_arguments)]
+    pub fn acquire(
+        &mut self,
+        group: usize,
+        owner: Owner,
+        tried: u64,
+        fresh: bool,
+        verify: bool,
+        registry: &Registry,
+        now: Instant,
+    ) -> Result<(usize, bool), NoConnection> {
+        let server = self.pick(group, tried, now).ok_or(NoConnection::NoLiveServer)?;
+        if !fresh && let Some(key) = self.take_idle(group, server, verify) {
+            if let Some(c) = self.conns.get_mut(key) {
+                c.owner = Some(owner);
+                c.requests += 1;
+            }
+            return Ok((key, true));
+        }
+        self.connect(group, server, owner, registry, now).map(|key| (key, false))
+    }
+
+    /// The most recently used idle connection to `server`, if any.
+    fn take_idle(&mut self, group: usize, server: usize, verify: bool) -> Option<usize> {
         let state = self.state.get_mut(group)?;
-        while let Some(key) = state.idle.pop() {
-            let Some(c) = self.conns.get_mut(key) else { continue };
+        loop {
+            let at = state.idle.iter().rposition(|&k| self.conns.get(k).is_some_and(|c| c.server == server))?;
+            let key = state.idle.remove(at);
+            let Some(c) = self.conns.get(key) else { continue };
             if verify && !matches!(crate::sys::peek_byte(&c.stream), Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
                 // End of stream, stray bytes or an error: it is dead.
                 self.conns.try_remove(key);
                 continue;
             }
-            c.owner = Some(owner);
-            c.requests += 1;
             return Some(key);
         }
-        None
     }
 
-    /// Start a new connection to the group's next live server that is not
-    /// in `tried` (a bit per server index; servers past 63 are never
-    /// skipped). The connect completes later: wait for writable, then
-    /// [`UpConn::finish_connect`].
-    pub fn connect(
+    /// Start a new connection to `server` of the group. The connect
+    /// completes later: wait for writable, then [`UpConn::finish_connect`].
+    fn connect(
         &mut self,
         group: usize,
+        server: usize,
         owner: Owner,
-        tried: u64,
         registry: &Registry,
         now: Instant,
     ) -> Result<usize, NoConnection> {
-        let server = self.pick(group, tried, now).ok_or(NoConnection::NoLiveServer)?;
         let addr = self.addr(group, server).cloned().ok_or(NoConnection::NoLiveServer)?;
         let failed = |error| NoConnection::Failed { server, error };
         let mut stream = Stream::connect(&addr).map_err(failed)?;

@@ -517,27 +517,24 @@ impl Conn {
 
     /// Get a connection: an idle one from the pool, or a new one to the
     /// next live server.
-    fn upstream_connect(&mut self, _slot: usize, svc: &mut Services, ex: &mut Exchange) -> Result<(), Fail> {
-        let owner = Owner { slot: _slot, serial: self.serial };
-        if !ex.retried
-            && let Some(key) = svc.upstreams.checkout(ex.group, owner, !ex.replayable)
-        {
-            ex.up = Some(key);
-            ex.reused = true;
-            ex.server = svc.upstreams.get_mut(key).map_or(0, |c| c.server);
-            let name = self.server_name(svc, ex);
-            self.trace_fmt(svc, format_args!("upstream: a pooled connection to {name}"));
-            return Ok(());
-        }
+    fn upstream_connect(&mut self, slot: usize, svc: &mut Services, ex: &mut Exchange) -> Result<(), Fail> {
+        let owner = Owner { slot, serial: self.serial };
         loop {
-            match svc.upstreams.connect(ex.group, owner, ex.tried, &svc.registry, svc.now) {
-                Ok(key) => {
+            let (fresh, verify) = (ex.retried, !ex.replayable);
+            match svc.upstreams.acquire(ex.group, owner, ex.tried, fresh, verify, &svc.registry, svc.now) {
+                Ok((key, pooled)) => {
                     ex.up = Some(key);
-                    ex.reused = false;
+                    ex.reused = pooled;
                     ex.server = svc.upstreams.get_mut(key).map_or(0, |c| c.server);
-                    ex.tried |= bit(ex.server);
                     let name = self.server_name(svc, ex);
-                    self.trace_fmt(svc, format_args!("upstream: connecting to {name}"));
+                    if pooled {
+                        self.trace_fmt(svc, format_args!("upstream: a pooled connection to {name}"));
+                    } else {
+                        // A fresh connection carries the request to this
+                        // server: it is not tried twice for one request.
+                        ex.tried |= bit(ex.server);
+                        self.trace_fmt(svc, format_args!("upstream: connecting to {name}"));
+                    }
                     return Ok(());
                 }
                 Err(NoConnection::NoLiveServer) => {
