@@ -21,9 +21,7 @@ test: test-deps
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace
 	# The raw-socket suites again, every connection through a TLS client
-	# (tests/integration/tls_shim.rs). Not upstream::, whose hostile:: would
-	# match: those tests check what reaches the upstream, over plain HTTP.
-	WIRED_TEST_TLS=1 $(CARGO) test --test integration -- core:: static_files:: hostile:: cgi:: --skip upstream::
+	WIRED_TEST_TLS=1 $(CARGO) test --test integration -- core:: static_files:: hostile:: cgi:: upstream::
 	$(MAKE) doc
 
 # Real components the tests use, installed when missing (Debian; needs root).

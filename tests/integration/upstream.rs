@@ -51,17 +51,18 @@ fn python() -> &'static str {
     })
 }
 
-/// Start wired on `root`, plain HTTP on an ephemeral port, one worker, with
-/// `extra` (the upstream options). Plain in the TLS run too: these tests
-/// check what reaches the upstream, not the client's transport.
+/// Start wired on `root`, on an ephemeral port, one worker, with `extra`
+/// (the upstream options). In the TLS run (`WIRED_TEST_TLS=1`) every client
+/// connection goes through the TLS shim: the handlers and upstreams must
+/// not notice, but for what says how the client came (`X-Forwarded-Proto`,
+/// `HTTPS`).
 fn wired(root: &Path, extra: &[&str]) -> Server {
-    let mut args: Vec<String> =
-        vec!["--listen", "127.0.0.1:0", "--root", &root.display().to_string(), "--workers", "1"]
-            .into_iter()
-            .map(String::from)
-            .collect();
-    args.extend(extra.iter().map(|a| a.to_string()));
-    Server::start_args(root, &args, None)
+    Server::start(root, extra)
+}
+
+/// The scheme the client used, as the upstream should hear it.
+fn client_scheme() -> &'static str {
+    if crate::tls_shim::tls_mode() { "https" } else { "http" }
 }
 
 /// A document root with one static file, `static.txt`.
@@ -377,7 +378,7 @@ fn assert_forwarding_fields(fields: &[(String, String)], client_host: &str, earl
         None => "127.0.0.1".to_string(),
     };
     assert_eq!(xff.as_deref(), Some(expected_xff.as_str()), "X-Forwarded-For in {fields:#?}");
-    assert_eq!(field(fields, "x-forwarded-proto").as_deref(), Some("http"), "X-Forwarded-Proto");
+    assert_eq!(field(fields, "x-forwarded-proto").as_deref(), Some(client_scheme()), "X-Forwarded-Proto");
     assert_eq!(field(fields, "x-forwarded-host").as_deref(), Some(client_host), "X-Forwarded-Host");
     let forwarded = field(fields, "forwarded").unwrap_or_else(|| panic!("no Forwarded field in {fields:#?}"));
     let ours = forwarded.rsplit(',').next().unwrap().to_ascii_lowercase();
@@ -390,7 +391,7 @@ fn assert_forwarding_fields(fields: &[(String, String)], client_host: &str, earl
     // `for` may carry the client's port too (RFC 7239 §6).
     let for_ = param("for").unwrap_or_default();
     assert!(for_ == "127.0.0.1" || for_.starts_with("127.0.0.1:"), "Forwarded {forwarded:?}: for=");
-    assert_eq!(param("proto").as_deref(), Some("http"), "Forwarded {forwarded:?}: proto=");
+    assert_eq!(param("proto").as_deref(), Some(client_scheme()), "Forwarded {forwarded:?}: proto=");
     assert_eq!(param("host").as_deref(), Some(client_host), "Forwarded {forwarded:?}: host=");
     if let Some(earlier) = earlier_for {
         assert!(forwarded.to_ascii_lowercase().starts_with(&format!("for={earlier}")), "Forwarded {forwarded:?}");

@@ -339,7 +339,9 @@ fn path_info_is_split_after_the_script() {
         ("HTTP_HOST", Some("php.example")),
         // httpoxy: a request field must never become the script's proxy.
         ("HTTP_PROXY", None),
-        ("HTTPS", None),
+        // How PHP learns the page came over TLS (the TLS rerun of this suite).
+        ("HTTPS", crate::tls_shim::tls_mode().then_some("on")),
+        ("REQUEST_SCHEME", Some(if crate::tls_shim::tls_mode() { "https" } else { "http" })),
     ] {
         assert_eq!(param(&params, name), value, "{name} in {params:#?}");
     }

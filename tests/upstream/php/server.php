@@ -4,7 +4,7 @@
 header('Content-Type: text/plain');
 $names = ['REQUEST_METHOD', 'REQUEST_URI', 'QUERY_STRING', 'SCRIPT_NAME', 'SCRIPT_FILENAME',
           'PATH_INFO', 'DOCUMENT_ROOT', 'SERVER_PROTOCOL', 'REMOTE_ADDR', 'HTTP_HOST',
-          'CONTENT_LENGTH', 'CONTENT_TYPE', 'HTTPS', 'HTTP_CONNECTION', 'HTTP_PROXY'];
+          'CONTENT_LENGTH', 'CONTENT_TYPE', 'HTTPS', 'REQUEST_SCHEME', 'HTTP_CONNECTION', 'HTTP_PROXY'];
 foreach ($names as $name) {
     if (isset($_SERVER[$name])) {
         echo $name, '=', $_SERVER[$name], "\n";
