@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # `make bench`: wired against nginx, h2o and lighttpd on this machine, plus
 # the parser micro-benchmark, and wired against nginx as a reverse proxy and
-# a FastCGI gateway (a fast C upstream, php-fpm, Flask under gunicorn). Writes bench/runs/<UTC time>/ with summary.md,
-# runs.csv, chart.svg (and chart.png when chromium is there), machine.txt,
-# criterion.txt, wrk's raw output and the servers' configs and logs; a full
-# run also refreshes the latest numbers in docs/benchmarks.md.
+# a FastCGI gateway (a fast C upstream, php-fpm, Flask under gunicorn).
+# Writes bench/runs/<UTC time>/ with summary.md, runs.csv, chart.svg (and
+# chart.png when chromium is there), machine.txt, criterion.txt, wrk's raw
+# output and the servers' configs and logs; a full run also refreshes the
+# latest numbers in docs/benchmarks.md.
 #
-#   bench/run.sh            3 rounds of 8 s runs    (about 23 minutes)
-#   bench/run.sh --quick    1 round of 3 s runs     (about 5 minutes)
+#   bench/run.sh            3 rounds of 8 s runs    (about 26 minutes)
+#   bench/run.sh --quick    1 round of 3 s runs     (about 6 minutes)
 #   (a first run in a fresh checkout also compiles: 2-3 minutes more)
 #   CASES="https-handshake-c64 1k-c64" bench/run.sh
 #                           only these cases (keys in bench/harness.py;
@@ -22,7 +23,7 @@ QUICK=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg' (only --quick)" >&2; exit 2 ;;
   esac
 done
@@ -224,7 +225,8 @@ if [[ $QUICK == 1 ]]; then
   set -- --quick --rounds 1 --duration 3
 else
   # 8 s rather than 10 since the HTTPS cases came: twelve cases, four
-  # servers, three rounds and the idle tests then fit in about 23 minutes.
+  # servers, three rounds and the idle tests then fit in about 23 minutes
+  # (26 with the three upstream cases, wired and nginx only).
   set -- --rounds 3 --duration 8
 fi
 say "servers: wired, nginx, h2o, lighttpd (upstream cases: wired, nginx)"

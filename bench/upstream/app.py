@@ -1,7 +1,7 @@
 """The Flask application of the benchmark's flask-c16 case (bench/harness.py),
 run by gunicorn (sync workers) behind wired and nginx: one JSON endpoint,
 GET /api/items, a list of ten small objects built on every request (about
-800 bytes)."""
+600 bytes)."""
 
 from flask import Flask, jsonify
 

@@ -1,7 +1,7 @@
 <?php
 // The PHP page of the benchmark's php-c16 case (bench/harness.py), run by
 // php-fpm behind wired and nginx: a loop builds a small HTML table, about
-// 1.7 KiB, the same bytes on every request.
+// 1.2 KiB, the same bytes on every request.
 $rows = '';
 for ($i = 1; $i <= 16; $i++) {
     $name = sprintf('item %02d <%s>', $i, str_repeat('ab', $i % 5 + 1));
