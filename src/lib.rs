@@ -24,4 +24,5 @@ pub mod timer;
 pub mod tls;
 pub mod token;
 pub mod trace;
+pub mod upstream;
 pub mod worker;

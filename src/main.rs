@@ -76,6 +76,40 @@ fn options() -> getopts::Options {
     o.optopt("", "handshake-timeout", "the TLS handshake must be done within this (default 10s)", "TIME");
     o.optflag("", "redirect-https", "on plain listeners, answer every request with 308 to its https URL");
     o.optflag("", "access-log-tls", "append the TLS version and SNI name to each access log line");
+    o.optmulti(
+        "",
+        "upstream",
+        "a group of servers taken in turn, e.g. app=127.0.0.1:8001,127.0.0.1:8002",
+        "NAME=ADDR,...",
+    );
+    o.optmulti(
+        "",
+        "proxy",
+        "pass requests under PREFIX to an HTTP server, e.g. /app/=http://127.0.0.1:8000/",
+        "PREFIX=URL",
+    );
+    o.optopt(
+        "",
+        "proxy-host",
+        "Host sent upstream: pass (the client's, default), upstream, or a value",
+        "pass|upstream|HOST",
+    );
+    o.optmulti(
+        "",
+        "fastcgi",
+        "run .EXT files, or paths under /PREFIX, with a FastCGI server (php-fpm)",
+        ".EXT=ADDR|/PREFIX=ADDR",
+    );
+    o.optflag("", "fastcgi-keep-conn", "keep FastCGI connections open for the next request (FCGI_KEEP_CONN)");
+    o.optopt("", "fastcgi-index", "script tried in a directory for --fastcgi .EXT (default index.php)", "NAME");
+    o.optopt("", "upstream-connect-timeout", "connecting to an upstream (default 5s; then 504)", "TIME");
+    o.optopt("", "upstream-send-timeout", "longest an upstream may take no request bytes (default 60s)", "TIME");
+    o.optopt("", "upstream-header-timeout", "an upstream's response must begin within this (default 60s)", "TIME");
+    o.optopt("", "upstream-read-timeout", "longest pause in an upstream's response (default 60s)", "TIME");
+    o.optopt("", "upstream-keepalive", "idle connections kept per upstream per worker (default 32)", "N");
+    o.optopt("", "upstream-keepalive-timeout", "how long an idle upstream connection is kept (default 60s)", "TIME");
+    o.optopt("", "upstream-max-fails", "failures that take a server out for the fail timeout (default 1)", "N");
+    o.optopt("", "upstream-fail-timeout", "how long a failed server is left out (default 10s)", "TIME");
     o.optflagopt("", "trace", "print an annotated account of the wire to stderr, or to PATH", "PATH");
     o.optflagmulti("v", "verbose", "more log output (repeat for more)");
     o.optflag("q", "quiet", "log errors only");
@@ -108,6 +142,59 @@ fn parse_duration(name: &str, s: &str) -> Result<Duration, Usage> {
 
 fn parse_number<T: std::str::FromStr>(name: &str, s: &str) -> Result<T, Usage> {
     s.parse().map_err(|_| Usage(format!("--{name}: '{s}' is not a valid number")))
+}
+
+/// `--upstream`, `--proxy`, `--fastcgi` and their timeouts and pools.
+fn parse_upstreams(m: &getopts::Matches, c: &mut Config) -> Result<(), Usage> {
+    use wired::config::upstream as up;
+    for g in m.opt_strs("upstream") {
+        let group = up::parse_group(&g).map_err(|e| Usage(format!("--upstream: {e}")))?;
+        if c.upstreams.iter().any(|o| o.name == group.name) {
+            return Err(Usage(format!("--upstream: '{}' is defined twice", group.name)));
+        }
+        c.upstreams.push(group);
+    }
+    for p in m.opt_strs("proxy") {
+        let route = up::parse_proxy(&p, &mut c.upstreams).map_err(|e| Usage(format!("--proxy: {e}")))?;
+        c.proxy.push(route);
+    }
+    // Longest prefix first, so /app/api/ wins over /app/ whatever the order given.
+    c.proxy.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+    for f in m.opt_strs("fastcgi") {
+        let route = up::parse_fastcgi(&f, &mut c.upstreams).map_err(|e| Usage(format!("--fastcgi: {e}")))?;
+        c.fastcgi.push(route);
+    }
+    c.fastcgi_keep_conn = m.opt_present("fastcgi-keep-conn");
+    if let Some(h) = m.opt_str("proxy-host") {
+        c.proxy_host = up::parse_proxy_host(&h).map_err(|e| Usage(format!("--proxy-host: {e}")))?;
+    }
+    if let Some(i) = m.opt_str("fastcgi-index") {
+        if i.is_empty() || i.contains('/') {
+            return Err(Usage(format!("--fastcgi-index: '{i}' is not a file name")));
+        }
+        c.fastcgi_index = i;
+    }
+    let t = &mut c.upstream_timeouts;
+    let pool = &mut c.upstream_pool;
+    for (name, slot) in [
+        ("upstream-connect-timeout", &mut t.connect),
+        ("upstream-send-timeout", &mut t.send),
+        ("upstream-header-timeout", &mut t.header),
+        ("upstream-read-timeout", &mut t.read),
+        ("upstream-keepalive-timeout", &mut pool.keepalive_timeout),
+        ("upstream-fail-timeout", &mut pool.fail_timeout),
+    ] {
+        if let Some(v) = m.opt_str(name) {
+            *slot = parse_duration(name, &v)?;
+        }
+    }
+    if let Some(v) = m.opt_str("upstream-keepalive") {
+        pool.keepalive = parse_number("upstream-keepalive", &v)?;
+    }
+    if let Some(v) = m.opt_str("upstream-max-fails") {
+        pool.max_fails = parse_number("upstream-max-fails", &v)?;
+    }
+    Ok(())
 }
 
 /// The configuration, the verbosity, and the TLS settings if any.
@@ -247,6 +334,7 @@ fn parse_config(args: &[String]) -> Result<Option<Parsed>, Usage> {
     if let Some(v) = m.opt_str("cgi-max") {
         c.cgi_max = parse_number("cgi-max", &v)?;
     }
+    parse_upstreams(&m, &mut c)?;
     if m.opt_present("trace") {
         c.trace = Some(match m.opt_str("trace") {
             Some(path) => TraceTarget::File(PathBuf::from(path)),

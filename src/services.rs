@@ -20,6 +20,7 @@ use crate::date::Clock;
 use crate::handler::Handlers;
 use crate::timer::Wheel;
 use crate::trace::Tracer;
+use crate::upstream::Upstreams;
 
 /// Everything a connection may use besides itself.
 pub struct Services {
@@ -57,6 +58,8 @@ pub struct Services {
     pub cgi_running: usize,
     /// Killed CGI programs waiting to be reaped.
     pub zombies: Vec<std::process::Child>,
+    /// Connections to upstream servers, busy and pooled.
+    pub upstreams: Upstreams,
 }
 
 impl Services {
@@ -73,6 +76,7 @@ impl Services {
         let now = Instant::now();
         let copy = if config.sendfile { Vec::new() } else { vec![0; COPY_BUFFER] };
         let tls_copy = if config.tls.is_some() { vec![0; TLS_COPY_BUFFER] } else { Vec::new() };
+        let (config_upstreams, pool_config) = (config.upstreams.clone(), config.upstream_pool);
         Ok(Services {
             handlers: Handlers::new(config.clone())?,
             config,
@@ -89,6 +93,7 @@ impl Services {
             registry,
             cgi_running: 0,
             zombies: Vec::new(),
+            upstreams: Upstreams::new(config_upstreams, pool_config),
         })
     }
 }

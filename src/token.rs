@@ -1,7 +1,8 @@
 //! mio tokens: what woke the poll.
 //!
 //! A token says both which slab slot and which role: the client socket of a
-//! connection, or (for CGI) one of its child's pipes. Listeners and the waker
+//! connection, (for CGI) one of its child's pipes, or a connection to an
+//! upstream server (a slot of the upstream slab). Listeners and the waker
 //! sit at the top of the range, far above any slab index.
 
 use mio::Token;
@@ -19,6 +20,10 @@ pub enum Role {
     ChildStderr,
     /// A CGI child's pidfd (readable when it exits).
     ChildExit,
+    /// A connection to an upstream server. Its index is a slot of the
+    /// worker's upstream slab (`crate::upstream::Upstreams`), not a client
+    /// slot: the connection outlives the exchange it serves.
+    Upstream,
 }
 
 const ROLE_BITS: usize = 3;
@@ -54,6 +59,7 @@ pub fn slot(index: usize, role: Role) -> Token {
         Role::ChildStdout => 2,
         Role::ChildStderr => 3,
         Role::ChildExit => 4,
+        Role::Upstream => 5,
     };
     Token((index << ROLE_BITS) | bits)
 }
@@ -71,7 +77,8 @@ pub fn decode(token: Token) -> Source {
             1 => Role::ChildStdin,
             2 => Role::ChildStdout,
             3 => Role::ChildStderr,
-            _ => Role::ChildExit,
+            4 => Role::ChildExit,
+            _ => Role::Upstream,
         };
         Source::Slot(t >> ROLE_BITS, role)
     }
@@ -86,7 +93,9 @@ mod tests {
         assert_eq!(decode(WAKER), Source::Waker);
         assert_eq!(decode(listener(0)), Source::Listener(0));
         assert_eq!(decode(listener(3)), Source::Listener(3));
-        for role in [Role::Client, Role::ChildStdin, Role::ChildStdout, Role::ChildStderr, Role::ChildExit] {
+        for role in
+            [Role::Client, Role::ChildStdin, Role::ChildStdout, Role::ChildStderr, Role::ChildExit, Role::Upstream]
+        {
             assert_eq!(decode(slot(12345, role)), Source::Slot(12345, role));
         }
     }

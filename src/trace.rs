@@ -387,18 +387,18 @@ impl Tracer {
         t.emit();
     }
 
-    /// A piece of a CGI program's body, queued for the client: as a chunk
-    /// (size in hex, CRLF, data, CRLF: RFC 9112 §7.1), or as it is when the
-    /// program gave a Content-Length.
-    pub fn cgi_body(&mut self, who: Who, chunked: bool, data: &[u8]) {
+    /// A piece of a body from a CGI program or an upstream (`from` says
+    /// which), queued for the client: as a chunk (size in hex, CRLF, data,
+    /// CRLF: RFC 9112 §7.1), or as it is when its length was given.
+    pub fn relayed_body(&mut self, who: Who, from: &str, chunked: bool, data: &[u8]) {
         let t = self.at(who);
         let shown = data.len().min(SHOW_BODY);
         let mut wire = Vec::with_capacity(shown + 24);
         if chunked {
-            let _ = writeln!(t.block, "-> CGI output: {} bytes, queued as one chunk", data.len());
+            let _ = writeln!(t.block, "-> {from}: {} bytes, queued as one chunk", data.len());
             let _ = write!(wire, "{:x}\r\n", data.len());
         } else {
-            let _ = writeln!(t.block, "-> CGI output: {} bytes, queued as they are", data.len());
+            let _ = writeln!(t.block, "-> {from}: {} bytes, queued as they are", data.len());
         }
         wire.extend_from_slice(data.get(..shown).unwrap_or(data));
         if shown < data.len() {

@@ -123,6 +123,19 @@ impl Worker {
                         conn.read_closed |= event.is_read_closed();
                         self.drive(slot);
                     }
+                    // An upstream connection: the exchange it serves does the
+                    // work; an idle one is checked by the pool itself.
+                    Source::Slot(key, Role::Upstream) => {
+                        let trouble = event.is_error() || event.is_write_closed();
+                        let readable = event.is_readable() || trouble;
+                        let writable = event.is_writable() || trouble;
+                        let closed = event.is_read_closed();
+                        if let Some(owner) = self.svc.upstreams.on_event(key, readable, writable, closed)
+                            && self.conns.get(owner.slot).is_some_and(|c| c.serial == owner.serial)
+                        {
+                            self.drive(owner.slot);
+                        }
+                    }
                     // A CGI program's pipe or exit: its connection does the work.
                     Source::Slot(slot, _) => self.drive(slot),
                 }
@@ -134,6 +147,7 @@ impl Worker {
             }
 
             self.fire_timers(&mut expired);
+            self.svc.upstreams.sweep(self.svc.now);
             self.reap();
             if let Some(until) = self.accept_backoff
                 && self.svc.now >= until
@@ -172,6 +186,11 @@ impl Worker {
         let mut timeout = self.svc.wheel.until_next(now);
         if let Some(until) = self.accept_backoff {
             let d = until.saturating_duration_since(now);
+            timeout = Some(timeout.map_or(d, |t| t.min(d)));
+        }
+        if let Some(at) = self.svc.upstreams.next_expiry() {
+            // An idle upstream connection is closed when its time is up.
+            let d = at.saturating_duration_since(now);
             timeout = Some(timeout.map_or(d, |t| t.min(d)));
         }
         if self.drain_deadline.is_some() {

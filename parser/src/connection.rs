@@ -15,6 +15,27 @@
 pub const HOP_BY_HOP: &[&str] =
     &["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
 
+/// True when the field `name` belongs to the connection a message came on,
+/// not to the message (RFC 9110 §7.6.1): one of [`HOP_BY_HOP`], or a field
+/// that a `Connection` field among `fields` names. Whoever passes a message
+/// on (a gateway to CGI or FastCGI, a proxy in either direction) drops them:
+/// their framing and options were this hop's, already acted on.
+///
+/// ```
+/// use wired_parser::{Header, connection::is_hop_by_hop};
+/// let fields = [Header { name: "Connection", value: b"X-Hop, close" }];
+/// assert!(is_hop_by_hop("x-hop", &fields));
+/// assert!(is_hop_by_hop("Keep-Alive", &fields));
+/// assert!(!is_hop_by_hop("Content-Type", &fields));
+/// ```
+pub fn is_hop_by_hop(name: &str, fields: &[httparse::Header<'_>]) -> bool {
+    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+        || fields
+            .iter()
+            .filter(|f| f.name.eq_ignore_ascii_case("connection"))
+            .any(|f| has_token(f.value, name.as_bytes()))
+}
+
 /// Split a comma-separated list into its elements (RFC 9110 §5.6.1).
 ///
 /// Empty elements are skipped and optional whitespace around each element is

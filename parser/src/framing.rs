@@ -116,6 +116,23 @@ impl Framing {
         Ok(())
     }
 
+    /// Whether a `Content-Length` or `Transfer-Encoding` field was recorded.
+    ///
+    /// A request without either has no body, but a response without either
+    /// is read until the connection closes (RFC 9112 §6.3 rules 7 and 8):
+    /// [`Framing::finish`] cannot tell `Content-Length: 0` from no field, so
+    /// the response parser asks here.
+    ///
+    /// ```
+    /// let mut f = wired_parser::framing::Framing::default();
+    /// assert!(!f.is_delimited());
+    /// f.content_length(b"0").unwrap();
+    /// assert!(f.is_delimited());
+    /// ```
+    pub fn is_delimited(&self) -> bool {
+        self.length.is_some() || self.transfer_encoding
+    }
+
     /// Decide the body from everything recorded.
     ///
     /// ```

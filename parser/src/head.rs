@@ -128,9 +128,8 @@ pub struct Request<'b, 'h> {
 impl<'b> Request<'b, '_> {
     /// True when the field `name` belongs to this connection, not to the
     /// message (RFC 9110 §7.6.1): the fields that manage a connection, and
-    /// any field the client named in `Connection`. A recipient that passes
-    /// the message on (a gateway to CGI or FastCGI, a proxy) drops them:
-    /// their framing and options were this hop's, already acted on.
+    /// any field the client named in `Connection` (see
+    /// [`connection::is_hop_by_hop`]).
     ///
     /// ```
     /// # use wired_parser::*;
@@ -142,12 +141,7 @@ impl<'b> Request<'b, '_> {
     /// assert!(!req.is_hop_by_hop("host"));
     /// ```
     pub fn is_hop_by_hop(&self, name: &str) -> bool {
-        crate::connection::HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
-            || self
-                .headers
-                .iter()
-                .filter(|f| f.name.eq_ignore_ascii_case("connection"))
-                .any(|f| crate::connection::has_token(f.value, name.as_bytes()))
+        connection::is_hop_by_hop(name, self.headers)
     }
 
     /// The value of the first field named `name` (case-insensitive).
@@ -508,7 +502,7 @@ static HOST_BYTES: [bool; 256] = {
 /// characters only `X` and `x` fold to `x` under `| 0x20`, and `-` only to
 /// itself, so one OR per byte is an exact case-insensitive comparison.
 #[inline]
-fn name_is(name: &[u8], lower: &[u8]) -> bool {
+pub(crate) fn name_is(name: &[u8], lower: &[u8]) -> bool {
     name.len() == lower.len() && name.iter().zip(lower).fold(true, |same, (a, b)| same & (a | 0x20 == *b))
 }
 
@@ -539,21 +533,7 @@ fn diagnose(head: &[u8], e: httparse::Error) -> Error {
         return Error::BareCr;
     }
     match e {
-        httparse::Error::HeaderName => {
-            for field_line in rest.split(|&b| b == b'\n').skip(1) {
-                // RFC 9112 §5.2: obs-fold in a request MUST be rejected with 400.
-                if let Some(b' ' | b'\t') = field_line.first() {
-                    return Error::ObsFold;
-                }
-                let name_end = field_line.iter().position(|&b| b == b':');
-                let name = name_end.and_then(|n| field_line.get(..n)).unwrap_or(field_line);
-                // RFC 9112 §5.1: no whitespace between name and colon; MUST reject with 400.
-                if name_end.is_some() && name.last().is_some_and(|b| *b == b' ' || *b == b'\t') {
-                    return Error::SpaceBeforeColon;
-                }
-            }
-            Error::FieldName
-        }
+        httparse::Error::HeaderName => field_name_error(rest.get(1..).unwrap_or_default()),
         httparse::Error::HeaderValue => Error::FieldValue,
         httparse::Error::TooManyHeaders => Error::HeadersTooLarge,
         httparse::Error::Version => version_error(line),
@@ -570,6 +550,26 @@ fn diagnose(head: &[u8], e: httparse::Error) -> Error {
         }
         _ => Error::RequestLine,
     }
+}
+
+/// Name what is wrong with field lines that httparse refused with
+/// `HeaderName`. `field_lines` starts just after the start line's LF; the
+/// response parser shares this, so both sides name a fault alike.
+pub(crate) fn field_name_error(field_lines: &[u8]) -> Error {
+    for field_line in field_lines.split(|&b| b == b'\n') {
+        // RFC 9112 §5.2: obs-fold in a request MUST be rejected with 400
+        // (and a proxy MUST reject or replace it in a response).
+        if let Some(b' ' | b'\t') = field_line.first() {
+            return Error::ObsFold;
+        }
+        let name_end = field_line.iter().position(|&b| b == b':');
+        let name = name_end.and_then(|n| field_line.get(..n)).unwrap_or(field_line);
+        // RFC 9112 §5.1: no whitespace between name and colon; MUST reject with 400.
+        if name_end.is_some() && name.last().is_some_and(|b| *b == b' ' || *b == b'\t') {
+            return Error::SpaceBeforeColon;
+        }
+    }
+    Error::FieldName
 }
 
 /// A token character (RFC 9110 §5.6.2).

@@ -1,7 +1,8 @@
 //! # wired-parser: HTTP/1.1 requests from bytes, with no I/O
 //!
 //! This crate turns the bytes a server has read from a socket into a request it
-//! can trust. It never touches a socket, a clock or the allocator on the hot
+//! can trust (and, when wired is a proxy, the response an upstream sends
+//! back). It never touches a socket, a clock or the allocator on the hot
 //! path: the caller owns the buffer, and everything returned borrows it.
 //!
 //! ## A tour, in the order a request meets it
@@ -32,6 +33,15 @@
 //!    check and `Sec-WebSocket-Accept` (RFC 6455 §4), then a resumable frame
 //!    decoder that unmasks in place and enforces §5's rules, with UTF-8
 //!    validation of text as it arrives, and the encoder for server frames.
+//! 9. [`response`]: when wired is a reverse proxy, the upstream's answer
+//!    comes back the other way. [`ResponseParser`] reads its head
+//!    incrementally as [`HeadParser`] reads a request's, and as strictly,
+//!    because what it accepts goes on to a client: any head two recipients
+//!    could read differently is a [`ResponseError`] (always 502). A
+//!    [`Response`] says how its body is delimited given the request
+//!    ([`ResponseTo`], RFC 9112 §6.3), whether the upstream connection may be
+//!    reused, whether it is interim (1xx) or a switch to a tunnel (101), and
+//!    which of its fields are end-to-end and go on.
 //!
 //! ```
 //! use wired_parser::{HeadParser, Limits, Status, Body};
@@ -60,6 +70,7 @@ pub mod framing;
 pub mod head;
 pub mod limits;
 pub mod method;
+pub mod response;
 pub mod target;
 pub mod values;
 pub mod websocket;
@@ -70,3 +81,4 @@ pub use framing::Body;
 pub use head::{EMPTY_HEADER, HeadParser, Header, Request, Status, Version};
 pub use limits::Limits;
 pub use method::Method;
+pub use response::{Response, ResponseBody, ResponseError, ResponseParser, ResponseTo};

@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use wired_parser::Limits;
 
+pub mod upstream;
+
+pub use upstream::{FastcgiMatch, FastcgiRoute, ProxyHost, ProxyRoute, UpstreamTimeouts};
+
 /// Where the access log goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccessLog {
@@ -89,6 +93,27 @@ pub struct Config {
     pub handshake_timeout: Duration,
     /// Add the TLS version and SNI name to access log lines (`--access-log-tls`).
     pub access_log_tls: bool,
+    /// Upstream groups (`--upstream`, and one per address named directly in
+    /// `--proxy` or `--fastcgi`); routes name them by index.
+    pub upstreams: Vec<crate::upstream::Group>,
+    /// Pool sizes and failure marking for every group.
+    pub upstream_pool: crate::upstream::PoolConfig,
+    /// Connect, send, first byte and read timeouts for upstream exchanges.
+    pub upstream_timeouts: UpstreamTimeouts,
+    /// `--proxy PREFIX=URL` routes.
+    pub proxy: Vec<ProxyRoute>,
+    /// `--proxy-host`: the Host sent upstream.
+    pub proxy_host: ProxyHost,
+    /// `--fastcgi` routes.
+    pub fastcgi: Vec<FastcgiRoute>,
+    /// The script tried in a directory for `--fastcgi .EXT` (`--fastcgi-index`).
+    pub fastcgi_index: String,
+    /// Ask FastCGI servers to keep connections open (`--fastcgi-keep-conn`,
+    /// `FCGI_KEEP_CONN`), so they return to the pool. Off by default, as
+    /// nginx's `fastcgi_keep_conn`: php-fpm gives each connection a whole
+    /// process, which an idle pooled connection keeps from everyone else,
+    /// so its `pm.max_children` must exceed workers × `--upstream-keepalive`.
+    pub fastcgi_keep_conn: bool,
 }
 
 /// A `--cgi` mapping.
@@ -149,6 +174,14 @@ impl Default for Config {
             redirect_https: false,
             handshake_timeout: Duration::from_secs(10),
             access_log_tls: false,
+            upstreams: Vec::new(),
+            upstream_pool: crate::upstream::PoolConfig::default(),
+            upstream_timeouts: UpstreamTimeouts::default(),
+            proxy: Vec::new(),
+            proxy_host: ProxyHost::Pass,
+            fastcgi: Vec::new(),
+            fastcgi_index: "index.php".to_string(),
+            fastcgi_keep_conn: false,
         }
     }
 }

@@ -36,11 +36,13 @@
 
 mod cgi;
 mod close;
+mod gateway;
 mod handshake;
 mod observe;
 mod read_body;
 mod read_head;
 mod transport;
+mod upstream;
 mod write;
 
 use std::net::SocketAddr;
@@ -85,6 +87,9 @@ pub enum Phase {
     Spool,
     /// A CGI program is running: body in, output out.
     Cgi,
+    /// An exchange with an upstream server (FastCGI or HTTP): the request
+    /// passed on, the response passed back.
+    Upstream,
     /// Write side shut; dropping whatever the client still sends, briefly
     /// (`drained`: bytes dropped so far).
     Linger { drained: usize },
@@ -172,6 +177,8 @@ pub struct Conn {
     pub cgi: Option<Box<cgi::Cgi>>,
     /// A chunked body being spooled for a CGI program.
     pub spool: Option<Box<cgi::Spool>>,
+    /// The exchange with an upstream, in the Upstream phase.
+    pub exchange: Option<Box<upstream::Exchange>>,
     /// Why the connection is closing, for `--trace` (empty until known).
     pub close_reason: &'static str,
 }
@@ -202,6 +209,7 @@ impl Conn {
             accepted: now,
             cgi: None,
             spool: None,
+            exchange: None,
             nodelay: false,
             send_buffer_sized: false,
             registered: false,
@@ -227,6 +235,7 @@ impl Conn {
                 Phase::Write => self.write(slot, svc),
                 Phase::Spool => self.spool(slot, svc),
                 Phase::Cgi => self.run_cgi(slot, svc),
+                Phase::Upstream => self.run_upstream(slot, svc),
                 Phase::Linger { .. } => self.linger(slot, svc),
                 Phase::Closed => Step::Close,
             };
@@ -246,6 +255,7 @@ impl Conn {
     pub fn on_timeout(&mut self, slot: usize, svc: &mut Services) -> Step {
         match self.phase {
             Phase::Cgi => self.cgi_timeout(slot, svc),
+            Phase::Upstream => self.upstream_timeout(slot, svc),
             Phase::Head if self.input.as_ref().is_some_and(|b| !b.is_empty()) => {
                 // RFC 9110 §15.5.9: 408 tells the client why before closing.
                 self.trace_note(svc, "head timeout: answering 408 and closing");
@@ -266,6 +276,7 @@ impl Conn {
             Phase::Discard(_) | Phase::Spool => "body timeout: the request body stalled",
             Phase::Write => "send timeout: the client stopped reading its response",
             Phase::Cgi => "CGI timeout",
+            Phase::Upstream => "upstream timeout",
             Phase::Linger { .. } => "lingering close over: its time ran out",
             Phase::Closed => "timeout",
         }
@@ -340,6 +351,7 @@ impl Conn {
     /// Return every buffer to the pool (the connection is closing).
     pub fn release_buffers(&mut self, svc: &mut Services) {
         self.drop_cgi(svc);
+        self.drop_exchange(svc);
         if let Some(b) = self.input.take() {
             svc.pool.put(b);
         }

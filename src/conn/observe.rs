@@ -89,9 +89,9 @@ impl Conn {
     }
 
     /// A piece of a CGI program's body was queued.
-    pub(super) fn trace_cgi_body(&self, svc: &mut Services, chunked: bool, data: &[u8]) {
+    pub(super) fn trace_relayed_body(&self, svc: &mut Services, from: &str, chunked: bool, data: &[u8]) {
         if let Some(t) = svc.trace.as_mut() {
-            t.cgi_body(self.who(), chunked, data);
+            t.relayed_body(self.who(), from, chunked, data);
         }
     }
 

@@ -214,6 +214,8 @@ impl Conn {
         match action {
             Action::Reply(reply) => self.reply(svc, req, rest, reply, head_only),
             Action::Cgi(script) => self.start_cgi(slot, svc, req, rest, script, head_only),
+            Action::Proxy(target) => self.start_proxy(slot, svc, req, target, head_only),
+            Action::FastCgi(target) => self.start_fastcgi(slot, svc, req, target, head_only),
         }
         Parsed::Answered
     }

@@ -206,6 +206,29 @@ impl Conn {
         Step::Continue
     }
 
+    /// Send queued output to the client while a CGI program or an upstream
+    /// produces more; `Ok(true)` when bytes went, `Err` when the client is gone.
+    pub(super) fn flush_output(&mut self, svc: &mut Services) -> Result<bool, ()> {
+        // TLS records a write left in the session go first.
+        if !self.io.flush().map_err(|_| ())? {
+            return Ok(false);
+        }
+        let Some(out) = self.output.as_mut() else { return Ok(false) };
+        if out.is_empty() {
+            return Ok(false);
+        }
+        match self.io.send(out.bytes(), false) {
+            Ok(n) => {
+                out.consume(n);
+                self.trace_sent(svc, n, Call::Write);
+                Ok(n > 0)
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
+            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(true),
+            Err(_) => Err(()),
+        }
+    }
+
     /// Send what is queued as far as the socket takes it now, staying in the
     /// current phase (a body being dropped). `Err` only for a failed write.
     pub(super) fn send_queued(&mut self, svc: &mut Services) -> std::io::Result<()> {

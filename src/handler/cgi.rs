@@ -45,36 +45,47 @@ pub fn find(config: &Config, path: &[u8]) -> Option<Result<Script, u16>> {
         return Some(walk(&cgi.dir, prefix, rest, None, true));
     }
     for ext in &config.cgi_ext {
-        // Does a segment end in ".EXT"? Checked in place: this runs for
-        // every static request once --cgi-ext is set.
-        let ext_bytes = ext.ext.as_bytes();
-        let names_it = memchr::memchr_iter(b'.', path).any(|dot| {
-            path.get(dot + 1..).is_some_and(|rest| {
-                rest.starts_with(ext_bytes) && matches!(rest.get(ext_bytes.len()), None | Some(b'/'))
-            })
-        });
-        if !names_it {
-            continue;
-        }
-        // Confined to the root unless symlinks out of it are trusted, as for files.
-        match walk(&config.root, b"", path, Some((&ext.ext, &ext.interpreter)), !config.follow_symlinks) {
-            Ok(script) => return Some(Ok(script)),
-            // Not a script after all (e.g. a directory named x.php): serve statically.
-            Err(404) => continue,
-            Err(status) => return Some(Err(status)),
+        match find_by_extension(config, path, &ext.ext) {
+            Some(Ok(mut script)) => {
+                script.program = ext.interpreter.clone();
+                script.interpreted = true;
+                return Some(Ok(script));
+            }
+            Some(Err(status)) => return Some(Err(status)),
+            None => {}
         }
     }
     None
 }
 
-/// Walk `rest`'s segments under `dir` until one names a regular file.
-fn walk(
-    dir: &Path,
-    prefix: &[u8],
-    rest: &[u8],
-    interpreter: Option<(&str, &Path)>,
-    confine: bool,
-) -> Result<Script, u16> {
+/// The script a path names under the root, by its extension: for
+/// `--cgi-ext` (which then runs it with its interpreter) and `--fastcgi
+/// .EXT` (whose server runs it). `None` when no segment of the path ends in
+/// `.EXT`, or the file is not there (e.g. a directory named x.php): the
+/// path is then served statically.
+pub fn find_by_extension(config: &Config, path: &[u8], ext: &str) -> Option<Result<Script, u16>> {
+    // Does a segment end in ".EXT"? Checked in place: this runs for every
+    // static request once such a route is set.
+    let ext_bytes = ext.as_bytes();
+    let names_it = memchr::memchr_iter(b'.', path).any(|dot| {
+        path.get(dot + 1..)
+            .is_some_and(|rest| rest.starts_with(ext_bytes) && matches!(rest.get(ext_bytes.len()), None | Some(b'/')))
+    });
+    if !names_it {
+        return None;
+    }
+    // Confined to the root unless symlinks out of it are trusted, as for files.
+    match walk(&config.root, b"", path, Some(ext), !config.follow_symlinks) {
+        Ok(script) => Some(Ok(script)),
+        Err(404) => None,
+        Err(status) => Some(Err(status)),
+    }
+}
+
+/// Walk `rest`'s segments under `dir` until one names a regular file: with
+/// `ext`, a file with that extension (run by an interpreter or a FastCGI
+/// server), else a program marked executable.
+fn walk(dir: &Path, prefix: &[u8], rest: &[u8], ext: Option<&str>, confine: bool) -> Result<Script, u16> {
     let base = dir.canonicalize().map_err(|_| 500u16)?;
     let mut fs_path = base.clone();
     let mut consumed = 0;
@@ -106,12 +117,12 @@ fn walk(
         let mut name = prefix.to_vec();
         name.extend_from_slice(rest.get(..script_end).unwrap_or_default());
         let path_info = rest.get(script_end..).unwrap_or_default().to_vec();
-        return match interpreter {
-            Some((ext, interp)) => {
+        return match ext {
+            Some(ext) => {
                 if real.extension().map(|e| e.as_bytes()) != Some(ext.as_bytes()) {
                     return Err(404);
                 }
-                Ok(Script { program: interp.to_path_buf(), filename: real, interpreted: true, name, path_info })
+                Ok(Script { program: real.clone(), filename: real, interpreted: false, name, path_info })
             }
             None => {
                 // RFC 3875 §7.2: the server runs the script; here only
@@ -124,7 +135,7 @@ fn walk(
         };
     }
     // The path named a directory: nothing to run.
-    Err(if interpreter.is_some() { 404 } else { 403 })
+    Err(if ext.is_some() { 404 } else { 403 })
 }
 
 /// What the environment is built from, besides the request head.
@@ -141,6 +152,8 @@ pub struct Meta<'a> {
     pub local: std::net::SocketAddr,
     /// The document root, absolute.
     pub document_root: &'a Path,
+    /// The client came over TLS.
+    pub https: bool,
 }
 
 /// The meta-variables of RFC 3875 §4.1, plus those PHP and frameworks expect.
@@ -193,6 +206,12 @@ pub fn environment(req: &Request<'_, '_>, meta: &Meta<'_>) -> Vec<(OsString, OsS
     set("REQUEST_URI", req.target.as_bytes());
     set("SCRIPT_FILENAME", script.filename.as_os_str().as_bytes());
     set("DOCUMENT_ROOT", meta.document_root.as_os_str().as_bytes());
+    // Apache's and nginx's: how PHP's $_SERVER['HTTPS'] and frameworks learn
+    // that the page was fetched over TLS, to build https URLs.
+    set("REQUEST_SCHEME", if meta.https { b"https" } else { b"http" });
+    if meta.https {
+        set("HTTPS", b"on");
+    }
     // php-cgi refuses to run (cgi.force_redirect) unless it sees this.
     set("REDIRECT_STATUS", b"200");
     set("PATH", b"/usr/local/bin:/usr/bin:/bin");
@@ -435,6 +454,7 @@ mod tests {
             peer: "127.0.0.1:5000".parse().unwrap(),
             local: "127.0.0.1:80".parse().unwrap(),
             document_root: Path::new("/srv"),
+            https: false,
         };
         let env = environment(&req, &meta);
         let names: Vec<String> = env.iter().map(|(k, _)| k.to_string_lossy().into_owned()).collect();

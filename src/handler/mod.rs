@@ -7,6 +7,7 @@ pub mod conditional;
 pub mod file_cache;
 pub mod mime;
 pub mod static_files;
+pub mod upstream;
 
 use std::io;
 use std::net::SocketAddr;
@@ -45,6 +46,10 @@ pub enum Action {
     Reply(Reply),
     /// Run this CGI program; its output is the reply.
     Cgi(cgi::Script),
+    /// Pass the request to an HTTP upstream; its response is the reply.
+    Proxy(upstream::ProxyTarget),
+    /// Have a FastCGI server run this script; its output is the reply.
+    FastCgi(upstream::FastcgiTarget),
 }
 
 /// A handler's decision and whether the body is to be left out (HEAD).
@@ -176,6 +181,18 @@ impl Handlers {
         if path == b"/__wired_test_panic" {
             panic!("test panic requested by {peer}");
         }
+        // Upstream routes first (the prefixes, then CGI's, then extensions),
+        // for any method: the application decides what it supports.
+        if !self.config.proxy.is_empty()
+            && let Some(routed) = upstream::proxy(&self.config, req, path, target.query)
+        {
+            return self.routed(routed, Action::Proxy);
+        }
+        if !self.config.fastcgi.is_empty()
+            && let Some(routed) = upstream::fastcgi_prefix(&self.config, path)
+        {
+            return self.routed(routed, Action::FastCgi);
+        }
         if !self.config.cgi.is_empty() || !self.config.cgi_ext.is_empty() {
             match cgi::find(&self.config, path) {
                 Some(Ok(script)) => return Action::Cgi(script),
@@ -183,12 +200,33 @@ impl Handlers {
                 None => {}
             }
         }
+        if !self.config.fastcgi.is_empty()
+            && let Some(routed) = upstream::fastcgi_extension(&self.config, path)
+        {
+            return self.routed(routed, Action::FastCgi);
+        }
         // RFC 9110 §9.1: a method the server does not know gets 501.
         if let Method::Other(_) = req.method {
             return Action::Reply(self.statics.error_reply(501, &mut self.fields));
         }
         let ctx = Ctx { req, method: req.method, path, query: target.query, now, peer, local };
         Action::Reply(self.statics.handle(&ctx, &mut self.fields))
+    }
+}
+
+impl Handlers {
+    /// An upstream route's decision as an action.
+    fn routed<T>(&mut self, routed: upstream::Routed<T>, to: fn(T) -> Action) -> Action {
+        match routed {
+            upstream::Routed::To(t) => to(t),
+            upstream::Routed::Redirect(location) => {
+                // RFC 9110 §15.4.2: the resource is at the slashed URL.
+                let reply = self.statics.error_reply(301, &mut self.fields);
+                self.fields.add("Location", &location);
+                Action::Reply(reply)
+            }
+            upstream::Routed::Error(status) => Action::Reply(self.statics.error_reply(status, &mut self.fields)),
+        }
     }
 }
 

@@ -346,6 +346,9 @@ fn a_shell_script_sees_every_meta_variable() {
             ("SCRIPT_FILENAME", Some(&script)),
             ("DOCUMENT_ROOT", Some(&root)),
             ("REDIRECT_STATUS", Some("200")),
+            // This test speaks plain TCP to the server, in either run.
+            ("REQUEST_SCHEME", Some("http")),
+            ("HTTPS", None),
             ("PATH", Some("/usr/local/bin:/usr/bin:/bin")),
             ("HTTP_HOST", Some("example.org:8080")),
             ("HTTP_ACCEPT", Some("*/*")),
@@ -403,6 +406,9 @@ fn a_python_script_sees_the_same_and_nothing_of_the_server() {
             ("SCRIPT_FILENAME", Some(&script)),
             ("DOCUMENT_ROOT", Some(&root)),
             ("REDIRECT_STATUS", Some("200")),
+            // This test speaks plain TCP to the server, in either run.
+            ("REQUEST_SCHEME", Some("http")),
+            ("HTTPS", None),
             ("PATH", Some("/usr/local/bin:/usr/bin:/bin")),
             ("HTTP_USER_AGENT", Some("t/1")),
             ("HTTP_HOST", None),

@@ -306,6 +306,16 @@ impl Decoder {
                 State::Failed(error) => return Err(error),
                 State::Done if available == 0 => return Ok(Decoded::need_more(0)),
                 State::Done => return Err(Error::AfterEnd),
+                // An empty GET_VALUES_RESULT (php-fpm's answer when it
+                // states none of the names) is complete with its header.
+                State::Values { len: 0, .. } => {
+                    let padding = match self.state {
+                        State::Values { padding, .. } => padding,
+                        _ => 0,
+                    };
+                    self.state = after_padding(padding, Then::Header);
+                    return Ok(Decoded { consumed: pos, event: Event::Values(pos..pos) });
+                }
                 _ if available == 0 => return Ok(Decoded::need_more(pos)),
                 State::Header { mut bytes, have } => {
                     let have = usize::from(have);

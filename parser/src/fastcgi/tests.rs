@@ -144,6 +144,9 @@ fn table() -> Vec<Case> {
         partial("cut in end request", ok()[..12].to_vec(), vec![]),
         partial("cut in end request padding", rec(FCGI_END_REQUEST, 1, &end_body(0, 0), 1)[..16].to_vec(), vec![]),
         partial("cut in values", rec(FCGI_GET_VALUES_RESULT, 0, &values, 0)[..20].to_vec(), vec![]),
+        // php-fpm 8.2's answer to a GET_VALUES it states nothing for: the
+        // header alone is the whole record, reported without more bytes.
+        partial("empty values alone", rec(FCGI_GET_VALUES_RESULT, 0, b"", 0), vec![Values(vec![])]),
         partial("after end of stdout", cat(&[&stdout("a"), &eos()]), vec![out("a"), StdoutEnd]),
         // Headers (§3.3).
         bad("version 0", b"\x00\x06\x00\x01\x00\x00\x00\x00".to_vec(), vec![], Version),

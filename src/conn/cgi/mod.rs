@@ -25,8 +25,7 @@ use mio::unix::SourceFd;
 use mio::unix::pipe::{Receiver, Sender};
 use wired_parser::{Body, ChunkedDecoder, HeadParser, Request, Status, Version};
 
-mod output;
-
+use super::gateway::Gateway;
 use super::read_head::{HEADER_SLOTS, Parsed};
 use super::{Conn, Phase, Step};
 use crate::handler::cgi::{self, Meta, Script};
@@ -55,20 +54,18 @@ pub struct Launch {
 /// A chunked request body being written to a temporary file.
 #[derive(Debug)]
 pub struct Spool {
-    launch: Launch,
+    next: AfterSpool,
     decoder: ChunkedDecoder,
     file: File,
 }
 
-/// Where the program's output is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Out {
-    /// Still reading the header block.
-    Head,
-    /// Passing the body on, framed as decided.
-    Body { chunked: bool, left: Option<u64> },
-    /// Reading and dropping (HEAD, 304, a local redirect, an error sent).
-    Discard,
+/// Who gets a spooled body once its length is known.
+#[derive(Debug)]
+pub enum AfterSpool {
+    /// A CGI program, started then.
+    Cgi(Box<Launch>),
+    /// A FastCGI server (`conn/upstream/`), sent the request then.
+    FastCgi(Box<super::upstream::Spooled>),
 }
 
 /// A running CGI program attached to a connection.
@@ -85,11 +82,8 @@ pub struct Cgi {
     exited: bool,
     /// Request body bytes still to come from the client.
     body_left: u64,
-    head: Vec<u8>,
-    out: Out,
-    /// The response head has been queued (a 504 is no longer possible).
-    answered: bool,
-    redirect: Option<Vec<u8>>,
+    /// The program's output on its way to the client.
+    gw: Gateway,
     redirects: u8,
     stderr_line: Vec<u8>,
     launch: Launch,
@@ -148,6 +142,7 @@ impl Conn {
             peer: self.peer,
             local: self.local,
             document_root: &document_root,
+            https: self.io.session().is_some(),
         };
         let env = cgi::environment(req, &meta);
         // RFC 9110 §10.1.1: the client waits for 100 Continue before sending a
@@ -170,28 +165,33 @@ impl Conn {
         let launch =
             Launch { script, env, head_only, version: req.version, host: req.host.unwrap_or_default().to_vec(), log };
         match req.body {
-            Body::Chunked => match spool_file() {
-                Ok(file) => {
-                    let decoder = ChunkedDecoder::new(&svc.config.limits);
-                    self.spool = Some(Box::new(Spool { launch, decoder, file }));
-                    self.phase = Phase::Spool;
-                    self.set_deadline(slot, svc, svc.config.body_timeout);
-                }
-                Err(e) => {
-                    log::error!("cgi: cannot create a spool file: {e}");
-                    self.linger_needed = true;
-                    self.queue_error(svc, 500, true);
-                    self.phase = Phase::Write;
-                }
-            },
+            Body::Chunked => self.start_spool(slot, svc, AfterSpool::Cgi(Box::new(launch))),
             _ => self.spawn(slot, svc, launch, None, content_length.unwrap_or(0), 0),
+        }
+    }
+
+    /// Spool a chunked body to a temporary file for `next`.
+    pub(super) fn start_spool(&mut self, slot: usize, svc: &mut Services, next: AfterSpool) {
+        match spool_file() {
+            Ok(file) => {
+                let decoder = ChunkedDecoder::new(&svc.config.limits);
+                self.spool = Some(Box::new(Spool { next, decoder, file }));
+                self.phase = Phase::Spool;
+                self.set_deadline(slot, svc, svc.config.body_timeout);
+            }
+            Err(e) => {
+                log::error!("cannot create a spool file for a chunked body: {e}");
+                self.linger_needed = true;
+                self.queue_error(svc, 500, true);
+                self.phase = Phase::Write;
+            }
         }
     }
 
     /// Spool phase: decode a chunked body into the temporary file.
     pub(super) fn spool(&mut self, slot: usize, svc: &mut Services) -> Step {
         // A queued 100 Continue must go out, or the client never sends the body.
-        if self.cgi_flush(svc).is_err() {
+        if self.flush_output(svc).is_err() {
             self.spool = None;
             return self.close_because("a write failed: the client went away");
         }
@@ -239,16 +239,21 @@ impl Conn {
             }
             if done {
                 let Some(spool) = self.spool.take() else { return Step::Close };
-                let Spool { mut launch, decoder, mut file } = *spool;
+                let Spool { next, decoder, mut file } = *spool;
                 let length = decoder.body_bytes();
                 if file.rewind().is_err() {
                     self.queue_error(svc, 500, true);
                     self.phase = Phase::Write;
                     return Step::Continue;
                 }
-                // RFC 3875 §4.1.2: now the exact length is known.
-                launch.env.push(("CONTENT_LENGTH".into(), length.to_string().into()));
-                self.spawn(slot, svc, launch, Some(file), 0, 0);
+                match next {
+                    AfterSpool::Cgi(mut launch) => {
+                        // RFC 3875 §4.1.2: now the exact length is known.
+                        launch.env.push(("CONTENT_LENGTH".into(), length.to_string().into()));
+                        self.spawn(slot, svc, *launch, Some(file), 0, 0);
+                    }
+                    AfterSpool::FastCgi(spooled) => self.resume_fastcgi(slot, svc, *spooled, file, length),
+                }
                 return Step::Continue;
             }
             if self.peer_closed {
@@ -316,10 +321,13 @@ impl Conn {
             pidfd: None,
             exited: false,
             body_left: body,
-            head: Vec::new(),
-            out: Out::Head,
-            answered: false,
-            redirect: None,
+            gw: Gateway::new(
+                launch.version,
+                launch.head_only,
+                launch.log.clone(),
+                format!("cgi {}", launch.script.filename.display()),
+                true,
+            ),
             redirects,
             stderr_line: Vec::new(),
             launch,
@@ -354,7 +362,7 @@ impl Conn {
                 Ok(p) => progress |= p,
                 Err(()) => return self.abort_cgi(svc),
             }
-            match self.cgi_flush(svc) {
+            match self.flush_output(svc) {
                 Ok(p) => progress |= p,
                 Err(()) => return self.abort_cgi(svc),
             }
@@ -472,44 +480,33 @@ impl Conn {
             return Ok(false);
         }
         let mut chunk = [0u8; READ_CHUNK];
-        match pipe.read(&mut chunk) {
+        let read = pipe.read(&mut chunk);
+        if let Ok(0) = read
+            && let Some(mut p) = cgi.stdout.take()
+        {
+            let _ = svc.registry.deregister(&mut p);
+        }
+        let body_unread = cgi.body_left > 0;
+        // The gateway state is taken out while the connection queues the
+        // response, and put back.
+        let mut gw = std::mem::replace(&mut cgi.gw, Gateway::placeholder());
+        let result = match read {
             Ok(0) => {
-                if let Some(mut p) = cgi.stdout.take() {
-                    let _ = svc.registry.deregister(&mut p);
-                }
-                self.cgi_output_end(svc);
+                self.gateway_end(svc, &mut gw, body_unread);
                 Ok(true)
             }
             Ok(n) => {
-                self.cgi_output(svc, chunk.get(..n).unwrap_or_default());
+                self.gateway_output(svc, &mut gw, chunk.get(..n).unwrap_or_default(), body_unread);
                 Ok(true)
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
             Err(e) if e.kind() == ErrorKind::Interrupted => Ok(true),
             Err(_) => Err(()),
+        };
+        if let Some(cgi) = self.cgi.as_mut() {
+            cgi.gw = gw;
         }
-    }
-
-    /// Send queued output to the client.
-    fn cgi_flush(&mut self, svc: &mut Services) -> Result<bool, ()> {
-        // TLS records a write left in the session go first.
-        if !self.io.flush().map_err(|_| ())? {
-            return Ok(false);
-        }
-        let Some(out) = self.output.as_mut() else { return Ok(false) };
-        if out.is_empty() {
-            return Ok(false);
-        }
-        match self.io.send(out.bytes(), false) {
-            Ok(n) => {
-                out.consume(n);
-                self.trace_sent(svc, n, crate::trace::Call::Write);
-                Ok(n > 0)
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
-            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(true),
-            Err(_) => Err(()),
-        }
+        result
     }
 
     /// The program's stderr, a line at a time, to the error log.
@@ -568,7 +565,7 @@ impl Conn {
             return None;
         }
         let mut cgi = self.cgi.take()?;
-        if let Some(location) = cgi.redirect.take() {
+        if let Some(location) = cgi.gw.redirect.take() {
             return Some(self.local_redirect(slot, svc, &cgi.launch, &location, cgi.redirects));
         }
         if self.close_after {
@@ -654,7 +651,7 @@ impl Conn {
             self.drop_cgi(svc);
             return self.close_because("send timeout: the client stopped reading its response");
         }
-        let answered = self.cgi.as_ref().is_some_and(|c| c.answered);
+        let answered = self.cgi.as_ref().is_some_and(|c| c.gw.answered);
         let name = self.cgi.as_ref().map(|c| c.launch.script.filename.display().to_string()).unwrap_or_default();
         log::warn!("cgi {name}: timed out; killing its process group");
         self.drop_cgi(svc);
@@ -704,6 +701,6 @@ fn flush_stderr_line(cgi: &mut Cgi) {
 }
 
 /// An unnamed temporary file (O_TMPFILE): gone as soon as it is closed.
-fn spool_file() -> std::io::Result<File> {
+pub(super) fn spool_file() -> std::io::Result<File> {
     std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_TMPFILE).open(std::env::temp_dir())
 }

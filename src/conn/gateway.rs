@@ -1,0 +1,238 @@
+//! A gateway's response on its way to the client: the output of a CGI
+//! program, or the STDOUT stream of a FastCGI server, which is the same
+//! thing (FastCGI 1.0 §6.2: a Responder's STDOUT is a CGI response). The
+//! header block is read (RFC 3875 §6), the response head queued, the body
+//! framed as decided — Content-Length, chunked (RFC 9112 §7.1) or until
+//! close.
+
+use wired_parser::Version;
+
+use crate::conn::{Conn, Framing};
+use crate::handler::cgi::{self, HeadStatus};
+use crate::services::Services;
+
+/// Where the gateway's output is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Out {
+    /// Still reading the header block.
+    Head,
+    /// Passing the body on, framed as decided.
+    Body { chunked: bool, left: Option<u64> },
+    /// Reading and dropping (HEAD, 304, a local redirect, an error sent).
+    Discard,
+}
+
+/// The state of one gateway response.
+#[derive(Debug)]
+pub struct Gateway {
+    /// The header block read so far.
+    head: Vec<u8>,
+    /// Where the output is.
+    pub out: Out,
+    /// The response head has been queued (a 504 is no longer possible).
+    pub answered: bool,
+    /// A local redirect the program asked for (CGI only, RFC 3875 §6.2.2).
+    pub redirect: Option<Vec<u8>>,
+    /// Whether a local `Location` alone is served by the server itself
+    /// (CGI), or sent to the client as a 302 (FastCGI, as nginx does).
+    local_redirects: bool,
+    /// The client's HTTP version.
+    version: Version,
+    /// The request was HEAD.
+    head_only: bool,
+    /// The access log's view of the request: method, target, referer, user agent.
+    log: [Vec<u8>; 4],
+    /// Who answers, for the error log: a script's path.
+    pub name: String,
+}
+
+impl Gateway {
+    /// A response not yet begun.
+    pub fn new(version: Version, head_only: bool, log: [Vec<u8>; 4], name: String, local_redirects: bool) -> Self {
+        Gateway {
+            head: Vec::new(),
+            out: Out::Head,
+            answered: false,
+            redirect: None,
+            local_redirects,
+            version,
+            head_only,
+            log,
+            name,
+        }
+    }
+
+    /// An empty stand-in, while the real one is lent out.
+    pub fn placeholder() -> Self {
+        Gateway::new(Version::Http11, false, Default::default(), String::new(), false)
+    }
+}
+
+impl Conn {
+    /// Bytes of the gateway's output. `body_unread`: the request body is
+    /// not all read, so an error answer must close the connection.
+    pub(super) fn gateway_output(&mut self, svc: &mut Services, gw: &mut Gateway, bytes: &[u8], body_unread: bool) {
+        match gw.out {
+            Out::Head => {
+                gw.head.extend_from_slice(bytes);
+                match cgi::parse_output_head(&gw.head) {
+                    HeadStatus::Partial => {}
+                    HeadStatus::Malformed(why) => {
+                        log::warn!("{}: malformed output: {why}", gw.name);
+                        gw.out = Out::Discard;
+                        gw.answered = true;
+                        self.queue_error(svc, 502, body_unread);
+                    }
+                    HeadStatus::Complete(head, used) => {
+                        let rest = gw.head.split_off(used.min(gw.head.len()));
+                        gw.head.clear();
+                        self.gateway_head(svc, gw, head);
+                        if !rest.is_empty() {
+                            self.gateway_output(svc, gw, &rest, body_unread);
+                        }
+                    }
+                }
+            }
+            Out::Body { chunked, left } => {
+                let Some(out) = self.output.as_mut() else { return };
+                let bytes = match left {
+                    Some(l) => bytes.get(..(l.min(bytes.len() as u64) as usize)).unwrap_or_default(),
+                    None => bytes,
+                };
+                if bytes.is_empty() {
+                    return;
+                }
+                if chunked {
+                    // RFC 9112 §7.1: chunk-size in hex, CRLF, data, CRLF.
+                    let mut size = [0u8; 20];
+                    let size = hex_line(bytes.len(), &mut size);
+                    out.push(size);
+                    out.push(bytes);
+                    out.push(b"\r\n");
+                } else {
+                    out.push(bytes);
+                }
+                if let Out::Body { left: Some(l), .. } = &mut gw.out {
+                    *l -= bytes.len() as u64;
+                }
+                let from = if gw.local_redirects { "CGI output" } else { "FastCGI output" };
+                self.trace_relayed_body(svc, from, chunked, bytes);
+            }
+            Out::Discard => {}
+        }
+    }
+
+    /// The header block is complete: queue the response head.
+    fn gateway_head(&mut self, svc: &mut Services, gw: &mut Gateway, mut head: cgi::OutputHead) {
+        gw.answered = true;
+        if let Some(location) = head.local_redirect.take() {
+            if gw.local_redirects {
+                // RFC 3875 §6.2.2: the server serves the new path itself, once
+                // the program is done; its output is not part of the response.
+                gw.redirect = Some(location);
+                gw.out = Out::Discard;
+                gw.answered = false;
+                return;
+            }
+            // A FastCGI application's local Location is a redirect for the
+            // client (nginx: 302 when no Status was given).
+            head.status = 302;
+            head.fields.extend_from_slice(b"Location: ");
+            head.fields.extend_from_slice(&location);
+            head.fields.extend_from_slice(b"\r\n");
+        }
+        let version = gw.version;
+        let no_body = crate::response::bodiless(head.status, gw.head_only);
+        let framing = match head.content_length {
+            _ if head.status < 200 || head.status == 204 || head.status == 304 => Framing::None,
+            Some(n) => Framing::Length(n),
+            None if gw.head_only => Framing::None,
+            // RFC 9112 §7.1: length unknown — chunked keeps the connection.
+            None if version == Version::Http11 => Framing::Chunked,
+            // RFC 9112 §6.3 rule 8: an HTTP/1.0 client reads until close.
+            None => Framing::UntilClose,
+        };
+        if framing == Framing::UntilClose {
+            self.close_after = true;
+        }
+        gw.out = match framing {
+            _ if no_body => Out::Discard,
+            Framing::Chunked => Out::Body { chunked: true, left: None },
+            Framing::Length(n) => Out::Body { chunked: false, left: Some(n) },
+            Framing::UntilClose => Out::Body { chunked: false, left: None },
+            Framing::None => Out::Discard,
+        };
+        svc.handlers.fields.clear();
+        svc.handlers.fields.add_raw(&head.fields);
+        let [method, target, referer, user_agent] = &gw.log;
+        let entry =
+            crate::access_log::Entry { method, target, version: version.as_str().as_bytes(), referer, user_agent };
+        let bytes = match framing {
+            Framing::Length(n) => n,
+            _ => 0,
+        };
+        // Logged now that the status is known, from the request's saved pieces.
+        if let Some(log) = svc.access.as_mut() {
+            let tls = svc.config.access_log_tls.then(|| self.io.log_fields());
+            log.entry(self.peer.ip(), svc.clock.http_date(), &entry, head.status, bytes, tls);
+        }
+        self.queue_head(svc, head.status, framing, version);
+    }
+
+    /// The gateway's output ended (the program closed its stdout; the
+    /// FastCGI server closed STDOUT or ended the request).
+    pub(super) fn gateway_end(&mut self, svc: &mut Services, gw: &mut Gateway, body_unread: bool) {
+        match gw.out {
+            Out::Head => {
+                // RFC 3875 §6.2: a response needs a header block.
+                log::warn!("{}: output ended before its header block", gw.name);
+                gw.answered = true;
+                gw.out = Out::Discard;
+                self.queue_error(svc, 502, body_unread);
+            }
+            Out::Body { chunked: true, .. } => {
+                // RFC 9112 §7.1: the last chunk, and no trailers.
+                if let Some(out) = self.output.as_mut() {
+                    out.push(b"0\r\n\r\n");
+                }
+                self.trace_queued(svc, "last chunk", b"0\r\n\r\n");
+                gw.out = Out::Discard;
+            }
+            Out::Body { chunked: false, left: Some(l) } if l > 0 => {
+                // The program promised more than it wrote: the client will see
+                // a short body, and only a close can tell it so.
+                self.close_after = true;
+                gw.out = Out::Discard;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `len` in hex followed by CRLF: a chunk-size line (RFC 9112 §7.1).
+fn hex_line(len: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len() - 2;
+    buf[i] = b'\r';
+    buf[i + 1] = b'\n';
+    let mut n = len;
+    loop {
+        i -= 1;
+        buf[i] = b"0123456789abcdef"[n % 16];
+        n /= 16;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunk_size_lines() {
+        let mut buf = [0u8; 20];
+        assert_eq!(super::hex_line(0, &mut buf), b"0\r\n");
+        assert_eq!(super::hex_line(16384, &mut buf), b"4000\r\n");
+        assert_eq!(super::hex_line(255, &mut buf), b"ff\r\n");
+    }
+}
