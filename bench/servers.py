@@ -175,7 +175,9 @@ class Server:
             cmd = [self.wired_bin, "--root", self.www,
                    "--listen", f"127.0.0.1:{self.port}", "--workers", str(self.workers)]
             if u.via == "fastcgi":
-                cmd += ["--fastcgi", f".php=unix:{u.socket}"]
+                # Kept FastCGI connections, as nginx's fastcgi_keep_conn on
+                # (off by default in both).
+                cmd += ["--fastcgi", f".php=unix:{u.socket}", "--fastcgi-keep-conn"]
             else:
                 cmd += ["--proxy", f"/={u.url()}"]
             # The default, said aloud: nginx's `keepalive 32`.
