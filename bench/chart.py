@@ -157,29 +157,33 @@ def render(meta, stats, parser, path, warning=""):
     for metric, heading, _unit in rows:
         svg.text(MARGIN, y + 8, heading, size=14, anchor="start", weight="bold")
         for i, case in enumerate(cases):
+            # The upstream cases ran on wired and nginx only: no bars for the others.
             small_plot(svg, MARGIN + (i % ncol) * cell_w, y + 20 + (i // ncol) * CELL_H, cell_w,
-                       case["label"], servers, stats.get((metric, case["key"]), {}))
+                       case["label"], case.get("servers", servers), stats.get((metric, case["key"]), {}))
         y += lines * CELL_H + 30
 
     svg.text(MARGIN, y + 8, "Memory", size=14, anchor="start", weight="bold")
     cell_w = (width - 2 * MARGIN) / 8
-    px = MARGIN
     idle = stats.get(("idle_kib_per_conn", "idle-10k"), {})
-    small_plot(svg, px, y + 20, cell_w * 1.5,
-               f"RSS per idle connection, KiB, {meta.get('idle_connections', 0):,} keep-alive conns",
-               servers, idle)
-    px += cell_w * 1.5
     idle_tls = stats.get(("idle_kib_per_conn", "idle-tls-10k"), {})
-    if idle_tls:
-        small_plot(svg, px, y + 20, cell_w * 1.5,
-                   f"RSS per idle HTTPS connection, KiB, {meta.get('idle_connections', 0):,} conns",
-                   servers, idle_tls)
-        px += cell_w * 1.5
+    idle_proxy = stats.get(("idle_kib_per_conn", "idle-proxy-1k"), {})
     peak = stats.get(("peak_rss_mib", "1k-c256"), {})
+    plots = [(f"RSS per idle connection, KiB, {meta.get('idle_connections', 0):,} keep-alive conns",
+              servers, idle)]
+    if idle_tls:
+        plots.append((f"RSS per idle HTTPS connection, KiB, {meta.get('idle_connections', 0):,} conns",
+                      servers, idle_tls))
+    if idle_proxy:
+        plots.append((f"RSS per idle proxied connection, KiB, {meta.get('idle_proxy_connections', 0):,} conns",
+                      [s for s in servers if s in idle_proxy], idle_proxy))
     if peak:
-        small_plot(svg, px, y + 20, cell_w * 1.5,
-                   "Peak RSS, MiB, 1 KiB at 256 conns", servers, peak)
-        px += cell_w * 1.5
+        plots.append(("Peak RSS, MiB, 1 KiB at 256 conns", servers, peak))
+    # Four plots leave the parser's lines too little room at 1.5 cells each.
+    plot_w = cell_w * (1.5 if len(plots) <= 3 else 1.2)
+    px = MARGIN
+    for title, who, cells in plots:
+        small_plot(svg, px, y + 20, plot_w, title, who, cells)
+        px += plot_w
     px += cell_w * 0.2
     svg.text(px, y + 52, "Parser micro-benchmark (criterion, one ~500-byte browser request)",
              size=13, anchor="start", weight="bold")

@@ -10,6 +10,13 @@ TLS port (same certificate and suites for all: servers.py). Rounds
 repeat, so slow drift on the machine hits every server alike; the report
 takes the median over rounds.
 
+The upstream cases (proxy-1k-c64, php-c16, flask-c16) come after the
+others in each round, wired and nginx only: for each, the application is
+started (upstreams.py), then wired and nginx in front of it, each run in
+turn, then all stopped. The proxied idle test (idle-proxy-1k) does the same
+with the fast upstream and bench/idle.py. The application's own CPU time is
+recorded apart from the server's (upstream_cpu_s).
+
 Each run appends one row to runs.csv at once (a run cut short keeps what it
 has) and keeps wrk's own output under raw/. report.py turns the rows into
 summary.md and chart.svg.
@@ -30,17 +37,23 @@ import idle
 import idle_tls
 import procstat
 import report
+import upstreams
 from servers import Server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 SERVERS = ["wired", "nginx", "h2o", "lighttpd"]
+# The servers configured for the upstream cases (configuring h2o's and
+# lighttpd's proxies and FastCGI the same way was left for later).
+UPSTREAM_SERVERS = ["wired", "nginx"]
 
 
 class Case:
     def __init__(self, key, label, path, conns, close=False, pipeline=0, tls=False,
-                 full_handshake=False, wrk_threads=None):
+                 full_handshake=False, wrk_threads=None, upstream=None):
         self.key, self.label, self.path, self.conns = key, label, path, conns
+        # An application behind the server (upstreams.KINDS), or None.
+        self.upstream = upstream
         self.close, self.pipeline, self.tls = close, pipeline, tls
         self.full_handshake = full_handshake
         # wrk threads for this case (None: --wrk-threads).
@@ -72,17 +85,24 @@ CASES = [
     Case("https-handshake-c64", "HTTPS full handshakes, Connection: close, 64 conns", "/index.html", 64,
          close=True, tls=True, full_handshake=True, wrk_threads=2),
     Case("https-10m-c8", "HTTPS 10 MiB, keep-alive, 8 conns", "/10m.bin", 8, tls=True),
+    # Upstreams (wired and nginx only). A fast upstream, so the proxy is the
+    # bottleneck; then two real applications, where the application is.
+    Case("proxy-1k-c64", "Proxy to a fast upstream, 1 KiB, keep-alive, 64 conns", "/", 64, upstream="fast"),
+    Case("php-c16", "PHP page via php-fpm, keep-alive, 16 conns", "/page.php", 16, upstream="php"),
+    Case("flask-c16", "Flask JSON via gunicorn, keep-alive, 16 conns", "/api/items", 16, upstream="flask"),
 ]
 IDLE_KEY = "idle-10k"
 IDLE_TLS_KEY = "idle-tls-10k"
+IDLE_PROXY_KEY = "idle-proxy-1k"
 
 COLUMNS = [
     "round", "case", "server", "status", "requests", "duration_s", "req_per_s",
     "bytes", "mib_per_s", "p50_us", "p90_us", "p99_us", "mean_us", "max_us",
     "err_connect", "err_read", "err_write", "err_status", "err_timeout",
     "server_cpu_s", "cpu_us_per_req", "busiest_share", "peak_rss_kib", "server_procs", "wrk_cpu_s",
+    "upstream_cpu_s", "upstream_cpu_us_per_req",
     "other_cpu_s", "softirq_s", "idle_conns", "idle_still_open", "idle_rss_before_kib",
-    "idle_rss_after_kib", "idle_kib_per_conn", "error",
+    "idle_rss_after_kib", "idle_kib_per_conn", "idle_upstream_conns", "error",
 ]
 
 
@@ -125,14 +145,18 @@ class Bench:
         with open(self.csv_path, "a", newline="") as f:
             csv.writer(f).writerow([values.get(c, "") for c in COLUMNS])
 
-    def server(self, name):
+    def server(self, name, upstream=None):
         a = self.args
         return Server(name, os.path.join(a.work, name), a.www, a.workers, a.nofile, a.wired,
-                      {"cert": a.tls_cert, "key": a.tls_key, "ca": a.tls_ca})
+                      {"cert": a.tls_cert, "key": a.tls_key, "ca": a.tls_ca}, upstream)
+
+    def upstream(self, kind):
+        a = self.args
+        return upstreams.Upstream(kind, os.path.join(a.work, "upstream"), a.www, a.fast_upstream)
 
     # -- one wrk run -----------------------------------------------------
 
-    def wrk_run(self, rnd, case, srv):
+    def wrk_run(self, rnd, case, srv, upstream=None):
         a = self.args
         url = (f"https://127.0.0.1:{srv.tls_port}{case.path}" if case.tls
                else f"http://127.0.0.1:{srv.port}{case.path}")
@@ -151,6 +175,7 @@ class Bench:
         pids = srv.refresh_pids()
         procstat.reset_peak_rss(pids)
         tasks0 = procstat.task_cpu_seconds(pids)
+        up0 = upstream.cpu_seconds() if upstream else 0.0
         cpu0, (busy0, irq0), kids0 = procstat.cpu_seconds(pids), procstat.machine_cpu_seconds(), children_cpu()
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=a.duration + 30, env=env)
@@ -159,6 +184,7 @@ class Bench:
             out, err, rc = str(e.stdout or ""), f"wrk did not finish within {a.duration + 30} s", -1
         pids = srv.refresh_pids()
         cpu1, (busy1, irq1), kids1 = procstat.cpu_seconds(pids), procstat.machine_cpu_seconds(), children_cpu()
+        up1 = upstream.cpu_seconds() if upstream else 0.0
         peak = procstat.peak_rss_kib(pids)
         share = procstat.busiest_share(tasks0, procstat.task_cpu_seconds(pids))
 
@@ -175,6 +201,8 @@ class Bench:
             problems.append(f"wrk exit status {rc}: {' '.join(err.split())[:200]}")
         if not srv.alive():
             problems.append(f"server exited during the run (status {srv.proc.returncode}): {srv.log_tail()}")
+        if upstream and not upstream.alive():
+            problems.append(f"the upstream exited during the run: {upstream.log_tail()}")
         if result is None:
             self.row(**base, status="error", error="; ".join(problems) or "no result from wrk")
             return False
@@ -188,6 +216,9 @@ class Bench:
             problems.append("no request completed")
         server_cpu = cpu1 - cpu0
         wrk_cpu = kids1 - kids0
+        # The application's processes are the harness's children too, but
+        # still running: their time is not in children_cpu() yet.
+        up_cpu = up1 - up0
         self.row(
             **base, status="error" if (n == 0 or rc != 0) else "ok",
             requests=n, duration_s=f"{secs:.3f}", req_per_s=f"{n / secs:.1f}",
@@ -200,14 +231,17 @@ class Bench:
             cpu_us_per_req=f"{server_cpu / n * 1e6:.3f}" if n else "",
             busiest_share=f"{share:.2f}" if share is not None else "",
             peak_rss_kib=peak, server_procs=len(pids), wrk_cpu_s=f"{wrk_cpu:.2f}",
+            upstream_cpu_s=f"{up_cpu:.2f}" if upstream else "",
+            upstream_cpu_us_per_req=f"{up_cpu / n * 1e6:.3f}" if upstream and n else "",
             # Processes' stime includes the softirq work done in their
             # context, which /proc/stat counts apart: add it back.
-            other_cpu_s=f"{max(0.0, busy1 - busy0 + irq1 - irq0 - server_cpu - wrk_cpu):.2f}",
+            other_cpu_s=f"{max(0.0, busy1 - busy0 + irq1 - irq0 - server_cpu - wrk_cpu - up_cpu):.2f}",
             softirq_s=f"{irq1 - irq0:.2f}",
             error="; ".join(problems),
         )
         self.log(f"  {case.key:14} {srv.name:9} {n / secs:12,.0f} req/s  "
                  f"{server_cpu / max(n, 1) * 1e6:7.2f} µs/req  p99 {result['p99_us'] / 1000:7.2f} ms"
+                 + (f"  upstream {up_cpu / max(n, 1) * 1e6:.2f} µs/req" if upstream else "")
                  + (f"  !! {'; '.join(problems)}" if problems else ""))
         return srv.alive()
 
@@ -244,6 +278,8 @@ class Bench:
                 for srv in servers.values():
                     self.tls_handshake_record(srv)
             for i, case in enumerate(self.cases):
+                if case.upstream:
+                    continue
                 # Who goes first turns with every case and every round, so
                 # no server always runs right after a quiet pause or always
                 # right after the heaviest peer.
@@ -269,6 +305,83 @@ class Bench:
             for srv in servers.values():
                 if srv is not None:
                     srv.stop()
+
+    def upstream_round(self, rnd, names):
+        """The upstream cases: for each, its application, then every server
+        in front of it in turn (who goes first turns as in
+        throughput_round), then everything stopped."""
+        names = [n for n in names if n in UPSTREAM_SERVERS]
+        for i, case in enumerate(self.cases):
+            if not case.upstream or not names:
+                continue
+            app = self.upstream(case.upstream)
+            try:
+                why = app.start()
+                if why:
+                    self.event(f"round {rnd}: the {case.upstream} upstream failed to start for {case.key}: {why}")
+                    for name in names:
+                        self.row(round=rnd, case=case.key, server=name, status="not-started",
+                                 error=f"upstream failed to start: {why}")
+                    continue
+                turn = (rnd - 1 + i) % len(names)
+                for name in names[turn:] + names[:turn]:
+                    srv = self.server(name, app)
+                    why = srv.start()
+                    if why:
+                        self.event(f"round {rnd}: {name} failed to start for {case.key}: {why}")
+                        self.row(round=rnd, case=case.key, server=name, status="not-started",
+                                 error=f"server failed to start: {why}")
+                        continue
+                    try:
+                        self.wrk_run(rnd, case, srv, app)
+                    finally:
+                        srv.stop()
+                    time.sleep(self.args.pause)
+            finally:
+                app.stop()
+
+    def idle_proxy_round(self, rnd, names):
+        """Memory per idle client connection of a reverse proxy: each of
+        --idle-proxy connections makes one request through the server to
+        the fast upstream, then stays open (bench/idle.py). Also records how
+        many upstream connections the server held open meanwhile."""
+        for name in [n for n in names if n in UPSTREAM_SERVERS]:
+            app = self.upstream("fast")
+            try:
+                why = app.start()
+                if why:
+                    self.event(f"round {rnd}: the fast upstream failed to start for the proxied idle test: {why}")
+                    self.row(round=rnd, case=IDLE_PROXY_KEY, server=name, status="not-started",
+                             error=f"upstream failed to start: {why}")
+                    continue
+                srv = self.server(name, app)
+                why = srv.start()
+                if why:
+                    self.event(f"round {rnd}: {name} failed to start for the proxied idle test: {why}")
+                    self.row(round=rnd, case=IDLE_PROXY_KEY, server=name, status="not-started",
+                             error=f"server failed to start: {why}")
+                    continue
+                try:
+                    r = idle.measure(srv.port, srv.proc.pid, self.args.idle_proxy, path=app.path,
+                                     probe=app.open_connections)
+                finally:
+                    srv.stop()
+            finally:
+                app.stop()
+            if "connections" not in r:
+                self.row(round=rnd, case=IDLE_PROXY_KEY, server=name, status="error", error=r["error"])
+                self.event(f"round {rnd}: proxied idle test on {name}: {r['error']}")
+                continue
+            self.row(round=rnd, case=IDLE_PROXY_KEY, server=name,
+                     status="ok" if "error" not in r else "error",
+                     idle_conns=r["connections"], idle_still_open=r["still_open"],
+                     idle_rss_before_kib=r["rss_before_kib"], idle_rss_after_kib=r["rss_after_kib"],
+                     idle_kib_per_conn=r["kib_per_conn"] if r["kib_per_conn"] is not None else "",
+                     idle_upstream_conns=r.get("probe", ""), error=r.get("error", ""))
+            self.log(f"  {IDLE_PROXY_KEY:14} {name:9} {r['kib_per_conn']} KiB/conn "
+                     f"({r['still_open']} open in {r['open_seconds']} s, "
+                     f"RSS {r['rss_before_kib']} -> {r['rss_after_kib']} KiB, "
+                     f"{r.get('probe')} upstream connections open)")
 
     def idle_round(self, rnd, names, tls=False):
         key = IDLE_TLS_KEY if tls else IDLE_KEY
@@ -310,6 +423,7 @@ class Bench:
         a = self.args
         self.cases = [c for c in CASES if c.key in a.cases]
         names = a.servers
+        idle_proxy = a.idle_proxy if IDLE_PROXY_KEY in a.cases else 0
         versions = {n: self.server(n).version() for n in names}
         meta = {
             "started_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
@@ -318,18 +432,30 @@ class Bench:
             "workers": a.workers, "idle_connections": a.idle, "servers": names,
             "idle_tls_rounds": [r for r in range(1, a.rounds + 1) if self.idle_tls_in(r)],
             "versions": versions,
-            "cases": [{"key": c.key, "label": c.label} for c in self.cases],
+            "cases": [{"key": c.key, "label": c.label,
+                       "servers": [n for n in names if not c.upstream or n in UPSTREAM_SERVERS]}
+                      for c in self.cases],
+            "idle_proxy_connections": idle_proxy,
         }
+        if idle_proxy or any(c.upstream for c in self.cases):
+            meta["upstreams"] = upstreams.versions(a.fast_upstream)
         t0 = time.monotonic()
         for rnd in range(1, a.rounds + 1):
-            self.log(f"round {rnd} of {a.rounds}: throughput")
-            self.throughput_round(rnd, names)
+            if any(not c.upstream for c in self.cases):
+                self.log(f"round {rnd} of {a.rounds}: throughput")
+                self.throughput_round(rnd, names)
+            if any(c.upstream for c in self.cases):
+                self.log(f"round {rnd} of {a.rounds}: upstreams")
+                self.upstream_round(rnd, names)
             if a.idle:
                 self.log(f"round {rnd} of {a.rounds}: {a.idle} idle connections")
                 self.idle_round(rnd, names)
             if a.idle and self.idle_tls_in(rnd):
                 self.log(f"round {rnd} of {a.rounds}: {a.idle} idle TLS connections")
                 self.idle_round(rnd, names, tls=True)
+            if idle_proxy:
+                self.log(f"round {rnd} of {a.rounds}: {idle_proxy} idle proxied connections")
+                self.idle_proxy_round(rnd, names)
         meta["events"] = self.events
         meta["bench_seconds"] = round(time.monotonic() - t0)
         with open(os.path.join(self.out, "meta.json"), "w") as f:
@@ -356,10 +482,14 @@ def main():
     ap.add_argument("--tls-ca", required=True, help="the CA (PEM) that signed --tls-cert, for clients that verify")
     ap.add_argument("--wrk-no-resume", required=True,
                     help="wrk/no_resume.c built as a shared object: LD_PRELOAD for full handshakes")
+    ap.add_argument("--fast-upstream", help="bench/upstream/fast_upstream.c built (by run.sh)")
+    ap.add_argument("--idle-proxy", type=int, default=1_000,
+                    help=f"client connections of the proxied idle test ({IDLE_PROXY_KEY}; 0: skip)")
     ap.add_argument("--nofile", type=int, default=resource.getrlimit(resource.RLIMIT_NOFILE)[0])
     ap.add_argument("--servers", nargs="+", default=SERVERS, choices=SERVERS)
-    ap.add_argument("--cases", nargs="+", default=[c.key for c in CASES],
-                    choices=[c.key for c in CASES])
+    keys = [c.key for c in CASES] + [IDLE_PROXY_KEY]
+    ap.add_argument("--cases", nargs="+", default=keys, choices=keys,
+                    help=f"throughput cases, and {IDLE_PROXY_KEY} for the proxied idle test")
     args = ap.parse_args()
     Bench(args).run()
     report.generate(args.out)

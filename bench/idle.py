@@ -125,8 +125,10 @@ def _still_open(conns):
     return len(conns) - closed
 
 
-def measure(port, server_pid, n=10_000, path="/index.html"):
-    """Run the test; returns a dict of figures (and `error` if short)."""
+def measure(port, server_pid, n=10_000, path="/index.html", probe=None):
+    """Run the test; returns a dict of figures (and `error` if short).
+    `probe`, a function, is called while the connections are open, beside
+    the RSS reading; what it returns is the figure `probe`."""
     limit = raise_fd_limit(n + 64)
     if limit < n + 64:
         return {"error": f"fd limit {limit} is below {n + 64}"}
@@ -142,6 +144,7 @@ def measure(port, server_pid, n=10_000, path="/index.html"):
         time.sleep(SETTLE)
         pids = procstat.tree(server_pid)
         after = procstat.rss_kib(pids)
+        probed = probe() if probe else None
         open_now = _still_open(conns)
     finally:
         # Close with a reset (SO_LINGER 0) rather than a FIN: 10,000 sockets
@@ -150,7 +153,10 @@ def measure(port, server_pid, n=10_000, path="/index.html"):
         for s in conns:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
             s.close()
-    return figures(n, len(conns), failures, open_now, before, after, opened_s)
+    out = figures(n, len(conns), failures, open_now, before, after, opened_s)
+    if probe:
+        out["probe"] = probed
+    return out
 
 
 def figures(n, answered, failures, open_now, before, after, opened_s):

@@ -21,6 +21,7 @@ import chart
 UNITS = {"ps": 1e-3, "ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}
 IDLE_KEY = "idle-10k"
 IDLE_TLS_KEY = "idle-tls-10k"
+IDLE_PROXY_KEY = "idle-proxy-1k"
 NOISY = 0.25  # share of a core used by other processes that makes a run suspect
 
 
@@ -57,9 +58,14 @@ def collect(meta, rows):
     says why a server has no figure for that case."""
     metrics = ["req_per_s", "cpu_us_per_req", "p50_us", "p99_us", "mib_per_s",
                "peak_rss_kib", "busiest_share", "wrk_cpu_s", "other_cpu_s", "idle_kib_per_conn",
-               "idle_rss_before_kib", "idle_rss_after_kib", "other_share"]
+               "idle_rss_before_kib", "idle_rss_after_kib", "other_share",
+               "upstream_cpu_us_per_req", "total_cpu_us_per_req", "idle_upstream_conns"]
     values, reasons = {}, {}
     for r in rows:
+        # The upstream cases: the server's and the application's CPU per
+        # request together, what the whole stack spent (run by run).
+        if num(r, "upstream_cpu_us_per_req") is not None and num(r, "cpu_us_per_req") is not None:
+            r["total_cpu_us_per_req"] = f"{num(r, 'cpu_us_per_req') + num(r, 'upstream_cpu_us_per_req'):.3f}"
         k = (r["case"], r["server"])
         if r["status"] == "ok" or (r["status"] == "error" and num(r, "idle_kib_per_conn") is not None):
             for m in metrics:
@@ -69,7 +75,7 @@ def collect(meta, rows):
         else:
             reasons.setdefault(k, r["error"] or r["status"])
     stats = {}
-    cases = [c["key"] for c in meta["cases"]] + [IDLE_KEY, IDLE_TLS_KEY]
+    cases = [c["key"] for c in meta["cases"]] + [IDLE_KEY, IDLE_TLS_KEY, IDLE_PROXY_KEY]
     for case in cases:
         for server in meta["servers"]:
             for m in metrics + ["peak_rss_mib"]:
@@ -165,6 +171,55 @@ def https_table(meta, stats):
     return "\n".join(out)
 
 
+# The upstream figures side by side: (case, metric, label, which is better
+# or None, digits, scale).
+UPSTREAM_ROWS = [
+    ("proxy-1k-c64", "req_per_s", "proxy, fast upstream, 1 KiB, 64 conns: requests/s", max, None, 1),
+    ("proxy-1k-c64", "cpu_us_per_req", "proxy: server CPU µs/request", min, 2, 1),
+    ("proxy-1k-c64", "upstream_cpu_us_per_req", "proxy: the upstream's CPU µs/request", None, 2, 1),
+    ("proxy-1k-c64", "p99_us", "proxy: p99 latency, ms", min, 2, 1e-3),
+    ("php-c16", "req_per_s", "PHP via php-fpm, 16 conns: requests/s", max, None, 1),
+    ("php-c16", "cpu_us_per_req", "PHP: server CPU µs/request", min, 2, 1),
+    ("php-c16", "upstream_cpu_us_per_req", "PHP: php-fpm's CPU µs/request", None, 2, 1),
+    ("php-c16", "p99_us", "PHP: p99 latency, ms", min, 2, 1e-3),
+    ("flask-c16", "req_per_s", "Flask via gunicorn, 16 conns: requests/s", max, None, 1),
+    ("flask-c16", "cpu_us_per_req", "Flask: server CPU µs/request", min, 2, 1),
+    ("flask-c16", "upstream_cpu_us_per_req", "Flask: gunicorn's CPU µs/request", None, 2, 1),
+    ("flask-c16", "p99_us", "Flask: p99 latency, ms", min, 2, 1e-3),
+    (IDLE_PROXY_KEY, "idle_kib_per_conn", "idle proxied connection: KiB each", min, 2, 1),
+    (IDLE_PROXY_KEY, "idle_upstream_conns", "idle proxied: upstream connections held", None, 0, 1),
+]
+
+
+def upstream_servers(meta):
+    """The servers the upstream cases ran on (wired and nginx)."""
+    for c in meta["cases"]:
+        if c["key"] in {r[0] for r in UPSTREAM_ROWS}:
+            return c.get("servers", meta["servers"])
+    return [s for s in meta["servers"] if s in ("wired", "nginx")]
+
+
+def upstream_table(meta, stats):
+    """The upstream cases in one table, medians, with wired ÷ the best peer
+    where one is better; "" for a run without them."""
+    keys = {c["key"] for c in meta["cases"]} | {IDLE_PROXY_KEY}
+    rows = [r for r in UPSTREAM_ROWS if r[0] in keys and stats.get((r[1], r[0]))]
+    if not rows:
+        return ""
+    servers = upstream_servers(meta)
+    out = ["| upstreams | " + " | ".join(servers) + " | wired ÷ best peer |",
+           "|---|" + "---:|" * (len(servers) + 1)]
+    for key, metric, label, better, digits, scale in rows:
+        cells = stats.get((metric, key), {})
+        if scale != 1:
+            cells = {s: (c[0] * scale, c[1] * scale, c[2] * scale) if isinstance(c, tuple) else c
+                     for s, c in cells.items()}
+        row = [cell_text(cells.get(s), None, digits, show_range=False) for s in servers]
+        row.append(best_peer(cells, better) if better else "")
+        out.append(f"| {label} | " + " | ".join(row) + " |")
+    return "\n".join(out)
+
+
 def headline(meta, stats, parser, chart_link):
     """The tables docs/benchmarks.md shows for the latest run."""
     cases = [(c["key"], c["label"]) for c in meta["cases"]]
@@ -183,6 +238,10 @@ def headline(meta, stats, parser, chart_link):
         "",
         table(meta, stats, "cpu_us_per_req", cases, digits=2, better=min),
         "",
+    ]
+    if any(c.get("servers", meta["servers"]) != meta["servers"] for c in meta["cases"]):
+        parts += ["–: not run; the upstream cases (proxy, PHP, Flask) run on wired and nginx only.", ""]
+    parts += [
         f"Memory per idle keep-alive connection, KiB ({meta.get('idle_connections', 0):,} "
         "connections; server RSS with them open minus RSS before, divided by the connections; "
         "last column, wired ÷ the peer with the least).",
@@ -193,6 +252,20 @@ def headline(meta, stats, parser, chart_link):
               digits=2, better=min),
         "",
     ]
+    ups = upstream_table(meta, stats)
+    if ups:
+        parts += [
+            "Upstreams, wired and nginx in front of the same application, medians: a fast C "
+            "upstream (1 KiB answers, keep-alive), php-fpm (16 children, unix socket), "
+            "Flask under gunicorn (4 sync workers); the server's CPU is its own, the "
+            "application's is measured apart; wired ÷ best peer: above 1 is better for "
+            f"requests/s, below 1 for CPU, latency and memory. Idle: "
+            f"{meta.get('idle_proxy_connections', 0):,} client connections, each after one "
+            "request through the proxy.",
+            "",
+            ups,
+            "",
+        ]
     https = https_table(meta, stats)
     if https:
         parts += [
@@ -258,6 +331,16 @@ def summary(meta, rows, parser, machine, stats):
         "cores, so requests per second measures client + server together; CPU time per request "
         "is the server's cost alone.",
         "",
+    ]
+    if meta.get("upstreams"):
+        lines += [
+            "Upstream cases (wired and nginx only): the application starts once per case and "
+            "round and serves both servers in turn; the server's CPU per request is its own, "
+            "the application's (`upstream_cpu_s` in `runs.csv`) is measured apart. "
+            + "; ".join(f"{k}: {v}" for k, v in meta["upstreams"].items()) + ".",
+            "",
+        ]
+    lines += [
         "## Servers",
         "",
         "| server | version | started |",
@@ -311,7 +394,8 @@ def summary(meta, rows, parser, machine, stats):
         "| | " + " | ".join(meta["servers"]) + " |",
         "|---|" + "---:|" * len(meta["servers"]),
     ]
-    for key, what in [(IDLE_KEY, "RSS"), (IDLE_TLS_KEY, "RSS, HTTPS")]:
+    for key, what in [(IDLE_KEY, "RSS"), (IDLE_TLS_KEY, "RSS, HTTPS"),
+                      (IDLE_PROXY_KEY, f"RSS, proxied ({meta.get('idle_proxy_connections', 0):,} conns)")]:
         row = []
         for s in meta["servers"]:
             b = stats.get(("idle_rss_before_kib", key), {}).get(s)
@@ -330,6 +414,14 @@ def summary(meta, rows, parser, machine, stats):
               table(meta, stats, "busiest_share", cases, digits=2, ratio=False, show_range=False),
               "", "## wrk's own CPU (median seconds per run)", "",
               table(meta, stats, "wrk_cpu_s", cases, digits=2, ratio=False, show_range=False), ""]
+    up_cases = [(k, l) for k, l in cases if stats.get(("upstream_cpu_us_per_req", k))]
+    if up_cases:
+        lines += ["## The application's own CPU in the upstream cases (median µs per request)", "",
+                  "The upstream's processes (fast_upstream, php-fpm's master and children, "
+                  "gunicorn's arbiter and workers), measured apart from the server's; then "
+                  "server and application together.", "",
+                  table(meta, stats, "upstream_cpu_us_per_req", up_cases, digits=2, show_range=False), "",
+                  table(meta, stats, "total_cpu_us_per_req", up_cases, digits=2, show_range=False), ""]
 
     problems = [f"round {r['round']} {r['case']} {r['server']}: {r['error']}"
                 for r in rows if r["error"] and r["status"] != "not-started"]

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # `make bench`: wired against nginx, h2o and lighttpd on this machine, plus
-# the parser micro-benchmark. Writes bench/runs/<UTC time>/ with summary.md,
-# runs.csv, chart.svg (and chart.png when chromium is there), machine.txt,
-# criterion.txt, wrk's raw output and the servers' configs and logs; a full
-# run also refreshes the latest numbers in docs/benchmarks.md.
+# the parser micro-benchmark, and wired against nginx as a reverse proxy and
+# a FastCGI gateway (a fast C upstream, php-fpm, Flask under gunicorn).
+# Writes bench/runs/<UTC time>/ with summary.md, runs.csv, chart.svg (and
+# chart.png when chromium is there), machine.txt, criterion.txt, wrk's raw
+# output and the servers' configs and logs; a full run also refreshes the
+# latest numbers in docs/benchmarks.md.
 #
-#   bench/run.sh            3 rounds of 8 s runs    (about 23 minutes)
-#   bench/run.sh --quick    1 round of 3 s runs     (about 5 minutes)
+#   bench/run.sh            3 rounds of 8 s runs    (about 26 minutes)
+#   bench/run.sh --quick    1 round of 3 s runs     (about 6 minutes)
 #   (a first run in a fresh checkout also compiles: 2-3 minutes more)
 #   CASES="https-handshake-c64 1k-c64" bench/run.sh
-#                           only these cases (keys in bench/harness.py)
+#                           only these cases (keys in bench/harness.py;
+#                           idle-proxy-1k is the proxied idle test)
+#   CASES="proxy-1k-c64 php-c16 flask-c16 idle-proxy-1k" bench/run.sh --quick
 #
 # Installs what is missing with apt-get (Debian; needs root). Talks only to
 # 127.0.0.1; every server it starts it stops by PID. See docs/benchmarks.md.
@@ -19,7 +23,7 @@ QUICK=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg' (only --quick)" >&2; exit 2 ;;
   esac
 done
@@ -41,6 +45,10 @@ command -v openssl  >/dev/null || missing+=(openssl)
 [[ -e /usr/lib/lighttpd/mod_openssl.so ]] || missing+=(lighttpd-mod-openssl)
 command -v python3  >/dev/null || missing+=(python3)
 command -v cc       >/dev/null || missing+=(gcc)
+# The upstream cases: php-fpm (Debian names it php-fpmX.Y, in /usr/sbin).
+compgen -G '/usr/sbin/php-fpm*' >/dev/null || command -v php-fpm >/dev/null || missing+=(php-fpm)
+# nginx's FastCGI variables, included by conf/nginx-fastcgi.conf.in.
+[[ -e /etc/nginx/fastcgi_params ]] || missing+=(nginx-common)
 if ((${#missing[@]})); then
   if [[ $(id -u) != 0 ]]; then
     echo "bench/run.sh: missing ${missing[*]}; run as root (apt-get) or install them" >&2
@@ -61,6 +69,25 @@ if ((${#missing[@]})); then
   if [[ $added_policy == 1 ]]; then rm -f /usr/sbin/policy-rc.d; fi
   trap - EXIT
 fi
+
+# Flask and gunicorn for flask-c16, for the interpreter `python3` names: pip
+# (with --break-system-packages where a Debian-managed Python refuses plain
+# pip, PEP 668), or Debian's packages where that Python has no pip.
+for module in flask gunicorn; do
+  python3 -c "import $module" 2>/dev/null && continue
+  say "installing $module"
+  if python3 -m pip --version >/dev/null 2>&1; then
+    python3 -m pip install -q "$module" 2>/dev/null \
+      || python3 -m pip install -q --break-system-packages "$module"
+  elif [[ $(id -u) == 0 ]]; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "python3-$module"
+  else
+    echo "bench/run.sh: python3 lacks $module and pip; run as root (apt-get) or install it" >&2
+    exit 1
+  fi
+  python3 -c "import $module"
+done
 
 # -- 2. build ------------------------------------------------------------------
 say "building wired (cargo build --release)"
@@ -86,6 +113,8 @@ head -c $((100 * 1024)) /dev/urandom > "$WWW/100k.bin"
 head -c $((1024 * 1024)) /dev/urandom > "$WWW/1m.bin"
 head -c $((10 * 1024 * 1024)) /dev/urandom > "$WWW/10m.bin"
 [[ $(stat -c %s "$WWW/index.html") == 1024 ]] || { echo "index.html is not 1 KiB" >&2; exit 1; }
+# The PHP page of php-c16, run by php-fpm from the same document root.
+cp bench/upstream/page.php "$WWW/page.php"
 chmod -R a+rX "$WORK"
 
 # -- 3b. one certificate for every server's TLS listener ----------------------
@@ -109,6 +138,8 @@ chmod -R a+rX "$TLS"
 # wrk resumes every new connection from the previous one's session: this
 # LD_PRELOAD stops it, for the full-handshake case (bench/wrk/no_resume.c).
 cc -shared -fPIC -O2 -Wall -o "$WORK/no_resume.so" bench/wrk/no_resume.c -ldl
+# The fast upstream of the proxy cases (bench/upstream/fast_upstream.c).
+cc -O2 -Wall -pthread -o "$WORK/fast_upstream" bench/upstream/fast_upstream.c
 
 # -- 4. the run directory and the machine --------------------------------------
 OUT=$ROOT/bench/runs/$(date -u +%Y-%m-%dT%H-%M-%SZ)
@@ -161,6 +192,10 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   echo "lighttpd-mod-openssl: package $(dpkg-query -W -f '${Version}' lighttpd-mod-openssl 2>/dev/null || echo '?')"
   echo "tls certificate: $(openssl x509 -in "$TLS/cert.pem" -noout -subject -ext subjectAltName 2>/dev/null | tr '\n' ' ')($(openssl x509 -in "$TLS/cert.pem" -noout -text | grep -m1 -o 'ASN1 OID: [a-z0-9]*'))"
   echo "python: $(python3 --version 2>&1)"
+  FPM=$(command -v php-fpm || ls /usr/sbin/php-fpm* 2>/dev/null | tail -1 || true)
+  echo "php-fpm: $("$FPM" -v 2>&1 | head -1) ($FPM; OPcache $("$FPM" -i 2>/dev/null | awk '/^opcache.enable =>/ { print $3; exit }'))"
+  echo "gunicorn, flask: $(python3 -c 'import importlib.metadata as m; print(m.version("gunicorn"), m.version("flask"))' 2>&1)"
+  echo "cc (fast_upstream): $(cc --version 2>&1 | head -1)"
   for k in net.core.somaxconn net.ipv4.tcp_tw_reuse net.ipv4.ip_local_port_range; do
     echo "sysctl $k: $(sysctl -n $k 2>/dev/null | tr '\t' ' ' || echo '?')"
   done
@@ -190,13 +225,15 @@ if [[ $QUICK == 1 ]]; then
   set -- --quick --rounds 1 --duration 3
 else
   # 8 s rather than 10 since the HTTPS cases came: twelve cases, four
-  # servers, three rounds and the idle tests then fit in about 23 minutes.
+  # servers, three rounds and the idle tests then fit in about 23 minutes
+  # (26 with the three upstream cases, wired and nginx only).
   set -- --rounds 3 --duration 8
 fi
-say "servers: wired, nginx, h2o, lighttpd"
+say "servers: wired, nginx, h2o, lighttpd (upstream cases: wired, nginx)"
 $NICE python3 bench/harness.py "$@" --out "$OUT" --work "$WORK" --www "$WWW" --wired "$WIRED" \
   --workers "$(nproc)" --tls-cert "$TLS/cert.pem" --tls-key "$TLS/key.pem" --tls-ca "$TLS/ca.pem" \
-  --wrk-no-resume "$WORK/no_resume.so" ${CASES:+--cases $CASES} ${CASES:+--idle 0}
+  --wrk-no-resume "$WORK/no_resume.so" --fast-upstream "$WORK/fast_upstream" \
+  ${CASES:+--cases $CASES} ${CASES:+--idle 0}
 
 # -- 7. report -----------------------------------------------------------------
 # The configurations as filled in, and what each server printed.

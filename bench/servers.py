@@ -8,6 +8,11 @@ timeout (wired's default), and room for the 10,000 idle connections. Each
 also listens with TLS on a second port: the same certificate (ECDSA P-256,
 made by run.sh), TLS 1.2 and 1.3, the same TLS 1.2 suites in the same order
 (TLS12_CIPHERS), session tickets on.
+
+In the upstream cases a server stands in front of an application instead
+(upstreams.py; wired and nginx only): Server(upstream=...) starts it with
+--proxy or --fastcgi (nginx: conf/nginx-proxy.conf.in or
+nginx-fastcgi.conf.in), plain HTTP only, and checks an answer through it.
 """
 
 import grp
@@ -31,6 +36,13 @@ FILES = {"/index.html": 1024, "/100k.bin": 100 * 1024, "/1m.bin": 1024 * 1024,
          "/10m.bin": 10 * 1024 * 1024}
 
 
+# Idle upstream connections kept per worker, by wired (--upstream-keepalive)
+# and nginx (`keepalive` in conf/nginx-proxy.conf.in, nginx-fastcgi.conf.in).
+UPSTREAM_KEEPALIVE = 32
+# CGI variables for FastCGI, from Debian's nginx-common.
+FASTCGI_PARAMS = "/etc/nginx/fastcgi_params"
+
+
 def free_port():
     """A TCP port on 127.0.0.1 nobody is listening on right now."""
     with socket.socket() as s:
@@ -49,6 +61,25 @@ TLS12_CIPHERS = ":".join([
 ])
 
 
+def stop_tree(proc, starts, grace):
+    """SIGTERM to `proc`, SIGKILL after `grace` seconds; then SIGKILL to any
+    other process of `starts` (PID -> start time, from procstat.start_time)
+    still there: only those PIDs, and only while they name the same process."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+    for pid, started in starts.items():
+        if pid != proc.pid and started is not None and procstat.start_time(pid) == started:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 def _version(cmd):
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
@@ -61,8 +92,12 @@ def _version(cmd):
 class Server:
     """One server under test. start() returns None or why it failed."""
 
-    def __init__(self, name, work, www, workers, nofile, wired_bin, tls):
+    def __init__(self, name, work, www, workers, nofile, wired_bin, tls, upstream=None):
         self.name = name
+        # An upstreams.Upstream, already running, for the upstream cases.
+        self.upstream = upstream
+        # Names this configuration's files: nginx, nginx-proxy, wired-fastcgi.
+        self.label = f"{name}-{upstream.via}" if upstream else name
         self.work = work
         self.www = www
         self.workers = workers
@@ -101,18 +136,24 @@ class Server:
             "tls_key": self.tls["key"],
             "tls12_ciphers": TLS12_CIPHERS,
         }
-        with open(os.path.join(HERE, "conf", f"{self.name}.conf.in")) as f:
+        if self.upstream is not None:
+            values["upstream_port"] = str(self.upstream.port)
+            values["fpm_socket"] = self.upstream.socket
+            values["fastcgi_params"] = FASTCGI_PARAMS
+        with open(os.path.join(HERE, "conf", f"{self.label}.conf.in")) as f:
             text = f.read()
         for key, value in values.items():
             text = text.replace(f"@{key}@", value)
         if re.search(r"@[a-z]+@", text):
-            raise ValueError(f"unfilled @placeholder@ left in {self.name}.conf.in")
-        path = os.path.join(self.work, "conf", f"{self.name}.conf")
+            raise ValueError(f"unfilled @placeholder@ left in {self.label}.conf.in")
+        path = os.path.join(self.work, "conf", f"{self.label}.conf")
         with open(path, "w") as f:
             f.write(text)
         return path
 
     def command(self):
+        if self.upstream is not None:
+            return self._upstream_command()
         if self.name == "wired":
             return [self.wired_bin, "--root", self.www,
                     "--listen", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
@@ -126,6 +167,27 @@ class Server:
         if self.name == "lighttpd":
             return ["lighttpd", "-D", "-f", conf]
         raise ValueError(self.name)
+
+    def _upstream_command(self):
+        """In front of an application: plain HTTP, no TLS listener."""
+        u = self.upstream
+        if self.name == "wired":
+            cmd = [self.wired_bin, "--root", self.www,
+                   "--listen", f"127.0.0.1:{self.port}", "--workers", str(self.workers)]
+            if u.via == "fastcgi":
+                # Kept FastCGI connections, as nginx's fastcgi_keep_conn on
+                # (off by default in both).
+                cmd += ["--fastcgi", f".php=unix:{u.socket}", "--fastcgi-keep-conn"]
+            else:
+                cmd += ["--proxy", f"/={u.url()}"]
+            # The default, said aloud: nginx's `keepalive 32`.
+            return cmd + ["--upstream-keepalive", str(UPSTREAM_KEEPALIVE)]
+        if self.name == "nginx":
+            if u.via == "fastcgi" and not os.path.exists(FASTCGI_PARAMS):
+                raise OSError(f"{FASTCGI_PARAMS} is missing (package nginx-common)")
+            return ["nginx", "-p", self.work, "-e", f"{self.work}/logs/{self.label}-error.log",
+                    "-c", self._config()]
+        raise ValueError(f"{self.name} is not configured for the upstream cases")
 
     def version(self):
         if self.name == "wired":
@@ -151,7 +213,7 @@ class Server:
             cmd = self.command()
         except (OSError, ValueError) as e:
             return f"config: {e}"
-        self.log = os.path.join(self.work, "logs", f"{self.name}.out")
+        self.log = os.path.join(self.work, "logs", f"{self.label}.out")
         with open(self.log, "ab") as log:
             log.write(f"\n== {time.strftime('%H:%M:%S')} {' '.join(cmd)}\n".encode())
             log.flush()
@@ -181,7 +243,10 @@ class Server:
     def check(self):
         """None if every benchmark file comes back 200 with the right bytes,
         over plain HTTP and over TLS (the certificate verified for
-        localhost against the benchmark's CA)."""
+        localhost against the benchmark's CA). In front of an application:
+        if the case's path comes back right through the server."""
+        if self.upstream is not None:
+            return self._check_upstream()
         ctx = ssl.create_default_context(cafile=self.tls["ca"])
         for (path, size), tls in [(f, False) for f in FILES.items()] + [(f, True) for f in FILES.items()]:
             try:
@@ -209,6 +274,19 @@ class Server:
                     return f"{what}: body differs from the file"
         return None
 
+    def _check_upstream(self):
+        path = self.upstream.path
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            c.request("GET", path)
+            r = c.getresponse()
+            body = r.read()
+            c.close()
+        except (OSError, http.client.HTTPException) as e:
+            return f"GET {path}: {e.__class__.__name__}: {e}"
+        why = self.upstream.validate(r.status, body)
+        return f"GET {path} through {self.name}: {why}" if why else None
+
     def refresh_pids(self):
         """The server's process tree now; remembered so stop() can reach
         every process even once the parent has gone."""
@@ -230,18 +308,7 @@ class Server:
             return
         if self.alive():
             self.refresh_pids()
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        for pid, started in self.starts.items():
-            if pid != self.proc.pid and started is not None and procstat.start_time(pid) == started:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        stop_tree(self.proc, self.starts, grace)
         self.proc = None
         self.pids = []
         self.starts = {}
