@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-use wired::config::{AccessLog, CacheControl, CgiDir, CgiExt, Config, TraceTarget};
+use wired::config::{AccessLog, CgiDir, CgiExt, Config, TraceTarget, routes};
 use wired::{conn, handler, sys, tls, token, worker};
 
 const USAGE: &str = "Usage: wired [OPTIONS]";
@@ -122,30 +122,17 @@ fn options() -> getopts::Options {
 struct Usage(String);
 
 fn parse_duration(name: &str, s: &str) -> Result<Duration, Usage> {
-    let bad = || Usage(format!("--{name}: '{s}' is not a duration (examples: 10, 10s, 500ms, 2m)"));
-    let (digits, scale_ms) = if let Some(d) = s.strip_suffix("ms") {
-        (d, 1)
-    } else if let Some(d) = s.strip_suffix('s') {
-        (d, 1000)
-    } else if let Some(d) = s.strip_suffix('m') {
-        (d, 60_000)
-    } else {
-        (s, 1000)
-    };
-    let n: u64 = digits.parse().map_err(|_| bad())?;
-    let ms = n.checked_mul(scale_ms).ok_or_else(bad)?;
-    if ms == 0 {
-        return Err(bad());
-    }
-    Ok(Duration::from_millis(ms))
+    wired::config::parse_duration(s)
+        .ok_or_else(|| Usage(format!("--{name}: '{s}' is not a duration (examples: 10, 10s, 500ms, 2m)")))
 }
 
 fn parse_number<T: std::str::FromStr>(name: &str, s: &str) -> Result<T, Usage> {
     s.parse().map_err(|_| Usage(format!("--{name}: '{s}' is not a valid number")))
 }
 
-/// `--upstream`, `--proxy`, `--fastcgi` and their timeouts and pools.
-fn parse_upstreams(m: &getopts::Matches, c: &mut Config) -> Result<(), Usage> {
+/// `--upstream`, `--proxy`, `--fastcgi` and their timeouts and pools; the
+/// `--fastcgi` routes are returned for the route table.
+fn parse_upstreams(m: &getopts::Matches, c: &mut Config) -> Result<Vec<wired::config::FastcgiRoute>, Usage> {
     use wired::config::upstream as up;
     for g in m.opt_strs("upstream") {
         let group = up::parse_group(&g).map_err(|e| Usage(format!("--upstream: {e}")))?;
@@ -160,9 +147,10 @@ fn parse_upstreams(m: &getopts::Matches, c: &mut Config) -> Result<(), Usage> {
     }
     // Longest prefix first, so /app/api/ wins over /app/ whatever the order given.
     c.proxy.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+    let mut fastcgi = Vec::new();
     for f in m.opt_strs("fastcgi") {
         let route = up::parse_fastcgi(&f, &mut c.upstreams).map_err(|e| Usage(format!("--fastcgi: {e}")))?;
-        c.fastcgi.push(route);
+        fastcgi.push(route);
     }
     c.fastcgi_keep_conn = m.opt_present("fastcgi-keep-conn");
     if let Some(h) = m.opt_str("proxy-host") {
@@ -194,7 +182,7 @@ fn parse_upstreams(m: &getopts::Matches, c: &mut Config) -> Result<(), Usage> {
     if let Some(v) = m.opt_str("upstream-max-fails") {
         pool.max_fails = parse_number("upstream-max-fails", &v)?;
     }
-    Ok(())
+    Ok(fastcgi)
 }
 
 /// The configuration, the verbosity, and the TLS settings if any.
@@ -282,34 +270,19 @@ fn parse_config(args: &[String]) -> Result<Option<Parsed>, Usage> {
         c.mime_types = handler::mime::load_mime_types(std::path::Path::new(&path))
             .map_err(|e| Usage(format!("--mime-types: cannot read {path}: {e}")))?;
     }
+    let mut pages = Vec::new();
     for page in m.opt_strs("error-page") {
-        let bad = || Usage(format!("--error-page: '{page}' is not CODE=/PATH"));
-        let (code, path) = page.split_once('=').ok_or_else(bad)?;
-        let code: u16 = code.parse().map_err(|_| bad())?;
-        if !(400..=599).contains(&code) || !path.starts_with('/') {
-            return Err(bad());
-        }
-        c.error_pages.push((code, path.to_string()));
+        let parsed = page.split_once('=').and_then(|(code, path)| wired::config::parse_error_page(code, path));
+        pages.push(parsed.ok_or_else(|| Usage(format!("--error-page: '{page}' is not CODE=/PATH")))?);
     }
+    // A flag's page for a status replaces the file's.
+    c.error_pages.retain(|(code, _)| !pages.iter().any(|(c, _)| c == code));
+    c.error_pages.extend(pages);
     for rule in m.opt_strs("cache-control") {
-        // "css=max-age=60" is per extension; "max-age=60" (no dot-free word before '=') is global.
-        let rule_parsed = match rule.split_once('=') {
-            Some((ext, value))
-                if !ext.is_empty()
-                    && ext.bytes().all(|b| b.is_ascii_alphanumeric())
-                    && ext != "max-age"
-                    && ext != "s-maxage"
-                    && ext != "stale-while-revalidate" =>
-            {
-                CacheControl { extension: Some(ext.trim_start_matches('.').to_string()), value: value.to_string() }
-            }
-            _ => CacheControl { extension: None, value: rule.clone() },
-        };
-        if rule_parsed.value.bytes().any(|b| b < 0x20 || b == 0x7f) {
-            return Err(Usage("--cache-control: control characters are not allowed".into()));
-        }
-        c.cache_control.push(rule_parsed);
+        let rule = wired::config::parse_cache_control(&rule).map_err(|e| Usage(format!("--cache-control: {e}")))?;
+        c.cache_control.push(rule);
     }
+    let (mut cgi_dirs, mut cgi_exts) = (Vec::new(), Vec::new());
     for cgi in m.opt_strs("cgi") {
         let bad = || Usage(format!("--cgi: '{cgi}' is not /PREFIX=DIR"));
         let (prefix, dir) = cgi.split_once('=').ok_or_else(bad)?;
@@ -320,7 +293,7 @@ fn parse_config(args: &[String]) -> Result<Option<Parsed>, Usage> {
         if !dir.is_dir() {
             return Err(Usage(format!("--cgi: {} is not a directory", dir.display())));
         }
-        c.cgi.push(CgiDir { prefix: prefix.trim_end_matches('/').to_string(), dir });
+        cgi_dirs.push(CgiDir { prefix: prefix.trim_end_matches('/').to_string(), dir });
     }
     for ext in m.opt_strs("cgi-ext") {
         let bad = || Usage(format!("--cgi-ext: '{ext}' is not .EXT=INTERPRETER"));
@@ -329,12 +302,13 @@ fn parse_config(args: &[String]) -> Result<Option<Parsed>, Usage> {
         if e.is_empty() || !e.bytes().all(|b| b.is_ascii_alphanumeric()) || interp.is_empty() {
             return Err(bad());
         }
-        c.cgi_ext.push(CgiExt { ext: e.to_string(), interpreter: PathBuf::from(interp) });
+        cgi_exts.push(CgiExt { ext: e.to_string(), interpreter: PathBuf::from(interp) });
     }
     if let Some(v) = m.opt_str("cgi-max") {
         c.cgi_max = parse_number("cgi-max", &v)?;
     }
-    parse_upstreams(&m, &mut c)?;
+    let fastcgi = parse_upstreams(&m, &mut c)?;
+    c.routes = routes::from_flags(&c.proxy, &fastcgi, &cgi_dirs, &cgi_exts);
     if m.opt_present("trace") {
         c.trace = Some(match m.opt_str("trace") {
             Some(path) => TraceTarget::File(PathBuf::from(path)),
