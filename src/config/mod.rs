@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use wired_parser::Limits;
 
+pub mod file;
 pub mod routes;
+mod servers;
 pub mod upstream;
 
 pub use routes::RouteTable;
