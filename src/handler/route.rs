@@ -202,11 +202,12 @@ fn push_origin_form(target: &str, out: &mut Vec<u8>) {
         out.extend_from_slice(target.as_bytes());
         return;
     };
-    match rest.find(['/', '?']) {
-        Some(i) if rest.as_bytes().get(i) == Some(&b'/') => out.extend_from_slice(rest[i..].as_bytes()),
+    let rest = rest.as_bytes();
+    match rest.iter().position(|&b| b == b'/' || b == b'?') {
+        Some(i) if rest.get(i) == Some(&b'/') => out.extend_from_slice(rest.get(i..).unwrap_or_default()),
         Some(i) => {
             out.push(b'/');
-            out.extend_from_slice(rest[i..].as_bytes());
+            out.extend_from_slice(rest.get(i..).unwrap_or_default());
         }
         None => out.push(b'/'),
     }
