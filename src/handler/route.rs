@@ -21,8 +21,10 @@ pub(super) fn act(config: &Config, statics: &mut StaticFiles, fields: &mut Field
     let location = match server.find(ctx.path) {
         Some(Found::Location(location)) => location,
         Some(Found::SlashRedirect(location)) => {
-            // RFC 9110 §15.4.2: the resource is at the slashed URL.
-            let mut to = location.matcher.path().as_bytes().to_vec();
+            // RFC 9110 §15.4.2: the resource is at the slashed URL (the
+            // location's path is decoded: encoded again for the field).
+            let mut to = Vec::with_capacity(location.matcher.path().len() + 16);
+            autoindex::percent_encode_path(location.matcher.path().as_bytes(), &mut to);
             if let Some(q) = ctx.query {
                 to.push(b'?');
                 to.extend_from_slice(q);
