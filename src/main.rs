@@ -2,13 +2,13 @@
 //! Everything that happens per request lives in the workers (`worker.rs`).
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-use wired::config::{AccessLog, CacheControl, CgiDir, CgiExt, Config, TraceTarget};
+use wired::config::{AccessLog, CgiDir, CgiExt, Config, TraceTarget, file, routes};
 use wired::{conn, handler, sys, tls, token, worker};
 
 const USAGE: &str = "Usage: wired [OPTIONS]";
@@ -17,6 +17,13 @@ fn options() -> getopts::Options {
     let mut o = getopts::Options::new();
     o.optmulti("l", "listen", "address to listen on (repeatable; default 127.0.0.1:8080)", "ADDR:PORT");
     o.optopt("r", "root", "document root (default www/)", "DIR");
+    o.optopt(
+        "c",
+        "config",
+        "read settings, servers and locations from a TOML file (docs/configuration.md); flags override it",
+        "FILE",
+    );
+    o.optflag("", "check-config", "check the configuration, print the servers and locations in match order, exit");
     o.optopt("w", "workers", "worker threads, one event loop each (default: one per core)", "N");
     o.optopt("", "max-connections", "most open connections for the process (default 16384)", "N");
     o.optopt("", "head-timeout", "time for a whole request head to arrive (default 10s)", "TIME");
@@ -121,50 +128,63 @@ fn options() -> getopts::Options {
 /// A command-line mistake: printed with the usage, exit status 2.
 struct Usage(String);
 
-fn parse_duration(name: &str, s: &str) -> Result<Duration, Usage> {
-    let bad = || Usage(format!("--{name}: '{s}' is not a duration (examples: 10, 10s, 500ms, 2m)"));
-    let (digits, scale_ms) = if let Some(d) = s.strip_suffix("ms") {
-        (d, 1)
-    } else if let Some(d) = s.strip_suffix('s') {
-        (d, 1000)
-    } else if let Some(d) = s.strip_suffix('m') {
-        (d, 60_000)
-    } else {
-        (s, 1000)
-    };
-    let n: u64 = digits.parse().map_err(|_| bad())?;
-    let ms = n.checked_mul(scale_ms).ok_or_else(bad)?;
-    if ms == 0 {
-        return Err(bad());
+/// Why wired cannot start as configured: exit status 2 either way.
+enum Failure {
+    /// A command-line mistake, printed with the usage.
+    Usage(Usage),
+    /// A mistake in the configuration file (`file:line:column: ...`) or in
+    /// what it names; the usage would not help.
+    Config(String),
+}
+
+impl From<Usage> for Failure {
+    fn from(u: Usage) -> Failure {
+        Failure::Usage(u)
     }
-    Ok(Duration::from_millis(ms))
+}
+
+fn parse_duration(name: &str, s: &str) -> Result<Duration, Usage> {
+    wired::config::parse_duration(s)
+        .ok_or_else(|| Usage(format!("--{name}: '{s}' is not a duration (examples: 10, 10s, 500ms, 2m)")))
 }
 
 fn parse_number<T: std::str::FromStr>(name: &str, s: &str) -> Result<T, Usage> {
     s.parse().map_err(|_| Usage(format!("--{name}: '{s}' is not a valid number")))
 }
 
-/// `--upstream`, `--proxy`, `--fastcgi` and their timeouts and pools.
-fn parse_upstreams(m: &getopts::Matches, c: &mut Config) -> Result<(), Usage> {
+/// `--upstream`, `--proxy`, `--fastcgi` and their timeouts and pools; the
+/// `--fastcgi` routes are returned for the route table. An `--upstream`
+/// named like a group of the configuration file replaces its servers.
+fn parse_upstreams(m: &getopts::Matches, c: &mut Config) -> Result<Vec<wired::config::FastcgiRoute>, Usage> {
     use wired::config::upstream as up;
+    let from_file = c.upstreams.len();
     for g in m.opt_strs("upstream") {
         let group = up::parse_group(&g).map_err(|e| Usage(format!("--upstream: {e}")))?;
-        if c.upstreams.iter().any(|o| o.name == group.name) {
-            return Err(Usage(format!("--upstream: '{}' is defined twice", group.name)));
+        match c.upstreams.iter().position(|o| o.name == group.name) {
+            Some(i) if i < from_file => c.upstreams[i].servers = group.servers,
+            Some(_) => return Err(Usage(format!("--upstream: '{}' is defined twice", group.name))),
+            None => c.upstreams.push(group),
         }
-        c.upstreams.push(group);
     }
-    for p in m.opt_strs("proxy") {
-        let route = up::parse_proxy(&p, &mut c.upstreams).map_err(|e| Usage(format!("--proxy: {e}")))?;
+    let proxies = m.opt_strs("proxy");
+    for p in &proxies {
+        let route = up::parse_proxy(p, &mut c.upstreams).map_err(|e| Usage(format!("--proxy: {e}")))?;
         c.proxy.push(route);
     }
-    // Longest prefix first, so /app/api/ wins over /app/ whatever the order given.
-    c.proxy.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+    if !proxies.is_empty() {
+        // Longest prefix first, so /app/api/ wins over /app/ whatever the
+        // order given. (Never with a file's servers, whose locations name
+        // their proxy targets by index: the route flags are refused then.)
+        c.proxy.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+    }
+    let mut fastcgi = Vec::new();
     for f in m.opt_strs("fastcgi") {
         let route = up::parse_fastcgi(&f, &mut c.upstreams).map_err(|e| Usage(format!("--fastcgi: {e}")))?;
-        c.fastcgi.push(route);
+        fastcgi.push(route);
     }
-    c.fastcgi_keep_conn = m.opt_present("fastcgi-keep-conn");
+    if m.opt_present("fastcgi-keep-conn") {
+        c.fastcgi_keep_conn = true;
+    }
     if let Some(h) = m.opt_str("proxy-host") {
         c.proxy_host = up::parse_proxy_host(&h).map_err(|e| Usage(format!("--proxy-host: {e}")))?;
     }
@@ -194,13 +214,17 @@ fn parse_upstreams(m: &getopts::Matches, c: &mut Config) -> Result<(), Usage> {
     if let Some(v) = m.opt_str("upstream-max-fails") {
         pool.max_fails = parse_number("upstream-max-fails", &v)?;
     }
-    Ok(())
+    Ok(fastcgi)
 }
 
-/// The configuration, the verbosity, and the TLS settings if any.
-type Parsed = (Config, i32, Option<tls::TlsSettings>);
+/// The configuration, the verbosity, the TLS settings if any, and whether
+/// only to check it (`--check-config`).
+type Parsed = (Config, i32, Option<tls::TlsSettings>, bool);
 
-fn parse_config(args: &[String]) -> Result<Option<Parsed>, Usage> {
+/// The flags that add routes, which a file with servers does not take.
+const ROUTE_FLAGS: [&str; 4] = ["proxy", "fastcgi", "cgi", "cgi-ext"];
+
+fn parse_config(args: &[String]) -> Result<Option<Parsed>, Failure> {
     let m = options().parse(args).map_err(|e| Usage(e.to_string()))?;
     if m.opt_present("help") {
         print!("{}", options().usage(&format!("{USAGE}\n\nA small, fast, readable HTTP/1.1 server.")));
@@ -211,9 +235,19 @@ fn parse_config(args: &[String]) -> Result<Option<Parsed>, Usage> {
         return Ok(None);
     }
     if let Some(extra) = m.free.first() {
-        return Err(Usage(format!("unexpected argument '{extra}'")));
+        return Err(Usage(format!("unexpected argument '{extra}'")).into());
     }
-    let mut c = Config::default();
+    // The file first (if any), then each flag given overrides its setting.
+    let loaded = match m.opt_str("config") {
+        Some(path) => file::load(Path::new(&path)).map_err(|e| Failure::Config(e.to_string()))?,
+        None => file::Loaded::default(),
+    };
+    let file::Loaded { config: mut c, tls: file_tls, mime_types: file_mime_types, listen_given, has_servers } = loaded;
+    if has_servers && let Some(flag) = ROUTE_FLAGS.iter().find(|f| m.opt_present(f)) {
+        return Err(Failure::Config(format!(
+            "--{flag}: the configuration file has servers, whose locations are the routes: add a location there"
+        )));
+    }
     let listen = m.opt_strs("listen");
     if !listen.is_empty() {
         c.listen = listen
@@ -230,13 +264,13 @@ fn parse_config(args: &[String]) -> Result<Option<Parsed>, Usage> {
     if let Some(w) = m.opt_str("workers") {
         c.workers = parse_number("workers", &w)?;
         if c.workers == 0 || c.workers > 256 {
-            return Err(Usage("--workers: must be between 1 and 256".into()));
+            return Err(Usage("--workers: must be between 1 and 256".into()).into());
         }
     }
     if let Some(v) = m.opt_str("max-connections") {
         c.max_connections = parse_number("max-connections", &v)?;
         if c.max_connections == 0 {
-            return Err(Usage("--max-connections: must be at least 1".into()));
+            return Err(Usage("--max-connections: must be at least 1".into()).into());
         }
     }
     for (name, slot) in [
@@ -255,7 +289,7 @@ fn parse_config(args: &[String]) -> Result<Option<Parsed>, Usage> {
     if let Some(v) = m.opt_str("max-header-bytes") {
         let n: usize = parse_number("max-header-bytes", &v)?;
         if !(256..=1024 * 1024).contains(&n) {
-            return Err(Usage("--max-header-bytes: must be between 256 and 1048576".into()));
+            return Err(Usage("--max-header-bytes: must be between 256 and 1048576".into()).into());
         }
         c.limits.max_head_bytes = n;
         c.limits.max_request_line = c.limits.max_request_line.min(n);
@@ -271,94 +305,99 @@ fn parse_config(args: &[String]) -> Result<Option<Parsed>, Usage> {
             path => AccessLog::File(PathBuf::from(path)),
         };
     }
-    c.autoindex = m.opt_present("autoindex");
-    c.follow_symlinks = m.opt_present("follow-symlinks");
-    c.sendfile = match m.opt_str("sendfile").as_deref() {
-        None | Some("on") => true,
-        Some("off") => false,
-        Some(other) => return Err(Usage(format!("--sendfile: '{other}' is neither on nor off"))),
-    };
+    // A flag can turn these on; the file may have turned them on already.
+    for (flag, slot) in [("autoindex", &mut c.autoindex), ("follow-symlinks", &mut c.follow_symlinks)] {
+        if m.opt_present(flag) {
+            *slot = true;
+        }
+    }
+    match m.opt_str("sendfile").as_deref() {
+        None => {}
+        Some("on") => c.sendfile = true,
+        Some("off") => c.sendfile = false,
+        Some(other) => return Err(Usage(format!("--sendfile: '{other}' is neither on nor off")).into()),
+    }
     if let Some(path) = m.opt_str("mime-types") {
-        c.mime_types = handler::mime::load_mime_types(std::path::Path::new(&path))
+        c.mime_types = handler::mime::load_mime_types(Path::new(&path))
             .map_err(|e| Usage(format!("--mime-types: cannot read {path}: {e}")))?;
+    } else if let Some(path) = file_mime_types {
+        c.mime_types = handler::mime::load_mime_types(&path)
+            .map_err(|e| Failure::Config(format!("mime_types: cannot read {}: {e}", path.display())))?;
     }
+    let mut pages = Vec::new();
     for page in m.opt_strs("error-page") {
-        let bad = || Usage(format!("--error-page: '{page}' is not CODE=/PATH"));
-        let (code, path) = page.split_once('=').ok_or_else(bad)?;
-        let code: u16 = code.parse().map_err(|_| bad())?;
-        if !(400..=599).contains(&code) || !path.starts_with('/') {
-            return Err(bad());
-        }
-        c.error_pages.push((code, path.to_string()));
+        let parsed = page.split_once('=').and_then(|(code, path)| wired::config::parse_error_page(code, path));
+        pages.push(parsed.ok_or_else(|| Usage(format!("--error-page: '{page}' is not CODE=/PATH")))?);
     }
+    // A flag's page for a status replaces the file's.
+    c.error_pages.retain(|(code, _)| !pages.iter().any(|(c, _)| c == code));
+    c.error_pages.extend(pages);
     for rule in m.opt_strs("cache-control") {
-        // "css=max-age=60" is per extension; "max-age=60" (no dot-free word before '=') is global.
-        let rule_parsed = match rule.split_once('=') {
-            Some((ext, value))
-                if !ext.is_empty()
-                    && ext.bytes().all(|b| b.is_ascii_alphanumeric())
-                    && ext != "max-age"
-                    && ext != "s-maxage"
-                    && ext != "stale-while-revalidate" =>
-            {
-                CacheControl { extension: Some(ext.trim_start_matches('.').to_string()), value: value.to_string() }
-            }
-            _ => CacheControl { extension: None, value: rule.clone() },
-        };
-        if rule_parsed.value.bytes().any(|b| b < 0x20 || b == 0x7f) {
-            return Err(Usage("--cache-control: control characters are not allowed".into()));
-        }
-        c.cache_control.push(rule_parsed);
+        let rule = wired::config::parse_cache_control(&rule).map_err(|e| Usage(format!("--cache-control: {e}")))?;
+        c.cache_control.push(rule);
     }
+    let (mut cgi_dirs, mut cgi_exts) = (Vec::new(), Vec::new());
     for cgi in m.opt_strs("cgi") {
         let bad = || Usage(format!("--cgi: '{cgi}' is not /PREFIX=DIR"));
         let (prefix, dir) = cgi.split_once('=').ok_or_else(bad)?;
         if !prefix.starts_with('/') || dir.is_empty() {
-            return Err(bad());
+            return Err(bad().into());
         }
         let dir = PathBuf::from(dir);
         if !dir.is_dir() {
-            return Err(Usage(format!("--cgi: {} is not a directory", dir.display())));
+            return Err(Usage(format!("--cgi: {} is not a directory", dir.display())).into());
         }
-        c.cgi.push(CgiDir { prefix: prefix.trim_end_matches('/').to_string(), dir });
+        cgi_dirs.push(CgiDir { prefix: prefix.trim_end_matches('/').to_string(), dir });
     }
     for ext in m.opt_strs("cgi-ext") {
         let bad = || Usage(format!("--cgi-ext: '{ext}' is not .EXT=INTERPRETER"));
         let (e, interp) = ext.split_once('=').ok_or_else(bad)?;
         let e = e.strip_prefix('.').ok_or_else(bad)?;
         if e.is_empty() || !e.bytes().all(|b| b.is_ascii_alphanumeric()) || interp.is_empty() {
-            return Err(bad());
+            return Err(bad().into());
         }
-        c.cgi_ext.push(CgiExt { ext: e.to_string(), interpreter: PathBuf::from(interp) });
+        cgi_exts.push(CgiExt { ext: e.to_string(), interpreter: PathBuf::from(interp) });
     }
     if let Some(v) = m.opt_str("cgi-max") {
         c.cgi_max = parse_number("cgi-max", &v)?;
     }
-    parse_upstreams(&m, &mut c)?;
+    let fastcgi = parse_upstreams(&m, &mut c)?;
+    if !has_servers {
+        c.routes = routes::from_flags(&c.proxy, &fastcgi, &cgi_dirs, &cgi_exts);
+    }
     if m.opt_present("trace") {
         c.trace = Some(match m.opt_str("trace") {
             Some(path) => TraceTarget::File(PathBuf::from(path)),
             None => TraceTarget::Stderr,
         });
     }
-    let (tls, tls_settings) = parse_tls(&m)?;
-    c.listen_tls = tls;
-    if !c.listen_tls.is_empty() && m.opt_strs("listen").is_empty() {
+    let tls_flags = m.opt_present("listen-tls");
+    let tls_settings = parse_tls(&m, &mut c, file_tls)?;
+    if tls_flags && m.opt_strs("listen").is_empty() && !listen_given {
         // Only what was asked for: --listen-tls alone opens no plain port.
         c.listen.clear();
     }
-    c.redirect_https = m.opt_present("redirect-https");
-    c.access_log_tls = m.opt_present("access-log-tls");
+    for (flag, slot) in [("redirect-https", &mut c.redirect_https), ("access-log-tls", &mut c.access_log_tls)] {
+        if m.opt_present(flag) {
+            *slot = true;
+        }
+    }
     if c.redirect_https && c.listen_tls.is_empty() {
-        return Err(Usage("--redirect-https: there is no --listen-tls to redirect to".into()));
+        return Err(Usage("--redirect-https: there is no --listen-tls to redirect to".into()).into());
     }
     let verbosity = if m.opt_present("quiet") { -1 } else { m.opt_count("verbose") as i32 };
-    Ok(Some((c, verbosity, tls_settings)))
+    Ok(Some((c, verbosity, tls_settings, m.opt_present("check-config"))))
 }
 
-/// The TLS flags: the addresses, and the certificate settings to build the
-/// rustls configuration from (after logging is set up, so warnings show).
-fn parse_tls(m: &getopts::Matches) -> Result<(Vec<SocketAddr>, Option<tls::TlsSettings>), Usage> {
+/// The TLS flags over the file's TLS settings: the addresses replace the
+/// file's, `--tls-cert`/`--tls-key` its default pair, `--tls-cert-for`
+/// adds names. Returns the certificate settings to build the rustls
+/// configuration from (after logging is set up, so warnings show).
+fn parse_tls(
+    m: &getopts::Matches,
+    c: &mut Config,
+    mut settings: tls::TlsSettings,
+) -> Result<Option<tls::TlsSettings>, Usage> {
     let addrs = m
         .opt_strs("listen-tls")
         .iter()
@@ -367,26 +406,16 @@ fn parse_tls(m: &getopts::Matches) -> Result<(Vec<SocketAddr>, Option<tls::TlsSe
                 .map_err(|_| Usage(format!("--listen-tls: '{a}' is not ADDR:PORT (e.g. 0.0.0.0:443 or [::]:443)")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let cert = m.opt_str("tls-cert");
-    let key = m.opt_str("tls-key");
-    let by_name = m.opt_strs("tls-cert-for");
-    if addrs.is_empty() {
-        if cert.is_some() || key.is_some() || !by_name.is_empty() {
-            return Err(Usage("--tls-cert, --tls-key and --tls-cert-for need a --listen-tls address".into()));
-        }
-        return Ok((addrs, None));
+    if !addrs.is_empty() {
+        c.listen_tls = addrs;
     }
-    let mut settings = tls::TlsSettings::default();
-    match (cert, key) {
-        (Some(cert), Some(key)) => {
-            settings.default = Some(tls::CertPair { cert: cert.into(), key: key.into() });
-        }
-        (None, None) if !by_name.is_empty() => {}
+    match (m.opt_str("tls-cert"), m.opt_str("tls-key")) {
+        (Some(cert), Some(key)) => settings.default = Some(tls::CertPair { cert: cert.into(), key: key.into() }),
         (Some(_), None) => return Err(Usage("--tls-cert needs its --tls-key".into())),
         (None, Some(_)) => return Err(Usage("--tls-key needs its --tls-cert".into())),
-        (None, None) => return Err(Usage("--listen-tls needs a certificate: --tls-cert FILE --tls-key FILE".into())),
+        (None, None) => {}
     }
-    for entry in by_name {
+    for entry in m.opt_strs("tls-cert-for") {
         let bad = || Usage(format!("--tls-cert-for: '{entry}' is not HOST=CERT,KEY"));
         let (host, files) = entry.split_once('=').ok_or_else(bad)?;
         let (cert, key) = files.split_once(',').ok_or_else(bad)?;
@@ -395,8 +424,27 @@ fn parse_tls(m: &getopts::Matches) -> Result<(Vec<SocketAddr>, Option<tls::TlsSe
         }
         settings.by_name.push((host.to_string(), tls::CertPair { cert: cert.into(), key: key.into() }));
     }
-    settings.ocsp = m.opt_str("tls-ocsp").map(PathBuf::from);
-    Ok((addrs, Some(settings)))
+    if let Some(ocsp) = m.opt_str("tls-ocsp") {
+        settings.ocsp = Some(PathBuf::from(ocsp));
+    }
+    let has_certs = settings.default.is_some() || !settings.by_name.is_empty();
+    if c.listen_tls.is_empty() {
+        if has_certs && m.opt_present("config") {
+            return Err(Usage(
+                "certificates (tls_cert, a server's tls_cert, --tls-cert, --tls-cert-for) need a TLS \
+                              address: listen_tls in the file, or --listen-tls"
+                    .into(),
+            ));
+        }
+        if has_certs {
+            return Err(Usage("--tls-cert, --tls-key and --tls-cert-for need a --listen-tls address".into()));
+        }
+        return Ok(None);
+    }
+    if !has_certs {
+        return Err(Usage("--listen-tls needs a certificate: --tls-cert FILE --tls-key FILE".into()));
+    }
+    Ok(Some(settings))
 }
 
 fn conn_header_slots() -> usize {
@@ -455,12 +503,16 @@ fn bind_all(config: &Config) -> Result<Bound, String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mut config, verbosity, tls_settings) = match parse_config(&args) {
+    let (mut config, verbosity, tls_settings, check) = match parse_config(&args) {
         Ok(Some(c)) => c,
         Ok(None) => return ExitCode::SUCCESS,
-        Err(Usage(msg)) => {
+        Err(Failure::Usage(Usage(msg))) => {
             eprintln!("wired: {msg}");
             eprint!("{}", options().usage(USAGE));
+            return ExitCode::from(2);
+        }
+        Err(Failure::Config(msg)) => {
+            eprintln!("wired: {msg}");
             return ExitCode::from(2);
         }
     };
@@ -479,6 +531,15 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if check {
+        // What serving would find first; then the routes, in match order.
+        if !config.root.is_dir() {
+            eprintln!("wired: the document root {} is not a directory", config.root.display());
+            return ExitCode::from(2);
+        }
+        print!("{}", config.describe_routes());
+        return ExitCode::SUCCESS;
     }
     match serve(config) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,4 +1,7 @@
-//! The server's configuration, as parsed from the command line by `main.rs`.
+//! The server's configuration: read from a file (`file.rs`, `--config`)
+//! and from the command line by `main.rs`, whose flags override the file.
+//! What answers each request is one route table (`routes.rs`), whichever way
+//! it was configured.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,8 +10,12 @@ use std::time::Duration;
 
 use wired_parser::Limits;
 
+pub mod file;
+pub mod routes;
+mod servers;
 pub mod upstream;
 
+pub use routes::RouteTable;
 pub use upstream::{FastcgiMatch, FastcgiRoute, ProxyHost, ProxyRoute, UpstreamTimeouts};
 
 /// Where the access log goes.
@@ -73,10 +80,8 @@ pub struct Config {
     pub cache_control: Vec<CacheControl>,
     /// Print an annotated account of the wire (`--trace`).
     pub trace: Option<TraceTarget>,
-    /// `--cgi PREFIX=DIR`: programs in DIR answer URLs under PREFIX.
-    pub cgi: Vec<CgiDir>,
-    /// `--cgi-ext .EXT=INTERPRETER`: files with EXT under the root run with INTERPRETER.
-    pub cgi_ext: Vec<CgiExt>,
+    /// Which server and location answers each request, and how.
+    pub routes: RouteTable,
     /// A CGI program must start its response within this time (504 otherwise).
     pub cgi_timeout: Duration,
     /// Most CGI processes running at once per worker (503 beyond).
@@ -100,12 +105,11 @@ pub struct Config {
     pub upstream_pool: crate::upstream::PoolConfig,
     /// Connect, send, first byte and read timeouts for upstream exchanges.
     pub upstream_timeouts: UpstreamTimeouts,
-    /// `--proxy PREFIX=URL` routes.
+    /// Every proxy target of the route table (`--proxy`, or a location's
+    /// `proxy`); `routes::Action::Proxy` names one by index.
     pub proxy: Vec<ProxyRoute>,
     /// `--proxy-host`: the Host sent upstream.
     pub proxy_host: ProxyHost,
-    /// `--fastcgi` routes.
-    pub fastcgi: Vec<FastcgiRoute>,
     /// The script tried in a directory for `--fastcgi .EXT` (`--fastcgi-index`).
     pub fastcgi_index: String,
     /// Ask FastCGI servers to keep connections open (`--fastcgi-keep-conn`,
@@ -116,7 +120,7 @@ pub struct Config {
     pub fastcgi_keep_conn: bool,
 }
 
-/// A `--cgi` mapping.
+/// A `--cgi` mapping (a location of the route table once built).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CgiDir {
     /// The URL prefix, starting with `/` and without a trailing `/`.
@@ -125,7 +129,7 @@ pub struct CgiDir {
     pub dir: PathBuf,
 }
 
-/// A `--cgi-ext` mapping.
+/// A `--cgi-ext` mapping, or a location's `cgi_ext` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CgiExt {
     /// The extension without its dot.
@@ -165,8 +169,7 @@ impl Default for Config {
             error_pages: Vec::new(),
             cache_control: Vec::new(),
             trace: None,
-            cgi: Vec::new(),
-            cgi_ext: Vec::new(),
+            routes: RouteTable::default(),
             cgi_timeout: Duration::from_secs(30),
             cgi_max: 64,
             listen_tls: Vec::new(),
@@ -179,9 +182,52 @@ impl Default for Config {
             upstream_timeouts: UpstreamTimeouts::default(),
             proxy: Vec::new(),
             proxy_host: ProxyHost::Pass,
-            fastcgi: Vec::new(),
             fastcgi_index: "index.php".to_string(),
             fastcgi_keep_conn: false,
         }
     }
+}
+
+/// A time as the flags and the file write it: `10` or `10s` (seconds),
+/// `500ms`, `2m`; never zero. `None` when it is not one.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let (digits, scale_ms) = if let Some(d) = s.strip_suffix("ms") {
+        (d, 1)
+    } else if let Some(d) = s.strip_suffix('s') {
+        (d, 1000)
+    } else if let Some(d) = s.strip_suffix('m') {
+        (d, 60_000)
+    } else {
+        (s, 1000)
+    };
+    let n: u64 = digits.parse().ok()?;
+    let ms = n.checked_mul(scale_ms).filter(|&ms| ms > 0)?;
+    Some(Duration::from_millis(ms))
+}
+
+/// A `Cache-Control` rule: `css=max-age=60` for one extension, or
+/// `max-age=60` (no extension word before the `=`) for every file.
+pub fn parse_cache_control(rule: &str) -> Result<CacheControl, String> {
+    let parsed = match rule.split_once('=') {
+        Some((ext, value))
+            if !ext.is_empty()
+                && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+                && ext != "max-age"
+                && ext != "s-maxage"
+                && ext != "stale-while-revalidate" =>
+        {
+            CacheControl { extension: Some(ext.trim_start_matches('.').to_string()), value: value.to_string() }
+        }
+        _ => CacheControl { extension: None, value: rule.to_string() },
+    };
+    if parsed.value.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Err("control characters are not allowed".into());
+    }
+    Ok(parsed)
+}
+
+/// An error page: a status from 400 to 599 and a path under the root.
+pub fn parse_error_page(code: &str, path: &str) -> Option<(u16, String)> {
+    let code: u16 = code.parse().ok()?;
+    ((400..=599).contains(&code) && path.starts_with('/')).then(|| (code, path.to_string()))
 }

@@ -14,8 +14,6 @@ use std::path::{Path, PathBuf};
 
 use wired_parser::{Request, Version};
 
-use crate::config::Config;
-
 /// A program found for a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
@@ -30,52 +28,51 @@ pub struct Script {
     pub name: Vec<u8>,
     /// The rest of the URL path after the script (PATH_INFO), maybe empty.
     pub path_info: Vec<u8>,
+    /// DOCUMENT_ROOT: the root of the server or location that found it;
+    /// `None`, the top-level one ([`Meta::document_root`]).
+    pub document_root: Option<PathBuf>,
 }
 
-/// Is this path a CGI program? `None`: no, serve it as a file. `Some(Err)`:
-/// it is under a CGI directory but cannot be run (404 or 403).
-pub fn find(config: &Config, path: &[u8]) -> Option<Result<Script, u16>> {
-    for cgi in &config.cgi {
-        let prefix = cgi.prefix.as_bytes();
-        let Some(rest) = path.strip_prefix(prefix) else { continue };
-        // The prefix must end at a segment boundary: /cgi-bin is not /cgi-binary.
-        if !(rest.is_empty() || rest.starts_with(b"/")) {
-            continue;
-        }
-        return Some(walk(&cgi.dir, prefix, rest, None, true));
-    }
-    for ext in &config.cgi_ext {
-        match find_by_extension(config, path, &ext.ext) {
-            Some(Ok(mut script)) => {
-                script.program = ext.interpreter.clone();
-                script.interpreted = true;
-                return Some(Ok(script));
-            }
-            Some(Err(status)) => return Some(Err(status)),
-            None => {}
-        }
-    }
-    None
+/// The program a path names in a CGI directory (a `cgi` location): `prefix`
+/// is the location's path, the programs' SCRIPT_NAME prefix, and `rest` the
+/// path after it. `Err`: it cannot be run (404 or 403).
+pub fn find_in_dir(dir: &Path, prefix: &[u8], rest: &[u8]) -> Result<Script, u16> {
+    walk(dir, prefix, rest, None, true)
 }
 
-/// The script a path names under the root, by its extension: for
-/// `--cgi-ext` (which then runs it with its interpreter) and `--fastcgi
-/// .EXT` (whose server runs it). `None` when no segment of the path ends in
+/// Where a static location's files are: what a script found there by its
+/// extension is named after.
+#[derive(Debug, Clone, Copy)]
+pub struct Tree<'a> {
+    /// The directory (a root, or an alias).
+    pub dir: &'a Path,
+    /// Follow symbolic links out of it (`follow_symlinks`).
+    pub follow_symlinks: bool,
+    /// What SCRIPT_NAME starts with: the location's path for an alias
+    /// (without its final `/`), else nothing.
+    pub prefix: &'a [u8],
+    /// The request's path under `dir`, starting with `/`.
+    pub rest: &'a [u8],
+}
+
+/// The script a path names under a document tree, by its extension: for
+/// `cgi_ext` (which then runs it with its interpreter) and `fastcgi_ext`
+/// (whose server runs it). `None` when no segment of the path ends in
 /// `.EXT`, or the file is not there (e.g. a directory named x.php): the
-/// path is then served statically.
-pub fn find_by_extension(config: &Config, path: &[u8], ext: &str) -> Option<Result<Script, u16>> {
+/// path is then served as a file.
+pub fn find_by_extension(tree: Tree<'_>, ext: &str) -> Option<Result<Script, u16>> {
     // Does a segment end in ".EXT"? Checked in place: this runs for every
     // static request once such a route is set.
-    let ext_bytes = ext.as_bytes();
-    let names_it = memchr::memchr_iter(b'.', path).any(|dot| {
-        path.get(dot + 1..)
-            .is_some_and(|rest| rest.starts_with(ext_bytes) && matches!(rest.get(ext_bytes.len()), None | Some(b'/')))
+    let (rest, ext_bytes) = (tree.rest, ext.as_bytes());
+    let names_it = memchr::memchr_iter(b'.', rest).any(|dot| {
+        rest.get(dot + 1..)
+            .is_some_and(|tail| tail.starts_with(ext_bytes) && matches!(tail.get(ext_bytes.len()), None | Some(b'/')))
     });
     if !names_it {
         return None;
     }
     // Confined to the root unless symlinks out of it are trusted, as for files.
-    match walk(&config.root, b"", path, Some(ext), !config.follow_symlinks) {
+    match walk(tree.dir, tree.prefix, rest, Some(ext), !tree.follow_symlinks) {
         Ok(script) => Some(Ok(script)),
         Err(404) => None,
         Err(status) => Some(Err(status)),
@@ -122,7 +119,14 @@ fn walk(dir: &Path, prefix: &[u8], rest: &[u8], ext: Option<&str>, confine: bool
                 if real.extension().map(|e| e.as_bytes()) != Some(ext.as_bytes()) {
                     return Err(404);
                 }
-                Ok(Script { program: real.clone(), filename: real, interpreted: false, name, path_info })
+                Ok(Script {
+                    program: real.clone(),
+                    filename: real,
+                    interpreted: false,
+                    name,
+                    path_info,
+                    document_root: None,
+                })
             }
             None => {
                 // RFC 3875 §7.2: the server runs the script; here only
@@ -130,7 +134,14 @@ fn walk(dir: &Path, prefix: &[u8], rest: &[u8], ext: Option<&str>, confine: bool
                 if meta.permissions().mode() & 0o111 == 0 {
                     return Err(403);
                 }
-                Ok(Script { program: real.clone(), filename: real, interpreted: false, name, path_info })
+                Ok(Script {
+                    program: real.clone(),
+                    filename: real,
+                    interpreted: false,
+                    name,
+                    path_info,
+                    document_root: None,
+                })
             }
         };
     }
@@ -150,7 +161,8 @@ pub struct Meta<'a> {
     pub peer: std::net::SocketAddr,
     /// Our address.
     pub local: std::net::SocketAddr,
-    /// The document root, absolute.
+    /// The top-level document root, absolute: DOCUMENT_ROOT unless the
+    /// script names its own.
     pub document_root: &'a Path,
     /// The client came over TLS.
     pub https: bool,
@@ -162,6 +174,7 @@ pub fn environment(req: &Request<'_, '_>, meta: &Meta<'_>) -> Vec<(OsString, OsS
     let mut env: Vec<(OsString, OsString)> = Vec::with_capacity(32 + req.headers.len());
     let mut set = |k: &str, v: &[u8]| env.push((OsString::from(k), OsString::from_vec(v.to_vec())));
     let script = meta.script;
+    let document_root = script.document_root.as_deref().unwrap_or(meta.document_root);
     // RFC 3875 §4.1.1: the authentication scheme, when the client sent credentials.
     let auth = req.header("authorization").and_then(|v| v.split(|&b| b == b' ').next()).unwrap_or_default();
     set("AUTH_TYPE", auth);
@@ -177,7 +190,7 @@ pub fn environment(req: &Request<'_, '_>, meta: &Meta<'_>) -> Vec<(OsString, OsS
     // RFC 3875 §4.1.5-6: the path after the script, and where it would be on disk.
     set("PATH_INFO", &script.path_info);
     if !script.path_info.is_empty() {
-        let mut translated = meta.document_root.as_os_str().as_bytes().to_vec();
+        let mut translated = document_root.as_os_str().as_bytes().to_vec();
         translated.extend_from_slice(&script.path_info);
         set("PATH_TRANSLATED", &translated);
     }
@@ -205,7 +218,7 @@ pub fn environment(req: &Request<'_, '_>, meta: &Meta<'_>) -> Vec<(OsString, OsS
     // De-facto variables: Apache's and nginx's names, which PHP and frameworks read.
     set("REQUEST_URI", req.target.as_bytes());
     set("SCRIPT_FILENAME", script.filename.as_os_str().as_bytes());
-    set("DOCUMENT_ROOT", meta.document_root.as_os_str().as_bytes());
+    set("DOCUMENT_ROOT", document_root.as_os_str().as_bytes());
     // Apache's and nginx's: how PHP's $_SERVER['HTTPS'] and frameworks learn
     // that the page was fetched over TLS, to build https URLs.
     set("REQUEST_SCHEME", if meta.https { b"https" } else { b"http" });
@@ -446,6 +459,7 @@ mod tests {
             interpreted: false,
             name: b"/s".to_vec(),
             path_info: Vec::new(),
+            document_root: None,
         };
         let meta = Meta {
             script: &script,

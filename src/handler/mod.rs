@@ -6,6 +6,7 @@ pub mod cgi;
 pub mod conditional;
 pub mod file_cache;
 pub mod mime;
+mod route;
 pub mod static_files;
 pub mod upstream;
 
@@ -88,7 +89,9 @@ impl Handlers {
         })
     }
 
-    /// Decide who answers a request, and get the answer. `now` is the
+    /// Decide who answers a request, and get the answer: the request's
+    /// form and path are checked here, then the route table picks the
+    /// server, the location and its action (`route.rs`). `now` is the
     /// worker's clock in Unix seconds.
     pub fn dispatch(&mut self, req: &Request<'_, '_>, now: u64, peer: SocketAddr, local: SocketAddr) -> Dispatch {
         self.fields.clear();
@@ -181,52 +184,8 @@ impl Handlers {
         if path == b"/__wired_test_panic" {
             panic!("test panic requested by {peer}");
         }
-        // Upstream routes first (the prefixes, then CGI's, then extensions),
-        // for any method: the application decides what it supports.
-        if !self.config.proxy.is_empty()
-            && let Some(routed) = upstream::proxy(&self.config, req, path, target.query)
-        {
-            return self.routed(routed, Action::Proxy);
-        }
-        if !self.config.fastcgi.is_empty()
-            && let Some(routed) = upstream::fastcgi_prefix(&self.config, path)
-        {
-            return self.routed(routed, Action::FastCgi);
-        }
-        if !self.config.cgi.is_empty() || !self.config.cgi_ext.is_empty() {
-            match cgi::find(&self.config, path) {
-                Some(Ok(script)) => return Action::Cgi(script),
-                Some(Err(status)) => return Action::Reply(self.statics.error_reply(status, &mut self.fields)),
-                None => {}
-            }
-        }
-        if !self.config.fastcgi.is_empty()
-            && let Some(routed) = upstream::fastcgi_extension(&self.config, path)
-        {
-            return self.routed(routed, Action::FastCgi);
-        }
-        // RFC 9110 §9.1: a method the server does not know gets 501.
-        if let Method::Other(_) = req.method {
-            return Action::Reply(self.statics.error_reply(501, &mut self.fields));
-        }
         let ctx = Ctx { req, method: req.method, path, query: target.query, now, peer, local };
-        Action::Reply(self.statics.handle(&ctx, &mut self.fields))
-    }
-}
-
-impl Handlers {
-    /// An upstream route's decision as an action.
-    fn routed<T>(&mut self, routed: upstream::Routed<T>, to: fn(T) -> Action) -> Action {
-        match routed {
-            upstream::Routed::To(t) => to(t),
-            upstream::Routed::Redirect(location) => {
-                // RFC 9110 §15.4.2: the resource is at the slashed URL.
-                let reply = self.statics.error_reply(301, &mut self.fields);
-                self.fields.add("Location", &location);
-                Action::Reply(reply)
-            }
-            upstream::Routed::Error(status) => Action::Reply(self.statics.error_reply(status, &mut self.fields)),
-        }
+        route::act(&self.config, &mut self.statics, &mut self.fields, &ctx)
     }
 }
 

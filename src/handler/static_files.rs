@@ -36,17 +36,32 @@ use crate::response::{Body, Fields, Reply, reason};
 /// The methods a file resource supports (RFC 9110 §10.2.1).
 const ALLOW: &[u8] = b"GET, HEAD, OPTIONS";
 
+/// Which files a request asks for: set by the location that answers.
+#[derive(Debug, Clone, Copy)]
+pub struct Site<'a> {
+    /// The document tree: a root number (`Config::doc_root`).
+    pub root: usize,
+    /// The path under it, starting with `/`: the request's path under a
+    /// `root`, what follows the location's path under an `alias`.
+    pub path: &'a [u8],
+    /// List directories that have no `index.html`.
+    pub autoindex: bool,
+}
+
 /// The static file handler of one worker thread.
 pub struct StaticFiles {
-    root: Root,
+    /// Every document tree, open: the top-level root first (error pages
+    /// are found there), then `RouteTable::roots`.
+    roots: Vec<Root>,
     cache: FileCache,
     mime: MimeTable,
     cache_control: Vec<CacheControl>,
     error_pages: Vec<(u16, String)>,
-    autoindex: bool,
     follow_symlinks: bool,
     /// The path under the root being opened, NUL-terminated; reused.
     rel: Vec<u8>,
+    /// The cache key of a file under a root other than the first; reused.
+    key: Vec<u8>,
     /// The worker's clock at the last request, for error pages.
     now: u64,
     /// State of the generator of multipart boundaries.
@@ -61,32 +76,37 @@ enum Served {
 }
 
 impl StaticFiles {
-    /// The handler for one worker thread: opens the root directory and
-    /// keeps its fd.
+    /// The handler for one worker thread: opens every root directory and
+    /// keeps their fds.
     pub fn new(config: &Config) -> io::Result<StaticFiles> {
-        let root = Root::open(&config.root, config.follow_symlinks)?;
+        let mut roots = Vec::with_capacity(1 + config.routes.roots.len());
+        for dir in std::iter::once(&config.root).chain(&config.routes.roots) {
+            let root = Root::open(dir, config.follow_symlinks)
+                .map_err(|e| io::Error::new(e.kind(), format!("the root {}: {e}", dir.display())))?;
+            roots.push(root);
+        }
         // Leave half the fds to connections, shared among the workers.
         let workers = config.workers.max(1) as u64;
         let max_fds = crate::sys::nofile_limit().map_or(4096, |(soft, _)| (soft / 2 / workers).clamp(64, 4096));
         let seed =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
         Ok(StaticFiles {
-            root,
+            roots,
             cache: FileCache::new(MAX_ENTRIES, usize::try_from(max_fds).unwrap_or(4096)),
             mime: MimeTable::new(&config.mime_types),
             cache_control: config.cache_control.clone(),
             error_pages: config.error_pages.clone(),
-            autoindex: config.autoindex,
             follow_symlinks: config.follow_symlinks,
             rel: Vec::with_capacity(256),
+            key: Vec::with_capacity(256),
             now: 0,
             boundary_state: seed ^ 0x9E37_79B9_7F4A_7C15 ^ std::process::id() as u64,
         })
     }
 
-    /// Answer a request for a path under the root. The caller has cleared
+    /// Answer a request for a file of `site`. The caller has cleared
     /// `fields` and adds `Date`, `Server`, `Content-Length` and `Connection`.
-    pub fn handle(&mut self, ctx: &Ctx<'_, '_, '_>, fields: &mut Fields) -> Reply {
+    pub fn handle(&mut self, ctx: &Ctx<'_, '_, '_>, site: Site<'_>, fields: &mut Fields) -> Reply {
         self.now = ctx.now;
         match ctx.method {
             Method::Get | Method::Head => {}
@@ -100,22 +120,38 @@ impl StaticFiles {
                 return self.error_reply(405, fields);
             }
         }
-        let path = ctx.path;
+        let path = site.path;
         if is_hidden(path) {
             return self.error_reply(404, fields);
         }
-        let wants_dir = path.ends_with(b"/");
+        // The URL decides: under an alias, `/static` names the aliased
+        // directory itself (the path under it is `/`), and is redirected.
+        let wants_dir = ctx.path.ends_with(b"/");
         let Some(rel) = rel_path(&mut self.rel, path, wants_dir) else {
             return self.error_reply(404, fields);
         };
+        let Some(root) = self.roots.get(site.root) else {
+            return self.error_reply(500, fields);
+        };
+        // The first root's files are cached by their path; another root's
+        // by a key no path can be (paths start with `/`).
+        let key = if site.root == 0 {
+            path
+        } else {
+            self.key.clear();
+            self.key.push(0);
+            self.key.extend_from_slice(&(site.root as u64).to_le_bytes());
+            self.key.extend_from_slice(path);
+            &self.key
+        };
         let describe = Describe { mime: &self.mime, cache_control: &self.cache_control };
-        let served = match self.cache.get(&self.root, path, rel, ctx.now, &describe) {
+        let served = match self.cache.get(root, key, rel, ctx.now, &describe) {
             Ok(entry) => serve(ctx, entry, fields, &mut self.boundary_state),
             Err(Miss::Directory) if !wants_dir => return self.redirect_to_dir(ctx, fields),
             // A directory named `index.html` is no index; list the parent.
-            Err(Miss::Directory) => return self.directory(ctx, fields),
+            Err(Miss::Directory) => return self.directory(ctx, site, fields),
             Err(Miss::Error(e)) if wants_dir && e.raw_os_error() == Some(libc::ENOENT) => {
-                return self.directory(ctx, fields);
+                return self.directory(ctx, site, fields);
             }
             Err(miss) => Served::Error(miss_status(&miss, path)),
         };
@@ -144,7 +180,8 @@ impl StaticFiles {
         let rel = rel_path(&mut self.rel, page, false)?;
         let now = if self.now > 0 { self.now } else { unix_now() };
         let describe = Describe { mime: &self.mime, cache_control: &self.cache_control };
-        match self.cache.get(&self.root, page, rel, now, &describe) {
+        let root = self.roots.first()?;
+        match self.cache.get(root, page, rel, now, &describe) {
             Ok(entry) => {
                 let variant = entry.variant(None);
                 fields.add("Content-Type", variant.content_type());
@@ -175,16 +212,16 @@ impl StaticFiles {
 
     /// A directory without `index.html`: a listing with `--autoindex`, else
     /// 403 as nginx does.
-    fn directory(&mut self, ctx: &Ctx<'_, '_, '_>, fields: &mut Fields) -> Reply {
-        let opened = match rel_path(&mut self.rel, ctx.path, false) {
-            Some(rel) => self.root.open_at(rel, DIR_FLAGS),
-            None => return self.error_reply(404, fields),
+    fn directory(&mut self, ctx: &Ctx<'_, '_, '_>, site: Site<'_>, fields: &mut Fields) -> Reply {
+        let opened = match (rel_path(&mut self.rel, site.path, false), self.roots.get(site.root)) {
+            (Some(rel), Some(root)) => root.open_at(rel, DIR_FLAGS),
+            _ => return self.error_reply(404, fields),
         };
         let dir = match opened {
             Ok(dir) => dir,
             Err(e) => return self.error_reply(io_status(&e, ctx.path), fields),
         };
-        if !self.autoindex {
+        if !site.autoindex {
             return self.error_reply(403, fields);
         }
         match autoindex::listing(dir, ctx.path, self.follow_symlinks) {

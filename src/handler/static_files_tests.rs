@@ -45,9 +45,16 @@ impl Drop for TempRoot {
     }
 }
 
+thread_local! {
+    /// `Config::autoindex` of the handler this test made: a location's
+    /// setting, which the route table hands to each request (`Site`).
+    static AUTOINDEX: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 fn handler(root: &Path, tweak: impl FnOnce(&mut Config)) -> StaticFiles {
     let mut config = Config { root: root.to_path_buf(), workers: 1, ..Config::default() };
     tweak(&mut config);
+    AUTOINDEX.with(|a| a.set(config.autoindex));
     StaticFiles::new(&config).unwrap()
 }
 
@@ -136,7 +143,8 @@ fn request_at(sf: &mut StaticFiles, method: &str, target: &str, headers: &[(&str
     let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
     let ctx = Ctx { req: &req, method: req.method, path, query, now, peer: addr, local: addr };
     let mut fields = Fields::new();
-    let reply = sf.handle(&ctx, &mut fields);
+    let site = Site { root: 0, path, autoindex: AUTOINDEX.with(|a| a.get()) };
+    let reply = sf.handle(&ctx, site, &mut fields);
     Response {
         status: reply.status,
         fields: String::from_utf8(fields.as_bytes().to_vec()).unwrap(),
@@ -295,7 +303,7 @@ fn symlinks_inside_followed_outside_refused() {
     std::os::unix::fs::symlink("../../../../../../../../..", root.path("up")).unwrap();
 
     let mut sf = handler(&root.0, |_| {});
-    let beneath = sf.root.resolve() == Resolve::Beneath;
+    let beneath = sf.roots[0].resolve() == Resolve::Beneath;
     if beneath {
         assert_eq!(get(&mut sf, "/link.txt", &[]).body, b"inside");
         assert_eq!(get(&mut sf, "/linkdir/file.txt", &[]).body, b"inside");
@@ -316,7 +324,7 @@ fn fallback_walk_refuses_every_symlink() {
     std::os::unix::fs::symlink("a/b/c.txt", root.path("link.txt")).unwrap();
     std::os::unix::fs::symlink("a", root.path("linkdir")).unwrap();
     let mut sf = handler(&root.0, |c| c.autoindex = true);
-    sf.root.set_resolve(Resolve::Walk);
+    sf.roots[0].set_resolve(Resolve::Walk);
     assert_eq!(get(&mut sf, "/a/b/c.txt", &[]).body, b"deep");
     assert_eq!(get(&mut sf, "/", &[]).body, b"i");
     assert_eq!(get(&mut sf, "/a/b/", &[]).status, 200);

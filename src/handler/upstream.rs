@@ -4,12 +4,12 @@
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use wired_parser::Request;
 
-use super::cgi::{self, Script};
-use crate::config::{Config, FastcgiMatch, ProxyRoute};
+use super::cgi::{self, Script, Tree};
+use crate::config::{Config, ProxyRoute};
 
 /// A request for an HTTP upstream (`--proxy`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,37 +31,15 @@ pub struct FastcgiTarget {
     pub script: Script,
 }
 
-/// What routing found for a path.
-pub enum Routed<T> {
-    /// Send it there.
-    To(T),
-    /// Answer with a redirect to this location (`/app` → `/app/`).
-    Redirect(Vec<u8>),
-    /// Answer with this error status.
-    Error(u16),
-}
-
-/// The `--proxy` route for a normalized `path`, longest prefix first (the
-/// routes are sorted so at startup). A prefix ending in `/` also catches the
-/// path without it, with a 301 to the slashed one, as nginx does for a
-/// location that proxies.
-pub fn proxy(config: &Config, req: &Request<'_, '_>, path: &[u8], query: Option<&[u8]>) -> Option<Routed<ProxyTarget>> {
-    for (i, route) in config.proxy.iter().enumerate() {
-        let prefix = route.prefix.as_bytes();
-        if let Some(rest) = path.strip_prefix(prefix) {
-            let target = rewrite(route, req, rest, query);
-            return Some(Routed::To(ProxyTarget { group: route.group, route: i, target }));
-        }
-        if prefix.len() > 1 && prefix.ends_with(b"/") && path == &prefix[..prefix.len() - 1] {
-            let mut location = prefix.to_vec();
-            if let Some(q) = query {
-                location.push(b'?');
-                location.extend_from_slice(q);
-            }
-            return Some(Routed::Redirect(location));
-        }
-    }
-    None
+/// The request for proxy target `route` (index into `Config::proxy`), whose
+/// location matched the normalized `path`.
+pub fn proxy(config: &Config, route: usize, req: &Request<'_, '_>, path: &[u8], query: Option<&[u8]>) -> ProxyTarget {
+    let Some(r) = config.proxy.get(route) else {
+        return ProxyTarget { group: 0, route, target: b"/".to_vec() };
+    };
+    // An exact location's path is the whole path; a prefix is cut off.
+    let rest = path.strip_prefix(r.prefix.as_bytes()).unwrap_or_default();
+    ProxyTarget { group: r.group, route, target: rewrite(r, req, rest, query) }
 }
 
 /// The target sent upstream. Without a path in the `--proxy` URL the
@@ -102,43 +80,38 @@ fn rewrite(route: &ProxyRoute, req: &Request<'_, '_>, rest: &[u8], query: Option
     target
 }
 
-/// The `--fastcgi /PREFIX` route for a path: everything under the prefix
-/// goes to the server, SCRIPT_FILENAME being the path under the root (what
-/// nginx's usual `$document_root$fastcgi_script_name` gives).
-pub fn fastcgi_prefix(config: &Config, path: &[u8]) -> Option<Routed<FastcgiTarget>> {
-    for route in &config.fastcgi {
-        let FastcgiMatch::Prefix(prefix) = &route.matcher else { continue };
-        if !path.starts_with(prefix.as_bytes()) {
-            continue;
-        }
-        let root = config.root.canonicalize().unwrap_or_else(|_| config.root.clone());
-        let mut filename = root.into_os_string().into_vec();
-        filename.extend_from_slice(path);
-        let filename = PathBuf::from(OsString::from_vec(filename));
-        let script = Script {
-            program: filename.clone(),
-            filename,
-            interpreted: false,
-            name: path.to_vec(),
-            path_info: Vec::new(),
-        };
-        return Some(Routed::To(FastcgiTarget { group: route.group, script }));
-    }
-    None
+/// A location that passes everything to a FastCGI server (`--fastcgi
+/// /PREFIX`): SCRIPT_FILENAME is the path under `root` (what nginx's usual
+/// `$document_root$fastcgi_script_name` gives).
+pub fn fastcgi_prefix(group: usize, root: &Path, path: &[u8]) -> FastcgiTarget {
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let mut filename = root.clone().into_os_string().into_vec();
+    filename.extend_from_slice(path);
+    let filename = PathBuf::from(OsString::from_vec(filename));
+    let script = Script {
+        program: filename.clone(),
+        filename,
+        interpreted: false,
+        name: path.to_vec(),
+        path_info: Vec::new(),
+        document_root: Some(root),
+    };
+    FastcgiTarget { group, script }
 }
 
-/// The `--fastcgi .EXT` route for a path: a script file under the root
-/// (404 when it is not there, like nginx's `try_files $uri =404`, so the
-/// FastCGI server is never asked to run what does not exist), the rest of
-/// the path after it as PATH_INFO; for a directory, its index script
-/// (`--fastcgi-index`) if it has one.
-pub fn fastcgi_extension(config: &Config, path: &[u8]) -> Option<Routed<FastcgiTarget>> {
-    for route in &config.fastcgi {
-        let FastcgiMatch::Extension(ext) = &route.matcher else { continue };
-        let found = if path.ends_with(b"/") && config.fastcgi_index.ends_with(&format!(".{ext}")) {
-            let mut index = path.to_vec();
-            index.extend_from_slice(config.fastcgi_index.as_bytes());
-            match cgi::find_by_extension(config, &index, ext) {
+/// A script by extension in a static location (`--fastcgi .EXT`,
+/// `fastcgi_ext`): a file under the tree (none: `None`, and the file
+/// handler answers, 404 for a missing file, like nginx's `try_files $uri
+/// =404`, so the FastCGI server is never asked to run what does not exist),
+/// the rest of the path after it as PATH_INFO; for a directory, its index
+/// script (`index`, `--fastcgi-index`) if it has one. `exts` pairs each
+/// extension with its group.
+pub fn fastcgi_extension(tree: Tree<'_>, index: &str, exts: &[(String, usize)]) -> Option<Result<FastcgiTarget, u16>> {
+    for (ext, group) in exts {
+        let found = if tree.rest.ends_with(b"/") && index.ends_with(&format!(".{ext}")) {
+            let mut index_path = tree.rest.to_vec();
+            index_path.extend_from_slice(index.as_bytes());
+            match cgi::find_by_extension(Tree { rest: &index_path, ..tree }, ext) {
                 Some(Ok(mut script)) => {
                     // SCRIPT_NAME is the index script; the URL named the directory.
                     script.path_info.clear();
@@ -147,12 +120,12 @@ pub fn fastcgi_extension(config: &Config, path: &[u8]) -> Option<Routed<FastcgiT
                 _ => None,
             }
         } else {
-            cgi::find_by_extension(config, path, ext)
+            cgi::find_by_extension(tree, ext)
         };
         match found {
-            Some(Ok(script)) => return Some(Routed::To(FastcgiTarget { group: route.group, script })),
-            Some(Err(status)) => return Some(Routed::Error(status)),
-            // Not a script here: the static handler answers (a 404 for a
+            Some(Ok(script)) => return Some(Ok(FastcgiTarget { group: *group, script })),
+            Some(Err(status)) => return Some(Err(status)),
+            // Not a script here: the file handler answers (a 404 for a
             // missing file, or a directory that happens to be named x.php).
             None => {}
         }
@@ -163,6 +136,7 @@ pub fn fastcgi_extension(config: &Config, path: &[u8]) -> Option<Routed<FastcgiT
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::routes::{Action, Found, Location};
     use crate::config::upstream::parse_proxy;
     use wired_parser::{EMPTY_HEADER, HeadParser, Limits, Status};
 
@@ -173,6 +147,7 @@ mod tests {
             c.proxy.push(route);
         }
         c.proxy.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+        c.routes = crate::config::routes::from_flags(&c.proxy, &[], &[], &[]);
         c
     }
 
@@ -186,10 +161,15 @@ mod tests {
         let t = wired_parser::target::parse_target(req.target, req.method).unwrap();
         let mut scratch = Vec::new();
         let path = wired_parser::target::normalize_path(t.path, &mut scratch).unwrap().to_vec();
-        match proxy(c, &req, &path, t.query)? {
-            Routed::To(p) => Some(Ok((p.group, String::from_utf8(p.target).unwrap()))),
-            Routed::Redirect(l) => Some(Err(String::from_utf8(l).unwrap())),
-            Routed::Error(s) => Some(Err(s.to_string())),
+        match c.routes.server_for(None).find(&path)? {
+            Found::Location(Location { action: Action::Proxy(i), .. }) => {
+                let p = proxy(c, *i, &req, &path, t.query);
+                Some(Ok((p.group, String::from_utf8(p.target).unwrap())))
+            }
+            Found::SlashRedirect(l) => {
+                Some(Err(format!("{}?{}", l.matcher.path(), t.query.map_or("".into(), |q| String::from_utf8_lossy(q)))))
+            }
+            Found::Location(_) => None,
         }
     }
 

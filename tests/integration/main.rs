@@ -3,6 +3,7 @@
 
 mod cgi;
 mod common;
+mod config;
 mod core;
 mod hostile;
 mod https;
