@@ -557,8 +557,14 @@ fn a_client_that_stops_reading_stops_the_upstream() {
     assert!(stalled < 64 << 20, "{stalled} bytes left the upstream for a client that read 1 MiB");
     let peak = peak_rss_kib(server.pid());
     assert!(peak < RSS_BOUND_KIB, "wired's peak RSS {peak} KiB");
-    // Reading again resumes the flow.
-    let mut more = vec![0u8; 8 << 20];
-    s.read_exact(&mut more).unwrap();
-    assert!(up.stats().endless_sent > later, "the flow did not resume");
+    // Reading again resumes the flow: keep reading (the socket buffers on
+    // the way hold megabytes) until the upstream writes again, within 10 s.
+    let mut more = vec![0u8; 1 << 20];
+    let until = Instant::now() + Duration::from_secs(10);
+    let mut resumed = false;
+    while Instant::now() < until && !resumed {
+        s.read_exact(&mut more).unwrap();
+        resumed = up.stats().endless_sent > later;
+    }
+    assert!(resumed, "the flow did not resume");
 }
