@@ -60,6 +60,11 @@ pub struct Services {
     pub zombies: Vec<std::process::Child>,
     /// Connections to upstream servers, busy and pooled.
     pub upstreams: Upstreams,
+    /// The top-level document root made absolute once, for DOCUMENT_ROOT:
+    /// as configured, symbolic links not resolved (nginx's `$document_root`),
+    /// so a root that is a link switched by a deploy is followed per request
+    /// by the script lookup, never frozen here.
+    pub document_root: std::path::PathBuf,
 }
 
 impl Services {
@@ -77,6 +82,7 @@ impl Services {
         let copy = if config.sendfile { Vec::new() } else { vec![0; COPY_BUFFER] };
         let tls_copy = if config.tls.is_some() { vec![0; TLS_COPY_BUFFER] } else { Vec::new() };
         let (config_upstreams, pool_config) = (config.upstreams.clone(), config.upstream_pool);
+        let document_root = config.root.clone();
         Ok(Services {
             handlers: Handlers::new(config.clone())?,
             config,
@@ -94,6 +100,7 @@ impl Services {
             cgi_running: 0,
             zombies: Vec::new(),
             upstreams: Upstreams::new(config_upstreams, pool_config),
+            document_root: std::path::absolute(&document_root).unwrap_or(document_root),
         })
     }
 }

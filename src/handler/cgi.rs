@@ -86,6 +86,10 @@ fn walk(dir: &Path, prefix: &[u8], rest: &[u8], ext: Option<&str>, confine: bool
     let base = dir.canonicalize().map_err(|_| 500u16)?;
     let mut fs_path = base.clone();
     let mut consumed = 0;
+    // Whether a symbolic link was met under `base`: only then can the file
+    // be elsewhere than `fs_path` says, and only then is the path resolved
+    // again (a realpath costs a system call per component, per request).
+    let mut saw_link = false;
     for segment in rest.split(|&b| b == b'/') {
         let seg_end = consumed + segment.len() + 1;
         if segment.is_empty() {
@@ -97,7 +101,11 @@ fn walk(dir: &Path, prefix: &[u8], rest: &[u8], ext: Option<&str>, confine: bool
             return Err(404);
         }
         fs_path.push(std::ffi::OsStr::from_bytes(segment));
-        let meta = std::fs::metadata(&fs_path).map_err(|_| 404u16)?;
+        let mut meta = std::fs::symlink_metadata(&fs_path).map_err(|_| 404u16)?;
+        if meta.file_type().is_symlink() {
+            saw_link = true;
+            meta = std::fs::metadata(&fs_path).map_err(|_| 404u16)?;
+        }
         if meta.is_dir() {
             consumed = seg_end.min(rest.len());
             continue;
@@ -106,7 +114,7 @@ fn walk(dir: &Path, prefix: &[u8], rest: &[u8], ext: Option<&str>, confine: bool
             return Err(403);
         }
         // Only files inside the directory: a symlink may not lead out.
-        let real = fs_path.canonicalize().map_err(|_| 404u16)?;
+        let real = if saw_link { fs_path.canonicalize().map_err(|_| 404u16)? } else { fs_path };
         if confine && !real.starts_with(&base) {
             return Err(403);
         }

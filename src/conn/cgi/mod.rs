@@ -133,7 +133,7 @@ impl Conn {
             Body::Length(n) => Some(n),
             Body::Chunked => None,
         };
-        let document_root = svc.config.root.canonicalize().unwrap_or_else(|_| svc.config.root.clone());
+        let document_root = svc.document_root.clone();
         let query = req.target.split_once('?').map_or("", |(_, q)| q);
         let meta = Meta {
             script: &script,

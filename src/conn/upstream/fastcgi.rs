@@ -52,7 +52,7 @@ impl FastCgi {
             Body::Length(n) => Some(n),
             Body::None | Body::Chunked => None,
         };
-        let document_root = svc.config.root.canonicalize().unwrap_or_else(|_| svc.config.root.clone());
+        let document_root = svc.document_root.clone();
         let query = req.target.split_once('?').map_or("", |(_, q)| q);
         let meta = Meta {
             script: &target.script,
