@@ -83,7 +83,7 @@ pub fn find_by_extension(tree: Tree<'_>, ext: &str) -> Option<Result<Script, u16
 /// `ext`, a file with that extension (run by an interpreter or a FastCGI
 /// server), else a program marked executable.
 fn walk(dir: &Path, prefix: &[u8], rest: &[u8], ext: Option<&str>, confine: bool) -> Result<Script, u16> {
-    let base = dir.canonicalize().map_err(|_| 500u16)?;
+    let base = canonical_dir(dir).map_err(|_| 500u16)?;
     let mut fs_path = base.clone();
     let mut consumed = 0;
     // Whether a symbolic link was met under `base`: only then can the file
@@ -155,6 +155,41 @@ fn walk(dir: &Path, prefix: &[u8], rest: &[u8], ext: Option<&str>, confine: bool
     }
     // The path named a directory: nothing to run.
     Err(if ext.is_some() { 404 } else { 403 })
+}
+
+/// How long a directory's resolved path is trusted (see [`canonical_dir`]).
+const CANONICAL_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+std::thread_local! {
+    /// Per worker thread: directories resolved lately, with when.
+    static CANONICAL: std::cell::RefCell<Vec<(PathBuf, PathBuf, std::time::Instant)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `dir` with its symbolic links resolved, as last seen within
+/// [`CANONICAL_TTL`]. A `realpath` costs a system call per path component,
+/// and every script request starts from its root: resolving it at most once
+/// a second per worker (as nginx's `open_file_cache` trusts what it saw
+/// for a while) keeps that off the request path, while a root that is a
+/// symbolic link switched by a deploy is followed within a second.
+fn canonical_dir(dir: &Path) -> std::io::Result<PathBuf> {
+    let now = std::time::Instant::now();
+    let cached = CANONICAL.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(d, _, at)| d == dir && now.duration_since(*at) < CANONICAL_TTL)
+            .map(|(_, r, _)| r.clone())
+    });
+    if let Some(real) = cached {
+        return Ok(real);
+    }
+    let real = dir.canonicalize()?;
+    CANONICAL.with(|c| {
+        let mut c = c.borrow_mut();
+        c.retain(|(d, _, at)| d != dir && now.duration_since(*at) < CANONICAL_TTL);
+        c.push((dir.to_path_buf(), real.clone(), now));
+    });
+    Ok(real)
 }
 
 /// What the environment is built from, besides the request head.
