@@ -307,7 +307,10 @@ impl Conn {
         body: BodyIn,
     ) {
         self.close_after = self.close_after || !info.keep_alive || svc.draining;
-        let replayable = matches!(body, BodyIn::Done) && info.idempotent && !matches!(proto, Proto::FastCgi(_));
+        // A bodiless GET, HEAD or OPTIONS may be sent again, over HTTP or
+        // FastCGI alike; and needs no liveness check of a pooled connection
+        // (a MSG_PEEK per request), since a dead one costs only a retry.
+        let replayable = matches!(body, BodyIn::Done) && info.idempotent;
         // Without a body the request is whole already (FastCGI's empty
         // STDIN record is part of it).
         let body_framed = matches!(body, BodyIn::Done);
