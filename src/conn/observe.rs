@@ -142,3 +142,18 @@ impl Conn {
         }
     }
 }
+
+/// The access log's view of a request, kept beyond the read that brought its
+/// head (a gateway or an upstream answers later): method, target, referer,
+/// user agent. Empty when there is no access log.
+pub(super) fn saved_log(svc: &Services, req: &Request<'_, '_>) -> [Vec<u8>; 4] {
+    if svc.access.is_none() {
+        return Default::default();
+    }
+    [
+        req.method.as_str().as_bytes().to_vec(),
+        req.target.as_bytes().to_vec(),
+        req.header("referer").unwrap_or(b"-").to_vec(),
+        req.header("user-agent").unwrap_or(b"-").to_vec(),
+    ]
+}

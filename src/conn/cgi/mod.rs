@@ -152,16 +152,7 @@ impl Conn {
             out.push(b"HTTP/1.1 100 Continue\r\n\r\n");
             self.trace_queued(svc, "interim response", b"HTTP/1.1 100 Continue\r\n\r\n");
         }
-        let log = if svc.access.is_some() {
-            [
-                req.method.as_str().as_bytes().to_vec(),
-                req.target.as_bytes().to_vec(),
-                req.header("referer").unwrap_or(b"-").to_vec(),
-                req.header("user-agent").unwrap_or(b"-").to_vec(),
-            ]
-        } else {
-            Default::default()
-        };
+        let log = crate::conn::observe::saved_log(svc, req);
         let launch =
             Launch { script, env, head_only, version: req.version, host: req.host.unwrap_or_default().to_vec(), log };
         match req.body {

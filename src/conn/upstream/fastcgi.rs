@@ -69,16 +69,7 @@ impl FastCgi {
         if req.expect_continue && req.body != Body::None {
             conn.queue_continue(svc);
         }
-        let log = if svc.access.is_some() {
-            [
-                req.method.as_str().as_bytes().to_vec(),
-                req.target.as_bytes().to_vec(),
-                req.header("referer").unwrap_or(b"-").to_vec(),
-                req.header("user-agent").unwrap_or(b"-").to_vec(),
-            ]
-        } else {
-            Default::default()
-        };
+        let log = crate::conn::observe::saved_log(svc, req);
         if svc.trace.is_some() {
             conn.trace_fmt(
                 svc,

@@ -142,16 +142,7 @@ pub struct Info {
 
 impl Info {
     fn of(svc: &Services, req: &Request<'_, '_>, head_only: bool) -> Info {
-        let log = if svc.access.is_some() {
-            [
-                req.method.as_str().as_bytes().to_vec(),
-                req.target.as_bytes().to_vec(),
-                req.header("referer").unwrap_or(b"-").to_vec(),
-                req.header("user-agent").unwrap_or(b"-").to_vec(),
-            ]
-        } else {
-            Default::default()
-        };
+        let log = crate::conn::observe::saved_log(svc, req);
         Info {
             keep_alive: req.keep_alive,
             idempotent: matches!(req.method, Method::Get | Method::Head | Method::Options),

@@ -568,3 +568,25 @@ fn a_client_that_stops_reading_stops_the_upstream() {
     }
     assert!(resumed, "the flow did not resume");
 }
+
+#[test]
+fn proxied_answers_and_gateway_errors_are_in_the_access_log() {
+    let up = Hostile::start();
+    let dir = TempTree::new("proxy-access-log");
+    let log = dir.join("access.log");
+    let log_arg = log.display().to_string();
+    let (_root, server) = proxy(&up, &["--access-log", &log_arg]);
+    let mut s = connect(&server);
+    assert_eq!(get_on(&mut s, "/ok").status, 200);
+    assert_eq!(get_on(&mut s, "/invalid-status/0").status, 502);
+    let until = Instant::now() + Duration::from_secs(5);
+    let text = loop {
+        let text = fs::read_to_string(&log).unwrap_or_default();
+        if text.lines().count() >= 2 || Instant::now() > until {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(text.contains("\"GET /ok HTTP/1.1\" 200"), "{text}");
+    assert!(text.contains("\"GET /invalid-status/0 HTTP/1.1\" 502"), "{text}");
+}

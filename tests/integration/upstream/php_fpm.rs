@@ -377,3 +377,29 @@ fn fastcgi_through_a_named_upstream() {
     let r = get(&site.server, "/get.php?via=group");
     assert_eq!((r.status, r.text().as_str()), (200, r#"{"via":"group"}"#));
 }
+
+/// The access log's line for the request, waited for (the log is flushed
+/// about once a second).
+fn access_line(log: &Path, needle: &str) -> String {
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = fs::read_to_string(log).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.contains(needle)) {
+            return line.to_string();
+        }
+        assert!(std::time::Instant::now() < until, "no access log line with {needle:?} in {text:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn fastcgi_requests_are_in_the_access_log_with_their_status() {
+    let dir = TempTree::new("php-fpm-access-log");
+    let log = dir.join("access.log");
+    let log_arg = log.display().to_string();
+    let site = site("access-log", &["--access-log", &log_arg]);
+    assert_eq!(get(&site.server, "/get.php?a=1").status, 200);
+    assert_eq!(get(&site.server, "/status.php?code=451").status, 451);
+    assert!(access_line(&log, "\"GET /get.php?a=1 HTTP/1.1\" 200").contains("127.0.0.1"));
+    access_line(&log, "\"GET /status.php?code=451 HTTP/1.1\" 451");
+}
