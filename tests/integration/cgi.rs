@@ -6,8 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -98,38 +97,6 @@ fn start(site: &Site, extra: &[&str]) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wired"));
     cmd.args(&args).env(SECRET.0, SECRET.1);
     Server::spawn(cmd, &site.root)
-}
-
-/// A client socket whose reads retry when interrupted. A blocking read with
-/// a timeout fails with EINTR when the test process is stopped and continued
-/// (signal(7)), which says nothing about the server.
-struct Client(TcpStream);
-
-impl Read for Client {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            match self.0.read(buf) {
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                result => return result,
-            }
-        }
-    }
-}
-
-impl Write for Client {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
-}
-
-impl std::ops::Deref for Client {
-    type Target = TcpStream;
-    fn deref(&self) -> &TcpStream {
-        &self.0
-    }
 }
 
 fn connect(server: &Server) -> Client {

@@ -176,36 +176,6 @@ fn connect(server: &Server) -> Client {
     Client(server.connect())
 }
 
-/// A client socket whose reads retry on EINTR.
-struct Client(TcpStream);
-
-impl Read for Client {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            match self.0.read(buf) {
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                result => return result,
-            }
-        }
-    }
-}
-
-impl Write for Client {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
-}
-
-impl std::ops::Deref for Client {
-    type Target = TcpStream;
-    fn deref(&self) -> &TcpStream {
-        &self.0
-    }
-}
-
 /// One request on an open connection, its response (a HEAD's without body).
 fn roundtrip(s: &mut Client, request: &str) -> Response {
     s.write_all(request.as_bytes()).unwrap();
@@ -255,21 +225,6 @@ fn assert_quiet(s: &mut Client, within: Duration, what: &str) {
     assert!(bytes.is_empty(), "{what}: stray bytes {:?}", String::from_utf8_lossy(&bytes));
     assert!(!closed, "{what}: the connection was closed");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-}
-
-/// A seeded xorshift64* generator: reproducible upload data, made on the fly.
-struct Rng(u64);
-
-impl Rng {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            let word = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
-            chunk.copy_from_slice(&word[..chunk.len()]);
-        }
-    }
 }
 
 /// Write `len` pseudo-random bytes to `s` (chunked when `chunked`, in

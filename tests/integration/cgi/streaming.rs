@@ -4,21 +4,6 @@
 
 use super::*;
 
-/// A seeded xorshift64* generator: reproducible upload data, made on the fly.
-struct Rng(u64);
-
-impl Rng {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            let word = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
-            chunk.copy_from_slice(&word[..chunk.len()]);
-        }
-    }
-}
-
 #[test]
 fn a_post_with_content_length_reaches_stdin() {
     let site = site("post-length");
