@@ -210,7 +210,7 @@ impl Conn {
 }
 
 /// `len` in hex followed by CRLF: a chunk-size line (RFC 9112 §7.1).
-fn hex_line(len: usize, buf: &mut [u8; 20]) -> &[u8] {
+pub(super) fn hex_line(len: usize, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len() - 2;
     buf[i] = b'\r';
     buf[i + 1] = b'\n';

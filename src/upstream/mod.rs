@@ -118,8 +118,6 @@ pub struct UpConn {
     /// An event said the server closed its side: read to the end, whatever
     /// a short read suggests (the FIN may have come with the last bytes).
     pub read_closed: bool,
-    /// Requests this connection has carried, the current one included.
-    pub requests: u64,
     /// When it went idle (for the keep-alive timeout).
     idle_since: Instant,
 }
@@ -265,7 +263,6 @@ impl Upstreams {
         if !fresh && let Some(key) = self.take_idle(group, server, verify) {
             if let Some(c) = self.conns.get_mut(key) {
                 c.owner = Some(owner);
-                c.requests += 1;
             }
             return Ok((key, true));
         }
@@ -317,7 +314,6 @@ impl Upstreams {
             readable: false,
             writable: connected,
             read_closed: false,
-            requests: 1,
             idle_since: now,
         });
         Ok(key)
@@ -463,16 +459,6 @@ impl Upstreams {
             .filter_map(|&k| self.conns.get(k))
             .map(|c| c.idle_since + timeout)
             .min()
-    }
-
-    /// Connections open (busy and idle), for tests and the trace.
-    pub fn open(&self) -> usize {
-        self.conns.len()
-    }
-
-    /// Idle connections in a group's pool.
-    pub fn idle(&self, group: usize) -> usize {
-        self.state.get(group).map_or(0, |s| s.idle.len())
     }
 }
 

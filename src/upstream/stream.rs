@@ -5,7 +5,6 @@
 //! exchange.
 
 use std::io::{self, Read, Write};
-use std::net::Shutdown;
 
 use mio::event::Source;
 use mio::net::{TcpStream, UnixStream};
@@ -58,15 +57,6 @@ impl Stream {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
             Err(e) => Err(e),
-        }
-    }
-
-    /// Shut the sending side (an HTTP/1.0-style upstream that reads a body
-    /// until end of stream; not used for HTTP/1.1 or FastCGI framing).
-    pub fn shutdown_write(&self) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.shutdown(Shutdown::Write),
-            Stream::Unix(s) => s.shutdown(Shutdown::Write),
         }
     }
 }

@@ -133,7 +133,6 @@ impl Conn {
             Body::Length(n) => Some(n),
             Body::Chunked => None,
         };
-        let document_root = svc.document_root.clone();
         let query = req.target.split_once('?').map_or("", |(_, q)| q);
         let meta = Meta {
             script: &script,
@@ -141,7 +140,7 @@ impl Conn {
             content_length,
             peer: self.peer,
             local: self.local,
-            document_root: &document_root,
+            document_root: &svc.document_root,
             https: self.io.session().is_some(),
         };
         let env = cgi::environment(req, &meta);

@@ -52,7 +52,6 @@ impl FastCgi {
             Body::Length(n) => Some(n),
             Body::None | Body::Chunked => None,
         };
-        let document_root = svc.document_root.clone();
         let query = req.target.split_once('?').map_or("", |(_, q)| q);
         let meta = Meta {
             script: &target.script,
@@ -60,7 +59,7 @@ impl FastCgi {
             content_length,
             peer: conn.peer,
             local: conn.local,
-            document_root: &document_root,
+            document_root: &svc.document_root,
             https: conn.io.session().is_some(),
         };
         let env = cgi::environment(req, &meta);

@@ -366,7 +366,7 @@ impl Conn {
                     return self.close_because(why);
                 }
                 Err(Fail::Upstream { status, why, blame_server, retry }) => {
-                    if let Some(step) = self.upstream_failed(slot, svc, ex, status, &why, blame_server, retry) {
+                    if let Some(step) = self.upstream_failed(svc, ex, status, &why, blame_server, retry) {
                         return step;
                     }
                     true
@@ -552,7 +552,6 @@ impl Conn {
     #[allow(clippy::too_many_arguments)]
     fn upstream_failed(
         &mut self,
-        slot: usize,
         svc: &mut Services,
         ex: &mut Exchange,
         status: u16,
@@ -606,7 +605,6 @@ impl Conn {
         ex.body = BodyIn::Done;
         ex.body_framed = true;
         self.phase = Phase::Write;
-        let _ = slot;
         Some(Step::Continue)
     }
 
@@ -665,7 +663,7 @@ impl Conn {
             Waiting::Read => (504, "read timeout: the response stalled"),
         };
         let name = self.server_name(svc, &ex);
-        let step = match self.upstream_failed(slot, svc, &mut ex, status, &format!("{name}: {why}"), true, true) {
+        let step = match self.upstream_failed(svc, &mut ex, status, &format!("{name}: {why}"), true, true) {
             Some(step) => step,
             None => Step::Continue,
         };

@@ -18,6 +18,7 @@ use wired_parser::{ChunkedDecoder, EMPTY_HEADER, Request, Status, Version};
 use super::{Exchange, Fail};
 use crate::buffer::Buffer;
 use crate::config::ProxyHost;
+use crate::conn::gateway::hex_line;
 use crate::conn::{Conn, Framing};
 use crate::handler::upstream::ProxyTarget;
 use crate::services::Services;
@@ -220,7 +221,7 @@ impl Conn {
                 Resp::Length(left) => {
                     let n = (buf.len() as u64).min(*left) as usize;
                     let data = buf.bytes().get(..n).unwrap_or_default();
-                    self.relay(svc, ex, data, false);
+                    self.relay(svc, ex, data);
                     buf.consume(n);
                     *left -= n as u64;
                     if *left > 0 {
@@ -236,7 +237,7 @@ impl Conn {
                         .decode(buf.bytes())
                         .map_err(|e| Fail::upstream(502, format!("the upstream's chunked body is malformed: {e}")))?;
                     let data = buf.bytes().get(d.data.clone()).unwrap_or_default();
-                    self.relay(svc, ex, data, true);
+                    self.relay(svc, ex, data);
                     buf.consume(d.consumed);
                     if d.done {
                         http.state = Resp::Done;
@@ -245,7 +246,7 @@ impl Conn {
                     }
                 }
                 Resp::UntilClose => {
-                    self.relay(svc, ex, buf.bytes(), true);
+                    self.relay(svc, ex, buf.bytes());
                     buf.clear();
                     return Ok(());
                 }
@@ -388,14 +389,15 @@ impl Conn {
     }
 
     /// Body bytes for the client, framed as decided.
-    fn relay(&mut self, svc: &mut Services, ex: &Exchange, data: &[u8], _framed_in: bool) {
+    fn relay(&mut self, svc: &mut Services, ex: &Exchange, data: &[u8]) {
         if data.is_empty() || ex.out_bodiless {
             return;
         }
         let Some(out) = self.output.as_mut() else { return };
         if ex.out_chunked {
             // RFC 9112 §7.1: chunk-size in hex, CRLF, data, CRLF.
-            out.push(format!("{:x}\r\n", data.len()).as_bytes());
+            let mut line = [0u8; 20];
+            out.push(hex_line(data.len(), &mut line));
             out.push(data);
             out.push(b"\r\n");
         } else {

@@ -11,6 +11,7 @@ use wired_parser::fastcgi;
 use super::{BodyIn, Exchange, Fail, Proto};
 use crate::buffer::Buffer;
 use crate::conn::Conn;
+use crate::conn::gateway::hex_line;
 use crate::services::Services;
 
 /// Bytes a framed piece of body may take beyond its data: a chunk-size
@@ -246,7 +247,8 @@ fn frame(to_up: &mut Buffer, data: &[u8], fcgi: bool, chunked: bool) {
         push_stdin(to_up, data);
     } else if chunked {
         // RFC 9112 §7.1: chunk-size in hex, CRLF, data, CRLF.
-        to_up.push(format!("{:x}\r\n", data.len()).as_bytes());
+        let mut line = [0u8; 20];
+        to_up.push(hex_line(data.len(), &mut line));
         to_up.push(data);
         to_up.push(b"\r\n");
     } else {
