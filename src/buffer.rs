@@ -24,6 +24,12 @@ impl Buffer {
         self.data.get(self.pos..self.end).unwrap_or_default()
     }
 
+    /// The bytes not yet consumed, to change in place (a WebSocket frame's
+    /// payload is unmasked where it lies).
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        self.data.get_mut(self.pos..self.end).unwrap_or_default()
+    }
+
     /// True when there are no unconsumed bytes.
     pub fn is_empty(&self) -> bool {
         self.pos == self.end

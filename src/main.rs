@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
+use wired::config::routes::{WsEndpoint, WsRoute};
 use wired::config::{AccessLog, CgiDir, CgiExt, Config, TraceTarget, file, routes};
 use wired::{conn, handler, sys, tls, token, worker};
 
@@ -117,6 +118,25 @@ fn options() -> getopts::Options {
     o.optopt("", "upstream-keepalive-timeout", "how long an idle upstream connection is kept (default 60s)", "TIME");
     o.optopt("", "upstream-max-fails", "failures that take a server out for the fail timeout (default 1)", "N");
     o.optopt("", "upstream-fail-timeout", "how long a failed server is left out (default 10s)", "TIME");
+    o.optmulti("", "ws-echo", "a WebSocket endpoint that echoes every message (for tests, Autobahn)", "PATH");
+    o.optmulti(
+        "",
+        "ws-program",
+        "a WebSocket served by a program: text messages in on its stdin a line each, its stdout lines out",
+        "PATH=PROGRAM",
+    );
+    o.optmulti(
+        "",
+        "ws-proxy",
+        "pass WebSocket handshakes under PREFIX to an app server, then pipe the connection",
+        "PREFIX=URL",
+    );
+    o.optopt("", "ws-max-message", "largest WebSocket message taken or sent, bytes (default 16777216)", "BYTES");
+    o.optopt("", "ws-idle-timeout", "a quiet WebSocket gets a Ping after this, and closes after twice (60s)", "TIME");
+    o.optmulti("", "ws-origin", "an Origin allowed to open WebSockets (default: any)", "ORIGIN");
+    o.optmulti("", "ws-protocol", "a WebSocket subprotocol offered, in order of preference", "NAME");
+    o.optflag("", "ws-no-deflate", "refuse permessage-deflate (RFC 7692) when clients offer it");
+    o.optopt("", "ws-program-max", "most --ws-program processes at once, per worker (default 64)", "N");
     o.optflagopt("", "trace", "print an annotated account of the wire to stderr, or to PATH", "PATH");
     o.optflagmulti("v", "verbose", "more log output (repeat for more)");
     o.optflag("q", "quiet", "log errors only");
@@ -171,7 +191,12 @@ fn parse_upstreams(m: &getopts::Matches, c: &mut Config) -> Result<Vec<wired::co
         let route = up::parse_proxy(p, &mut c.upstreams).map_err(|e| Usage(format!("--proxy: {e}")))?;
         c.proxy.push(route);
     }
-    if !proxies.is_empty() {
+    for p in m.opt_strs("ws-proxy") {
+        let mut route = up::parse_proxy(&p, &mut c.upstreams).map_err(|e| Usage(format!("--ws-proxy: {e}")))?;
+        route.websocket_only = true;
+        c.proxy.push(route);
+    }
+    if c.proxy.len() > 1 {
         // Longest prefix first, so /app/api/ wins over /app/ whatever the
         // order given. (Never with a file's servers, whose locations name
         // their proxy targets by index: the route flags are refused then.)
@@ -217,12 +242,54 @@ fn parse_upstreams(m: &getopts::Matches, c: &mut Config) -> Result<Vec<wired::co
     Ok(fastcgi)
 }
 
+/// The `--ws-*` flags: the endpoints for the route table, and the settings.
+fn parse_websockets(m: &getopts::Matches, c: &mut Config) -> Result<Vec<WsRoute>, Usage> {
+    let mut routes = Vec::new();
+    let path_ok = |p: &str| p.starts_with('/') && !p.contains(['?', '#']);
+    for path in m.opt_strs("ws-echo") {
+        if !path_ok(&path) {
+            return Err(Usage(format!("--ws-echo: '{path}' is not a path")));
+        }
+        routes.push(WsRoute { path: path.trim_end_matches('/').to_string(), endpoint: WsEndpoint::Echo });
+    }
+    for p in m.opt_strs("ws-program") {
+        let bad = || Usage(format!("--ws-program: '{p}' is not PATH=PROGRAM"));
+        let (path, program) = p.split_once('=').ok_or_else(bad)?;
+        if !path_ok(path) || program.is_empty() {
+            return Err(bad());
+        }
+        // Made absolute now: the program runs in its own directory.
+        let program = std::path::absolute(program).map_err(|_| bad())?;
+        if !program.is_file() {
+            return Err(Usage(format!("--ws-program: {} is not a file", program.display())));
+        }
+        let endpoint = WsEndpoint::Program(program);
+        routes.push(WsRoute { path: path.trim_end_matches('/').to_string(), endpoint });
+    }
+    let ws = &mut c.ws;
+    if let Some(v) = m.opt_str("ws-max-message") {
+        ws.max_message = parse_number("ws-max-message", &v)?;
+    }
+    if let Some(v) = m.opt_str("ws-idle-timeout") {
+        ws.idle_timeout = parse_duration("ws-idle-timeout", &v)?;
+    }
+    if let Some(v) = m.opt_str("ws-program-max") {
+        ws.program_max = parse_number("ws-program-max", &v)?;
+    }
+    ws.origins.extend(m.opt_strs("ws-origin"));
+    ws.protocols.extend(m.opt_strs("ws-protocol"));
+    if m.opt_present("ws-no-deflate") {
+        ws.deflate = false;
+    }
+    Ok(routes)
+}
+
 /// The configuration, the verbosity, the TLS settings if any, and whether
 /// only to check it (`--check-config`).
 type Parsed = (Config, i32, Option<tls::TlsSettings>, bool);
 
 /// The flags that add routes, which a file with servers does not take.
-const ROUTE_FLAGS: [&str; 4] = ["proxy", "fastcgi", "cgi", "cgi-ext"];
+const ROUTE_FLAGS: [&str; 7] = ["proxy", "fastcgi", "cgi", "cgi-ext", "ws-echo", "ws-program", "ws-proxy"];
 
 fn parse_config(args: &[String]) -> Result<Option<Parsed>, Failure> {
     let m = options().parse(args).map_err(|e| Usage(e.to_string()))?;
@@ -362,8 +429,9 @@ fn parse_config(args: &[String]) -> Result<Option<Parsed>, Failure> {
         c.cgi_max = parse_number("cgi-max", &v)?;
     }
     let fastcgi = parse_upstreams(&m, &mut c)?;
+    let websockets = parse_websockets(&m, &mut c)?;
     if !has_servers {
-        c.routes = routes::from_flags(&c.proxy, &fastcgi, &cgi_dirs, &cgi_exts);
+        c.routes = routes::from_flags(&c.proxy, &fastcgi, &cgi_dirs, &cgi_exts, &websockets);
     }
     if m.opt_present("trace") {
         c.trace = Some(match m.opt_str("trace") {

@@ -56,6 +56,8 @@ pub struct Services {
     pub registry: mio::Registry,
     /// CGI programs started and not yet reaped.
     pub cgi_running: usize,
+    /// `--ws-program` processes running (bounded by `--ws-program-max`).
+    pub ws_programs: usize,
     /// Killed CGI programs waiting to be reaped.
     pub zombies: Vec<std::process::Child>,
     /// Connections to upstream servers, busy and pooled.
@@ -98,6 +100,7 @@ impl Services {
             trace,
             registry,
             cgi_running: 0,
+            ws_programs: 0,
             zombies: Vec::new(),
             upstreams: Upstreams::new(config_upstreams, pool_config),
             document_root: std::path::absolute(&document_root).unwrap_or(document_root),

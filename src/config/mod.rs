@@ -118,6 +118,41 @@ pub struct Config {
     /// process, which an idle pooled connection keeps from everyone else,
     /// so its `pm.max_children` must exceed workers × `--upstream-keepalive`.
     pub fastcgi_keep_conn: bool,
+    /// WebSocket settings (`--ws-*`).
+    pub ws: WsSettings,
+}
+
+/// How wired serves WebSockets it terminates (`--ws-echo`, `--ws-program`).
+#[derive(Debug, Clone)]
+pub struct WsSettings {
+    /// The longest message (and frame) accepted, in bytes; beyond it the
+    /// connection is closed with 1009 (RFC 6455 §7.4.1). Messages are
+    /// gathered whole before they are echoed or given to a program.
+    pub max_message: u64,
+    /// After this long without a byte from the client, a Ping is sent; if
+    /// nothing comes back in as long again, the connection is closed.
+    pub idle_timeout: Duration,
+    /// Origins allowed to open a socket (RFC 6455 §10.2); empty: any.
+    pub origins: Vec<String>,
+    /// Subprotocols offered, in order of preference (§1.9).
+    pub protocols: Vec<String>,
+    /// permessage-deflate (RFC 7692) is accepted when a client offers it.
+    pub deflate: bool,
+    /// The most `--ws-program` processes at once (per worker, as `--cgi-max`).
+    pub program_max: usize,
+}
+
+impl Default for WsSettings {
+    fn default() -> Self {
+        WsSettings {
+            max_message: 16 * 1024 * 1024,
+            idle_timeout: Duration::from_secs(60),
+            origins: Vec::new(),
+            protocols: Vec::new(),
+            deflate: true,
+            program_max: 64,
+        }
+    }
 }
 
 /// A `--cgi` mapping (a location of the route table once built).
@@ -184,6 +219,7 @@ impl Default for Config {
             proxy_host: ProxyHost::Pass,
             fastcgi_index: "index.php".to_string(),
             fastcgi_keep_conn: false,
+            ws: WsSettings::default(),
         }
     }
 }

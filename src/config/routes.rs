@@ -120,8 +120,28 @@ pub enum Action {
         /// The body.
         body: Vec<u8>,
     },
-    // WebSocket endpoints (a later issue) become one more variant here: a
-    // location whose requests are upgraded (RFC 6455 §4.2) and piped.
+    /// Upgrade requests to WebSocket (RFC 6455 §4.2) and serve the
+    /// connection from then on.
+    WebSocket(WsEndpoint),
+}
+
+/// Who speaks on the server's side of a WebSocket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsEndpoint {
+    /// wired itself, sending every message back (`--ws-echo`).
+    Echo,
+    /// A program, one process per connection, a line per message
+    /// (`--ws-program`).
+    Program(PathBuf),
+}
+
+/// A WebSocket location given by a flag: its path and what serves it.
+#[derive(Debug, Clone)]
+pub struct WsRoute {
+    /// The path (and everything below it).
+    pub path: String,
+    /// What serves it.
+    pub endpoint: WsEndpoint,
 }
 
 /// Files from a root, or from an alias of the location's path.
@@ -317,12 +337,13 @@ impl Default for RouteTable {
     /// One server without names, serving the top-level root: what wired
     /// does without route flags.
     fn default() -> Self {
-        from_flags(&[], &[], &[], &[])
+        from_flags(&[], &[], &[], &[], &[])
     }
 }
 
 /// The table the route flags make: one default server whose locations are,
-/// in this order (the order wired has always tried them), the `--proxy`
+/// in this order, the WebSocket endpoints (`--ws-echo`, `--ws-program`),
+/// then (the order wired has always tried them) the `--proxy` and `--ws-proxy`
 /// prefixes (`proxy`, sorted longest first), the `--fastcgi /PREFIX`
 /// routes, the `--cgi` directories, and last `/`: files under the root,
 /// with `--cgi-ext` and `--fastcgi .EXT` files run by their extension.
@@ -331,8 +352,16 @@ pub fn from_flags(
     fastcgi: &[FastcgiRoute],
     cgi: &[CgiDir],
     cgi_ext: &[CgiExt],
+    websocket: &[WsRoute],
 ) -> RouteTable {
     let mut locations = Vec::new();
+    for ws in websocket {
+        locations.push(Location {
+            matcher: Match::Segment(ws.path.clone()),
+            action: Action::WebSocket(ws.endpoint.clone()),
+            slash_redirect: false,
+        });
+    }
     for (i, route) in proxy.iter().enumerate() {
         let matcher = Match::Prefix(route.prefix.clone());
         locations.push(Location { matcher, action: Action::Proxy(i), slash_redirect: true });
@@ -427,10 +456,13 @@ impl Config {
             Action::Proxy(i) => match self.proxy.get(*i) {
                 Some(route) => {
                     let path = route.replace.as_deref().map_or(String::new(), |p| format!(", path {p}"));
-                    format!("proxy to {}{path}", group(route.group))
+                    let what = if route.websocket_only { "WebSocket proxy" } else { "proxy" };
+                    format!("{what} to {}{path}", group(route.group))
                 }
                 None => "proxy ?".to_string(),
             },
+            Action::WebSocket(WsEndpoint::Echo) => "WebSocket echo".to_string(),
+            Action::WebSocket(WsEndpoint::Program(p)) => format!("WebSocket program {}", p.display()),
             Action::Redirect { status, to } => format!("redirect {status} to {}", to.source),
             Action::Respond { status, content_type, body } => {
                 format!("respond {status}, {content_type}, {} bytes", body.len())
@@ -536,7 +568,7 @@ mod tests {
     #[test]
     fn flags_make_one_default_server() {
         let cgi = [CgiDir { prefix: "/cgi-bin".into(), dir: "cgi".into() }];
-        let table = from_flags(&[], &[], &cgi, &[]);
+        let table = from_flags(&[], &[], &cgi, &[], &[]);
         let s = table.server_for(Some(b"anything"));
         assert_eq!(found(s, "/cgi-bin/x").as_deref(), Some("/cgi-bin"));
         assert_eq!(found(s, "/index.html").as_deref(), Some("/"));

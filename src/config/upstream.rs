@@ -45,6 +45,10 @@ pub struct ProxyRoute {
     pub replace: Option<String>,
     /// The URL's `host[:port]`, sent as Host with `--proxy-host upstream`.
     pub authority: String,
+    /// `--ws-proxy`: only WebSocket handshakes are passed (RFC 6455 §4.2.1
+    /// checked here first, a bad one answered 400 without asking the
+    /// upstream); a `--proxy` passes upgrades and plain requests alike.
+    pub websocket_only: bool,
 }
 
 /// `--proxy-host`: the Host field sent upstream.
@@ -157,6 +161,7 @@ pub fn parse_proxy(s: &str, groups: &mut Vec<Group>) -> Result<ProxyRoute, Strin
         group,
         replace: (!path.is_empty()).then(|| path.to_string()),
         authority,
+        websocket_only: false,
     })
 }
 

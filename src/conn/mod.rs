@@ -43,6 +43,7 @@ mod read_body;
 mod read_head;
 mod transport;
 mod upstream;
+mod websocket;
 mod write;
 
 use std::net::SocketAddr;
@@ -90,6 +91,8 @@ pub enum Phase {
     /// An exchange with an upstream server (FastCGI or HTTP): the request
     /// passed on, the response passed back.
     Upstream,
+    /// After a 101: WebSocket frames both ways (`websocket/`).
+    WebSocket,
     /// Write side shut; dropping whatever the client still sends, briefly
     /// (`drained`: bytes dropped so far).
     Linger { drained: usize },
@@ -179,6 +182,8 @@ pub struct Conn {
     pub spool: Option<Box<cgi::Spool>>,
     /// The exchange with an upstream, in the Upstream phase.
     pub exchange: Option<Box<upstream::Exchange>>,
+    /// The WebSocket, in the WebSocket phase.
+    pub ws: Option<Box<websocket::WebSocket>>,
     /// Why the connection is closing, for `--trace` (empty until known).
     pub close_reason: &'static str,
 }
@@ -210,6 +215,7 @@ impl Conn {
             cgi: None,
             spool: None,
             exchange: None,
+            ws: None,
             nodelay: false,
             send_buffer_sized: false,
             registered: false,
@@ -236,6 +242,7 @@ impl Conn {
                 Phase::Spool => self.spool(slot, svc),
                 Phase::Cgi => self.run_cgi(slot, svc),
                 Phase::Upstream => self.run_upstream(slot, svc),
+                Phase::WebSocket => self.run_websocket(slot, svc),
                 Phase::Linger { .. } => self.linger(slot, svc),
                 Phase::Closed => Step::Close,
             };
@@ -256,6 +263,7 @@ impl Conn {
         match self.phase {
             Phase::Cgi => self.cgi_timeout(slot, svc),
             Phase::Upstream => self.upstream_timeout(slot, svc),
+            Phase::WebSocket => self.websocket_timeout(slot, svc),
             Phase::Head if self.input.as_ref().is_some_and(|b| !b.is_empty()) => {
                 // RFC 9110 §15.5.9: 408 tells the client why before closing.
                 self.trace_note(svc, "head timeout: answering 408 and closing");
@@ -277,6 +285,7 @@ impl Conn {
             Phase::Write => "send timeout: the client stopped reading its response",
             Phase::Cgi => "CGI timeout",
             Phase::Upstream => "upstream timeout",
+            Phase::WebSocket => "WebSocket timeout",
             Phase::Linger { .. } => "lingering close over: its time ran out",
             Phase::Closed => "timeout",
         }
@@ -352,6 +361,7 @@ impl Conn {
     pub fn release_buffers(&mut self, svc: &mut Services) {
         self.drop_cgi(svc);
         self.drop_exchange(svc);
+        self.drop_websocket(svc);
         if let Some(b) = self.input.take() {
             svc.pool.put(b);
         }

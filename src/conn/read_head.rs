@@ -216,6 +216,7 @@ impl Conn {
             Action::Cgi(script) => self.start_cgi(slot, svc, req, rest, script, head_only),
             Action::Proxy(target) => self.start_proxy(slot, svc, req, target, head_only),
             Action::FastCgi(target) => self.start_fastcgi(slot, svc, req, target, head_only),
+            Action::WebSocket(target) => self.start_websocket(slot, svc, req, rest, target, head_only),
         }
         Parsed::Answered
     }

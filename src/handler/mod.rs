@@ -51,6 +51,19 @@ pub enum Action {
     Proxy(upstream::ProxyTarget),
     /// Have a FastCGI server run this script; its output is the reply.
     FastCgi(upstream::FastcgiTarget),
+    /// Upgrade to a WebSocket served by this endpoint, if the request is a
+    /// valid opening handshake (the connection layer checks it: the
+    /// handshake is the protocol's, not the handler's).
+    WebSocket(WebSocketTarget),
+}
+
+/// A WebSocket endpoint for one request.
+pub struct WebSocketTarget {
+    /// Who serves the socket.
+    pub endpoint: crate::config::routes::WsEndpoint,
+    /// For a program: its CGI meta-variables' view of it (SCRIPT_NAME is
+    /// the location's path, PATH_INFO what follows).
+    pub script: cgi::Script,
 }
 
 /// A handler's decision and whether the body is to be left out (HEAD).

@@ -62,6 +62,23 @@ pub(super) fn act(config: &Config, statics: &mut StaticFiles, fields: &mut Field
             }
         }
         Does::Static(site) => files(config, statics, fields, ctx, location, site),
+        Does::WebSocket(endpoint) => {
+            let name = location.matcher.path().trim_end_matches('/').as_bytes();
+            let path_info = ctx.path.get(name.len()..).unwrap_or_default();
+            let program = match endpoint {
+                crate::config::routes::WsEndpoint::Program(p) => p.clone(),
+                crate::config::routes::WsEndpoint::Echo => std::path::PathBuf::new(),
+            };
+            let script = cgi::Script {
+                filename: program.clone(),
+                program,
+                interpreted: false,
+                name: name.to_vec(),
+                path_info: path_info.to_vec(),
+                document_root: None,
+            };
+            Action::WebSocket(super::WebSocketTarget { endpoint: endpoint.clone(), script })
+        }
         Does::Redirect { status, to } => {
             let to = substitute(to, config, server, ctx);
             let reply = statics.error_reply(*status, fields);

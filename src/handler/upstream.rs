@@ -147,7 +147,7 @@ mod tests {
             c.proxy.push(route);
         }
         c.proxy.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
-        c.routes = crate::config::routes::from_flags(&c.proxy, &[], &[], &[]);
+        c.routes = crate::config::routes::from_flags(&c.proxy, &[], &[], &[], &[]);
         c
     }
 

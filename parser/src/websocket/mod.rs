@@ -29,7 +29,10 @@
 //!    bad byte ends the connection when it arrives, not when the message ends.
 //! 4. [`close`]: a Close frame's payload, a status code and a UTF-8 reason
 //!    (§5.5.1, §7.4), checked by the decoder and parsed by [`parse_close`].
-//! 5. [`encode`]: what the server sends is unmasked (§5.1), so encoding is a
+//! 5. [`extension`]: permessage-deflate (RFC 7692), offered by the client and
+//!    accepted or declined by [`extension::negotiate_deflate`]; the compression
+//!    itself is the server's, through a deflate library.
+//! 6. [`encode`]: what the server sends is unmasked (§5.1), so encoding is a
 //!    header of 2, 4 or 10 bytes written into the caller's buffer ahead of a
 //!    payload it never copies, plus helpers for Close, Ping and Pong.
 //!
@@ -55,6 +58,7 @@ use core::fmt;
 pub mod base64;
 pub mod close;
 pub mod encode;
+pub mod extension;
 pub mod frame;
 pub mod handshake;
 pub mod sha1;

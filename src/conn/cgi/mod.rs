@@ -659,28 +659,48 @@ impl Conn {
 /// Register the program's pipes and pidfd under the connection's slot.
 fn register(cgi: &mut Cgi, slot: usize, svc: &mut Services) -> std::io::Result<()> {
     let Some(child) = cgi.child.as_mut() else { return Err(ErrorKind::NotFound.into()) };
-    if let Some(stdin) = child.stdin.take() {
-        let mut pipe = Sender::from(stdin);
+    let pipes = register_child(child, slot, svc)?;
+    (cgi.stdin, cgi.stdout, cgi.stderr, cgi.pidfd) = (pipes.stdin, pipes.stdout, pipes.stderr, Some(pipes.pidfd));
+    Ok(())
+}
+
+/// A child's pipes, non-blocking and in the worker's poll, and its pidfd.
+pub(super) struct ChildPipes {
+    pub stdin: Option<Sender>,
+    pub stdout: Option<Receiver>,
+    pub stderr: Option<Receiver>,
+    pub pidfd: OwnedFd,
+}
+
+/// Register a child's piped stdin, stdout and stderr, and its exit (a
+/// pidfd, readable once it ends), under the connection's slot: each wakes
+/// the connection, never the worker blocking on it. Used by CGI and by
+/// `--ws-program` (`conn/websocket/program.rs`).
+pub(super) fn register_child(child: &mut Child, slot: usize, svc: &mut Services) -> std::io::Result<ChildPipes> {
+    let mut stdin = None;
+    if let Some(pipe) = child.stdin.take() {
+        let mut pipe = Sender::from(pipe);
         pipe.set_nonblocking(true)?;
         svc.registry.register(&mut pipe, token::slot(slot, Role::ChildStdin), Interest::WRITABLE)?;
-        cgi.stdin = Some(pipe);
+        stdin = Some(pipe);
     }
-    if let Some(stdout) = child.stdout.take() {
-        let mut pipe = Receiver::from(stdout);
+    let mut stdout = None;
+    if let Some(pipe) = child.stdout.take() {
+        let mut pipe = Receiver::from(pipe);
         pipe.set_nonblocking(true)?;
         svc.registry.register(&mut pipe, token::slot(slot, Role::ChildStdout), Interest::READABLE)?;
-        cgi.stdout = Some(pipe);
+        stdout = Some(pipe);
     }
-    if let Some(stderr) = child.stderr.take() {
-        let mut pipe = Receiver::from(stderr);
+    let mut stderr = None;
+    if let Some(pipe) = child.stderr.take() {
+        let mut pipe = Receiver::from(pipe);
         pipe.set_nonblocking(true)?;
         svc.registry.register(&mut pipe, token::slot(slot, Role::ChildStderr), Interest::READABLE)?;
-        cgi.stderr = Some(pipe);
+        stderr = Some(pipe);
     }
-    let pidfd = sys::pidfd_open(cgi.pid)?;
+    let pidfd = sys::pidfd_open(child.id())?;
     svc.registry.register(&mut SourceFd(&pidfd.as_raw_fd()), token::slot(slot, Role::ChildExit), Interest::READABLE)?;
-    cgi.pidfd = Some(pidfd);
-    Ok(())
+    Ok(ChildPipes { stdin, stdout, stderr, pidfd })
 }
 
 fn flush_stderr_line(cgi: &mut Cgi) {
