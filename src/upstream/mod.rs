@@ -136,6 +136,13 @@ impl UpConn {
         r
     }
 
+    /// Shut the sending side: the client of a tunnel has finished, and the
+    /// upstream reads the end of its stream (the connection is never pooled
+    /// again).
+    pub fn shutdown_write(&mut self) -> io::Result<()> {
+        self.stream.shutdown_write()
+    }
+
     /// Write, noting when the socket is full.
     pub fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         let r = io::Write::write(&mut self.stream, bytes);

@@ -111,6 +111,11 @@ pub struct Exchange {
     out_bodiless: bool,
     /// What the timer was last armed for.
     armed_for: Option<Waiting>,
+    /// The client asked to switch protocols (RFC 9110 §7.8) and the
+    /// `Upgrade` field went upstream with it.
+    upgrade: bool,
+    /// The upstream agreed (101): the exchange is a two-way byte pipe.
+    tunnel: bool,
 }
 
 /// What is left of the client's request body.
@@ -124,6 +129,8 @@ enum BodyIn {
     Chunked(Box<ChunkedDecoder>),
     /// A chunked body spooled to a file, this much of it still to send.
     File { file: std::fs::File, left: u64 },
+    /// After a 101: whatever the client sends, as it comes, until it closes.
+    Tunnel,
 }
 
 /// What an exchange keeps of the request head, which does not outlive
@@ -138,6 +145,8 @@ pub struct Info {
     expect_continue: bool,
     /// The access log's view of the request: method, target, referer, user agent.
     log: [Vec<u8>; 4],
+    /// The `Upgrade` field is passed upstream.
+    upgrade: bool,
 }
 
 impl Info {
@@ -150,6 +159,7 @@ impl Info {
             head_only,
             expect_continue: req.expect_continue && req.body != Body::None,
             log,
+            upgrade: false,
         }
     }
 }
@@ -222,14 +232,27 @@ impl Conn {
         head_only: bool,
     ) {
         let chunked = req.body == Body::Chunked;
-        let request = proxy::request_head(svc, req, &target, self.peer, self.io.session().is_some(), chunked);
+        let websocket_only = svc.config.proxy.get(target.route).is_some_and(|r| r.websocket_only);
+        if websocket_only && let Err(e) = wired_parser::websocket::handshake::check(req) {
+            // `--ws-proxy`: a bad handshake is refused here, the upstream never asked.
+            self.trace_fmt(svc, format_args!("WebSocket handshake refused: {} (RFC 6455 §4.2.1)", e.reason()));
+            let reply = svc.handlers.error_reply(e.status());
+            if e.status() == 426 {
+                svc.handlers.fields.add("Sec-WebSocket-Version", b"13");
+            }
+            self.reply(svc, req, &[], reply, head_only);
+            return;
+        }
+        let upgrade = proxy::upgrade_asked(req);
+        let request = proxy::request_head(svc, req, &target, self.peer, self.io.session().is_some(), chunked, upgrade);
         let proto = Proto::Http(proxy::Http::new(req.method == Method::Head, chunked));
         let body = match req.body {
             Body::None | Body::Length(0) => BodyIn::Done,
             Body::Length(n) => BodyIn::Length(n),
             Body::Chunked => BodyIn::Chunked(Box::new(ChunkedDecoder::new(&svc.config.limits))),
         };
-        let info = Info::of(svc, req, head_only);
+        let mut info = Info::of(svc, req, head_only);
+        info.upgrade = upgrade.is_some();
         self.start_exchange(slot, svc, info, target.group, proto, request, body);
     }
 
@@ -332,6 +355,8 @@ impl Conn {
             out_chunked: false,
             out_bodiless: false,
             armed_for: None,
+            upgrade: info.upgrade,
+            tunnel: false,
         };
         if svc.trace.is_some()
             && let Proto::Http(_) = ex.proto
@@ -690,7 +715,9 @@ impl Conn {
         if ex.request_sent < ex.request.len() || ex.to_up.as_ref().is_some_and(|b| !b.is_empty()) {
             return Waiting::Send;
         }
-        if ex.body.still_in_client() && self.input.as_ref().is_none_or(Buffer::is_empty) {
+        // A tunnel may be quiet both ways for long: it is bounded by the
+        // read timeout alone (nginx's proxy_read_timeout does the same).
+        if ex.body.still_in_client() && !ex.tunnel && self.input.as_ref().is_none_or(Buffer::is_empty) {
             return Waiting::ClientBody;
         }
         if ex.response_started { Waiting::Read } else { Waiting::Header }

@@ -86,6 +86,7 @@ pub fn request_head(
     peer: SocketAddr,
     https: bool,
     chunked: bool,
+    upgrade: Option<&[u8]>,
 ) -> Vec<u8> {
     let mut h = Vec::with_capacity(512 + req.head_len);
     h.extend_from_slice(req.method.as_str().as_bytes());
@@ -164,6 +165,12 @@ pub fn request_head(
     element.extend_from_slice(proto);
     append_field(&mut h, "Forwarded", &forwarded, &element);
     append_field(&mut h, "Via", &via, VIA);
+    // RFC 9110 §7.8: Upgrade is hop-by-hop, so a proxy that passes an
+    // upgrade on names it again, with the Connection option it needs.
+    if let Some(protocols) = upgrade {
+        push_field(&mut h, "Upgrade", protocols);
+        h.extend_from_slice(b"Connection: upgrade\r\n");
+    }
     // The body is framed afresh: the same length, or chunks of ours.
     match req.body {
         wired_parser::Body::Length(n) if n > 0 => {
@@ -176,6 +183,23 @@ pub fn request_head(
     }
     h.extend_from_slice(b"\r\n");
     h
+}
+
+/// The protocols a request asks to switch to (RFC 9110 §7.8), if it does so
+/// in a way that can be passed on: HTTP/1.1, `Upgrade` named in
+/// `Connection`, and no body (the switch happens after the request, and a
+/// body would stand between).
+pub fn upgrade_asked<'b>(req: &Request<'b, '_>) -> Option<&'b [u8]> {
+    if req.version != Version::Http11 || !matches!(req.body, wired_parser::Body::None | wired_parser::Body::Length(0)) {
+        return None;
+    }
+    let upgrade = req.headers.iter().find(|h| h.name.eq_ignore_ascii_case("upgrade"))?;
+    let named = req
+        .headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("connection"))
+        .any(|h| wired_parser::connection::has_token(h.value, b"upgrade"));
+    named.then_some(upgrade.value)
 }
 
 fn push_field(h: &mut Vec<u8>, name: &str, value: &[u8]) {
@@ -318,8 +342,11 @@ impl Conn {
             }
             return Ok(resp.head_len);
         }
+        if let (Some(protocol), true) = (resp.upgrade, ex.upgrade) {
+            return Ok(self.start_tunnel(svc, ex, http, &resp, protocol));
+        }
         if resp.upgrade.is_some() || resp.body == ResponseBody::Tunnel {
-            // We never send Upgrade (it is hop-by-hop): a 101 is a broken answer.
+            // Upgrade was not passed on: a 101 is a broken answer.
             return Err(Fail::upstream(502, "a 101 Switching Protocols nobody asked for"));
         }
         ex.reusable = resp.keep_alive;
@@ -386,6 +413,48 @@ impl Conn {
         self.queue_head(svc, status, framing, ex.version);
         ex.answered = true;
         Ok(head_len)
+    }
+
+    /// The upstream switched protocols (RFC 9110 §15.2.2): its 101 goes to
+    /// the client, and from the end of that head on the exchange is a
+    /// two-way byte pipe (§7.8): the client's bytes go up as they come
+    /// (`BodyIn::Tunnel`), the upstream's come down as they come (a body
+    /// that ends with the upstream's close), until both sides have closed.
+    /// Returns the head's length.
+    fn start_tunnel(
+        &mut self,
+        svc: &mut Services,
+        ex: &mut Exchange,
+        http: &mut Http,
+        resp: &wired_parser::response::Response<'_, '_>,
+        protocol: &[u8],
+    ) -> usize {
+        let mut head = b"HTTP/1.1 101 Switching Protocols\r\n".to_vec();
+        for f in resp.end_to_end() {
+            head.extend_from_slice(f.name.as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(f.value);
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"Upgrade: ");
+        head.extend_from_slice(protocol);
+        head.extend_from_slice(b"\r\nConnection: Upgrade\r\n\r\n");
+        let out = self.output.get_or_insert_with(|| svc.pool.get());
+        out.push(&head);
+        self.trace_queued(svc, "response head", &head);
+        self.trace_note(svc, "tunnel: the connection is now a two-way byte pipe to the upstream (RFC 9110 §7.8)");
+        self.log_saved(svc, &ex.log, ex.version, 101, 0);
+        http.state = Resp::UntilClose;
+        ex.tunnel = true;
+        ex.answered = true;
+        ex.reusable = false;
+        ex.out_chunked = false;
+        ex.out_bodiless = false;
+        ex.body = super::BodyIn::Tunnel;
+        ex.body_framed = false;
+        // Whatever happens after the pipe, the connection ends with it.
+        self.close_after = true;
+        resp.head_len
     }
 
     /// Body bytes for the client, framed as decided.

@@ -95,6 +95,16 @@ impl Conn {
                     ex.body_framed = true;
                     return true;
                 }
+                BodyIn::Tunnel => {
+                    let Some(input) = input.filter(|b| !b.is_empty()) else { return framed };
+                    let n = input.len().min(room);
+                    if n == 0 {
+                        return framed;
+                    }
+                    to_up.push(input.bytes().get(..n).unwrap_or_default());
+                    input.consume(n);
+                    framed = true;
+                }
                 BodyIn::Length(left) => {
                     let Some(input) = input.filter(|b| !b.is_empty()) else { return framed };
                     let n = (input.len() as u64).min(*left).min(room as u64) as usize;
@@ -201,6 +211,17 @@ impl Conn {
             return Ok(false);
         }
         match self.fill(svc) {
+            Ok(0) if matches!(ex.body, BodyIn::Tunnel) => {
+                // The client finished sending through the tunnel: the
+                // upstream reads the end too, and answers until it closes.
+                self.peer_closed = true;
+                ex.body = BodyIn::Done;
+                ex.body_framed = true;
+                if let Some(up) = ex.up.and_then(|k| svc.upstreams.get_mut(k)) {
+                    let _ = up.shutdown_write();
+                }
+                Ok(true)
+            }
             Ok(0) if body_wanted => {
                 self.peer_closed = true;
                 Err(Fail::Client("the client closed its side in the middle of a request body"))
@@ -230,7 +251,7 @@ const READ_ROOM: usize = 16 * 1024;
 impl BodyIn {
     /// More of the body is to come from the client's socket.
     pub(super) fn still_in_client(&self) -> bool {
-        matches!(self, BodyIn::Length(_) | BodyIn::Chunked(_))
+        matches!(self, BodyIn::Length(_) | BodyIn::Chunked(_) | BodyIn::Tunnel)
     }
 }
 

@@ -463,7 +463,10 @@ impl Conn {
             let step = match ws.decoder.decode(input.bytes_mut()) {
                 Ok(s) => s,
                 Err(e) => {
-                    self.trace_fmt(svc, format_args!("WebSocket frame refused: {} (close {})", e.reason(), e.close_code()));
+                    self.trace_fmt(
+                        svc,
+                        format_args!("WebSocket frame refused: {} (close {})", e.reason(), e.close_code()),
+                    );
                     ws.fail(e.close_code(), e.reason());
                     progress = true;
                     break;
@@ -677,4 +680,3 @@ impl Conn {
         }
     }
 }
-
