@@ -667,7 +667,8 @@ impl Conn {
 
     /// The WebSocket is over: stop its program, give its memory back.
     fn end_websocket(&mut self, svc: &mut Services, ws: Box<WebSocket>) {
-        if let Peer::Program(mut p) = (*ws).peer {
+        let ws = *ws;
+        if let Peer::Program(mut p) = ws.peer {
             p.stop(svc);
             svc.ws_programs = svc.ws_programs.saturating_sub(1);
         }
