@@ -21,7 +21,7 @@ test: test-deps
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace
 	# The raw-socket suites again, every connection through a TLS client
-	WIRED_TEST_TLS=1 $(CARGO) test --test integration -- core:: static_files:: hostile:: cgi:: upstream::
+	WIRED_TEST_TLS=1 $(CARGO) test --test integration -- core:: static_files:: hostile:: cgi:: upstream:: websocket::
 	$(MAKE) doc
 
 # Real components the tests use, installed when missing (Debian; needs root).

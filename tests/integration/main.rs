@@ -12,3 +12,4 @@ mod tls_scanners;
 mod tls_shim;
 mod trace_docs;
 mod upstream;
+mod websocket;
