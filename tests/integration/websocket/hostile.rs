@@ -23,7 +23,7 @@ fn expect_failure(server: &Server, bytes: &[u8], code: u16, what: &str) {
 
 #[test]
 fn broken_frames_fail_with_their_codes() {
-    let (_t, server) = echo(&"ws-broken", &["--ws-max-message", "100000"]);
+    let (_t, server) = echo("ws-broken", &["--ws-max-message", "100000"]);
     // §5.1: a client's frames must be masked.
     expect_failure(&server, &frame_with(TEXT, true, false, false, b"plain"), 1002, "unmasked");
     // §5.2: the 64-bit length's top bit must be 0 (a 2^63 length header).
@@ -64,7 +64,7 @@ fn broken_frames_fail_with_their_codes() {
 
 #[test]
 fn invalid_utf8_split_across_fragments_fails_fast() {
-    let (_t, server) = echo(&"ws-utf8", &[]);
+    let (_t, server) = echo("ws-utf8", &[]);
     let (mut s, _) = open(&server, "/echo", "");
     // "κόσμε" then a byte that cannot continue it: the first fragment is
     // valid, the second makes the text impossible (0xc0 is never UTF-8).
@@ -83,7 +83,7 @@ fn invalid_utf8_split_across_fragments_fails_fast() {
 
 #[test]
 fn a_deflate_bomb_is_refused_with_1009() {
-    let (_t, server) = echo(&"ws-bomb", &["--ws-max-message", "65536"]);
+    let (_t, server) = echo("ws-bomb", &["--ws-max-message", "65536"]);
     let (mut s, _) = open(&server, "/echo", "Sec-WebSocket-Extensions: permessage-deflate\r\n");
     // 10 MB of zeros compress to a few kilobytes: the limit is on what
     // comes out, not on the frame.
@@ -101,7 +101,7 @@ fn a_deflate_bomb_is_refused_with_1009() {
 
 #[test]
 fn a_client_that_never_reads_stalls_itself_not_the_server() {
-    let (_t, server) = echo(&"ws-no-read", &[]);
+    let (_t, server) = echo("ws-no-read", &[]);
     let before = server.rss_kib();
     let (mut s, _) = open(&server, "/echo", "");
     // Echoes pile up toward a client that does not read: once the queue
@@ -121,7 +121,7 @@ fn a_client_that_never_reads_stalls_itself_not_the_server() {
 
 #[test]
 fn thousands_of_sockets_dropped_mid_frame_leak_nothing() {
-    let (_t, server) = echo(&"ws-churn", &[]);
+    let (_t, server) = echo("ws-churn", &[]);
     if crate::tls_shim::plain_only("counts sockets and descriptors of plain connections") {
         return;
     }
