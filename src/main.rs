@@ -191,12 +191,13 @@ fn parse_upstreams(m: &getopts::Matches, c: &mut Config) -> Result<Vec<wired::co
         let route = up::parse_proxy(p, &mut c.upstreams).map_err(|e| Usage(format!("--proxy: {e}")))?;
         c.proxy.push(route);
     }
-    for p in m.opt_strs("ws-proxy") {
-        let mut route = up::parse_proxy(&p, &mut c.upstreams).map_err(|e| Usage(format!("--ws-proxy: {e}")))?;
+    let ws_proxies = m.opt_strs("ws-proxy");
+    for p in &ws_proxies {
+        let mut route = up::parse_proxy(p, &mut c.upstreams).map_err(|e| Usage(format!("--ws-proxy: {e}")))?;
         route.websocket_only = true;
         c.proxy.push(route);
     }
-    if c.proxy.len() > 1 {
+    if !proxies.is_empty() || !ws_proxies.is_empty() {
         // Longest prefix first, so /app/api/ wins over /app/ whatever the
         // order given. (Never with a file's servers, whose locations name
         // their proxy targets by index: the route flags are refused then.)

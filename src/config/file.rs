@@ -65,6 +65,12 @@ pub(super) struct File {
     pub upstream_keepalive_timeout: Option<Spanned<toml::Value>>,
     pub upstream_max_fails: Option<Spanned<i64>>,
     pub upstream_fail_timeout: Option<Spanned<toml::Value>>,
+    pub ws_max_message: Option<Spanned<i64>>,
+    pub ws_idle_timeout: Option<Spanned<toml::Value>>,
+    pub ws_origins: Option<Vec<Spanned<String>>>,
+    pub ws_protocols: Option<Vec<Spanned<String>>>,
+    pub ws_deflate: Option<bool>,
+    pub ws_program_max: Option<Spanned<i64>>,
     #[serde(default)]
     pub upstream: BTreeMap<String, Spanned<UpstreamGroup>>,
     #[serde(default)]
@@ -106,6 +112,9 @@ pub(super) struct LocationBlock {
     pub fastcgi: Option<Spanned<String>>,
     pub fastcgi_ext: Option<Spanned<Vec<Spanned<String>>>>,
     pub proxy: Option<Spanned<String>>,
+    pub ws_echo: Option<Spanned<bool>>,
+    pub ws_program: Option<Spanned<String>>,
+    pub ws_proxy: Option<Spanned<String>>,
     pub redirect: Option<Spanned<String>>,
     pub respond: Option<Spanned<String>>,
     pub status: Option<Spanned<i64>>,
@@ -304,6 +313,7 @@ fn build(file: File) -> Result<Loaded, At> {
         (&file.upstream_read_timeout, &mut c.upstream_timeouts.read),
         (&file.upstream_keepalive_timeout, &mut c.upstream_pool.keepalive_timeout),
         (&file.upstream_fail_timeout, &mut c.upstream_pool.fail_timeout),
+        (&file.ws_idle_timeout, &mut c.ws.idle_timeout),
     ] {
         if let Some(v) = value {
             *slot = duration(v)?;
@@ -331,6 +341,7 @@ fn build(file: File) -> Result<Loaded, At> {
         (file.sendfile, &mut c.sendfile),
         (file.redirect_https, &mut c.redirect_https),
         (file.fastcgi_keep_conn, &mut c.fastcgi_keep_conn),
+        (file.ws_deflate, &mut c.ws.deflate),
     ] {
         if let Some(v) = value {
             *slot = v;
@@ -362,6 +373,14 @@ fn build(file: File) -> Result<Loaded, At> {
     if let Some(n) = &file.cgi_max {
         c.cgi_max = number(n, 1, i64::MAX)?;
     }
+    if let Some(n) = &file.ws_max_message {
+        c.ws.max_message = number(n, 125, i64::MAX)?;
+    }
+    if let Some(n) = &file.ws_program_max {
+        c.ws.program_max = number(n, 1, i64::MAX)?;
+    }
+    c.ws.origins.extend(file.ws_origins.iter().flatten().map(|o| o.get_ref().clone()));
+    c.ws.protocols.extend(file.ws_protocols.iter().flatten().map(|p| p.get_ref().clone()));
     match (&file.tls_cert, &file.tls_key) {
         (Some(cert), Some(key)) => {
             tls.default = Some(CertPair { cert: cert.get_ref().into(), key: key.get_ref().into() });

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use toml::Spanned;
 
 use super::file::{At, File, LocationBlock, ServerBlock, at};
-use super::routes::{Action, Location, Match, RouteTable, Server, Static, Template};
+use super::routes::{Action, Location, Match, RouteTable, Server, Static, Template, WsEndpoint};
 use super::{CgiExt, Config, upstream};
 use crate::tls::{CertPair, TlsSettings};
 
@@ -165,6 +165,9 @@ fn allowed(doing: &str) -> &'static [&'static str] {
         "redirect" => &["redirect", "status"],
         "respond" => &["respond", "status", "content_type"],
         "proxy" => &["proxy"],
+        "ws_echo" => &["ws_echo"],
+        "ws_program" => &["ws_program"],
+        "ws_proxy" => &["ws_proxy"],
         _ => &["cgi"],
     }
 }
@@ -188,6 +191,9 @@ fn location(
         ("fastcgi", l.fastcgi.as_ref().map(Spanned::span)),
         ("fastcgi_ext", l.fastcgi_ext.as_ref().map(Spanned::span)),
         ("proxy", l.proxy.as_ref().map(Spanned::span)),
+        ("ws_echo", l.ws_echo.as_ref().filter(|e| *e.get_ref()).map(Spanned::span)),
+        ("ws_program", l.ws_program.as_ref().map(Spanned::span)),
+        ("ws_proxy", l.ws_proxy.as_ref().map(Spanned::span)),
         ("redirect", l.redirect.as_ref().map(Spanned::span)),
         ("respond", l.respond.as_ref().map(Spanned::span)),
         ("status", l.status.as_ref().map(Spanned::span)),
@@ -200,7 +206,10 @@ fn location(
     let helper = l.fastcgi_ext.is_some();
     let doers: Vec<&(&str, Range<usize>)> = present
         .iter()
-        .filter(|(k, _)| ["proxy", "cgi", "redirect", "respond"].contains(k) || (*k == "fastcgi" && !helper))
+        .filter(|(k, _)| {
+            ["proxy", "cgi", "redirect", "respond", "ws_echo", "ws_program", "ws_proxy"].contains(k)
+                || (*k == "fastcgi" && !helper)
+        })
         .collect();
     if let [first, second, ..] = doers.as_slice() {
         return Err(At(
@@ -217,7 +226,7 @@ fn location(
         let s = l.alias.as_ref().or(l.cgi.as_ref()).map_or(l.path.span(), Spanned::span);
         return Err(At(s, "alias and cgi name a directory, for a prefix location: not for an exact '= /path'".into()));
     }
-    let passes = matches!(doing, "proxy" | "fastcgi" | "cgi");
+    let passes = matches!(doing, "proxy" | "fastcgi" | "cgi" | "ws_proxy");
     let slash_redirect = passes && matches!(&matcher, Match::Prefix(p) if p.len() > 1 && p.ends_with('/'));
     let action = match doing {
         "proxy" => {
@@ -226,6 +235,23 @@ fn location(
                 .map_err(|e| at(url, format!("proxy: {e}")))?;
             c.proxy.push(route);
             Action::Proxy(c.proxy.len() - 1)
+        }
+        "ws_proxy" => {
+            let url = l.ws_proxy.as_ref().ok_or_else(|| at(&l.path, "ws_proxy"))?;
+            let mut route = upstream::parse_proxy(&format!("{}={}", matcher.path(), url.get_ref()), &mut c.upstreams)
+                .map_err(|e| at(url, format!("ws_proxy: {e}")))?;
+            route.websocket_only = true;
+            c.proxy.push(route);
+            Action::Proxy(c.proxy.len() - 1)
+        }
+        "ws_echo" => Action::WebSocket(WsEndpoint::Echo),
+        "ws_program" => {
+            let program = l.ws_program.as_ref().ok_or_else(|| at(&l.path, "ws_program"))?;
+            let path = std::path::absolute(program.get_ref()).map_err(|e| at(program, e.to_string()))?;
+            if !path.is_file() {
+                return Err(at(program, format!("{} is not a file", program.get_ref())));
+            }
+            Action::WebSocket(WsEndpoint::Program(path))
         }
         "fastcgi" => {
             let target = l.fastcgi.as_ref().ok_or_else(|| at(&l.path, "fastcgi"))?;

@@ -243,3 +243,28 @@ fn requests_pipelined_before_the_upgrade_are_answered_first() {
     assert_eq!(read_head(&mut s).status, 101);
     assert_eq!(read_frame(&mut s).unwrap().payload, b"early");
 }
+
+#[test]
+fn a_configuration_file_routes_websocket_locations() {
+    let tree = site("ws-config");
+    let config = tree.join("wired.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "ws_protocols = [\"chat\"]\nws_deflate = false\n\n[[server]]\nroot = \"{}\"\n\n\
+             [[server.location]]\npath = \"/live/echo\"\nws_echo = true\n",
+            tree.join("www").display()
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let server = Server::start(&tree.join("www"), &["--config", &config]);
+    let (mut s, head) =
+        open(&server, "/live/echo", "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: permessage-deflate\r\n");
+    assert_eq!(head.header("sec-websocket-protocol"), Some("chat"));
+    assert_eq!(head.header("sec-websocket-extensions"), None, "ws_deflate = false");
+    send(&mut s, &frame(TEXT, true, b"from the file"));
+    assert_eq!(read_frame(&mut s).unwrap().payload, b"from the file");
+    // Other paths are the server's files, not sockets.
+    assert_eq!(server.get("/index.html").status, 200);
+}
