@@ -481,6 +481,9 @@ impl Conn {
                 Some(Event::Start(h)) => self.frame_start(svc, ws, h),
                 Some(Event::Payload(range)) => {
                     let piece = input.bytes().get(range).unwrap_or_default();
+                    if svc.trace.is_some() {
+                        self.trace_payload(svc, ws, piece);
+                    }
                     self.frame_payload(ws, piece);
                 }
                 Some(Event::End(h)) => self.frame_end(svc, ws, h),
@@ -512,6 +515,15 @@ impl Conn {
             ws.message.clear();
             ws.text = Utf8Validator::new();
         }
+    }
+
+    /// `--trace`: a payload piece as it reads once unmasked (§5.3).
+    fn trace_payload(&self, svc: &mut Services, ws: &WebSocket, piece: &[u8]) {
+        const SHOWN: usize = 64;
+        let what = if ws.compressed && !ws.in_control { "deflate data" } else { "unmasked" };
+        let text: String = String::from_utf8_lossy(piece.get(..SHOWN).unwrap_or(piece)).escape_debug().collect();
+        let more = if piece.len() > SHOWN { format!(" … {} more bytes", piece.len() - SHOWN) } else { String::new() };
+        self.trace_fmt(svc, format_args!("    payload, {what}: \"{text}\"{more}"));
     }
 
     fn frame_payload(&mut self, ws: &mut WebSocket, piece: &[u8]) {
@@ -561,7 +573,13 @@ impl Conn {
                     Ok(Some(c)) => Some(c.code),
                     _ => None,
                 };
-                self.trace_fmt(svc, format_args!("WebSocket Close received ({code:?}); answering"));
+                match code {
+                    Some(c) => self.trace_fmt(
+                        svc,
+                        format_args!("Close received, code {c}: answering with the same code (RFC 6455 §5.5.1)"),
+                    ),
+                    None => self.trace_note(svc, "Close received, no code: answering with an empty Close (RFC 6455 §5.5.1)"),
+                }
                 ws.send_close(code, "");
                 if let Peer::Program(p) = &mut ws.peer {
                     p.end_input(svc);
