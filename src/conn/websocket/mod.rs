@@ -410,7 +410,14 @@ impl Conn {
                 } else {
                     "WebSocket closed: both Close frames exchanged (RFC 6455 §7.1.1)"
                 };
-                return self.close_because(why);
+                self.close_because(why);
+                // A failed connection may have frames in flight behind the
+                // bad one: closing on them would reset the connection and
+                // could lose our Close frame, so wired shuts its side and
+                // drains briefly first (the lingering close).
+                self.linger_needed = ws.failing;
+                self.phase = Phase::Closed;
+                return self.finish(slot, svc);
             }
             match self.read_socket(svc, ws) {
                 Ok(p) => progress |= p,
