@@ -119,6 +119,19 @@ pub(super) struct LocationBlock {
     pub respond: Option<Spanned<String>>,
     pub status: Option<Spanned<i64>>,
     pub content_type: Option<Spanned<String>>,
+    pub add_header: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    pub add_header_always: Option<bool>,
+    pub cors_origins: Option<Spanned<Vec<Spanned<String>>>>,
+    pub cors_credentials: Option<bool>,
+    pub cors_methods: Option<Vec<Spanned<String>>>,
+    pub cors_headers: Option<Vec<Spanned<String>>>,
+    pub cors_expose: Option<Vec<Spanned<String>>>,
+    pub cors_max_age: Option<Spanned<i64>>,
+    pub auth_basic: Option<Spanned<String>>,
+    pub auth_basic_user_file: Option<Spanned<String>>,
+    pub access: Option<Vec<Spanned<String>>>,
+    pub try_files: Option<Spanned<Vec<Spanned<String>>>>,
+    pub max_body_bytes: Option<Spanned<i64>>,
 }
 
 /// Every key the schema has, by table (`""` is the top level), as the

@@ -12,6 +12,7 @@ use wired_parser::Limits;
 
 pub mod file;
 pub mod routes;
+pub mod rules;
 mod servers;
 pub mod upstream;
 

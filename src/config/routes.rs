@@ -57,6 +57,9 @@ pub struct Location {
     /// requests on (a program there would otherwise see `/app` and build
     /// relative links from the wrong directory).
     pub slash_redirect: bool,
+    /// Headers, CORS, a password, an address list, a file fallback, a body
+    /// limit (`config/rules.rs`); `None` when the location sets none.
+    pub rules: Option<std::sync::Arc<super::rules::Rules>>,
 }
 
 /// How a location matches the normalized request path.
@@ -360,11 +363,12 @@ pub fn from_flags(
             matcher: Match::Segment(ws.path.clone()),
             action: Action::WebSocket(ws.endpoint.clone()),
             slash_redirect: false,
+            rules: None,
         });
     }
     for (i, route) in proxy.iter().enumerate() {
         let matcher = Match::Prefix(route.prefix.clone());
-        locations.push(Location { matcher, action: Action::Proxy(i), slash_redirect: true });
+        locations.push(Location { matcher, action: Action::Proxy(i), slash_redirect: true, rules: None });
     }
     let mut fastcgi_ext = Vec::new();
     for route in fastcgi {
@@ -373,6 +377,7 @@ pub fn from_flags(
                 matcher: Match::Prefix(p.clone()),
                 action: Action::FastCgi { group: route.group, root: 0 },
                 slash_redirect: false,
+                rules: None,
             }),
             FastcgiMatch::Extension(ext) => fastcgi_ext.push((ext.clone(), route.group)),
         }
@@ -382,6 +387,7 @@ pub fn from_flags(
             matcher: Match::Segment(dir.prefix.clone()),
             action: Action::Cgi { dir: dir.dir.clone(), root: 0 },
             slash_redirect: false,
+            rules: None,
         });
     }
     let files = Static { root: 0, alias: false, autoindex: None, cgi_ext: cgi_ext.to_vec(), fastcgi_ext };
@@ -389,6 +395,7 @@ pub fn from_flags(
         matcher: Match::Prefix("/".into()),
         action: Action::Static(files),
         slash_redirect: false,
+        rules: None,
     });
     RouteTable { servers: vec![Server { names: Vec::new(), locations, root: 0 }], default: 0, roots: Vec::new() }
 }
@@ -483,7 +490,7 @@ mod tests {
     use super::*;
 
     fn location(matcher: Match, slash_redirect: bool) -> Location {
-        Location { matcher, action: Action::Proxy(0), slash_redirect }
+        Location { matcher, action: Action::Proxy(0), slash_redirect, rules: None }
     }
 
     fn server(names: &[&str], locations: Vec<Location>) -> Server {

@@ -12,6 +12,7 @@ use toml::Spanned;
 
 use super::file::{At, File, LocationBlock, ServerBlock, at};
 use super::routes::{Action, Location, Match, RouteTable, Server, Static, Template, WsEndpoint};
+use super::rules::{BasicAuth, Cors, Rules, parse_access, parse_try_files, read_htpasswd};
 use super::{CgiExt, Config, upstream};
 use crate::tls::{CertPair, TlsSettings};
 
@@ -114,6 +115,7 @@ fn server(
             matcher: Match::Prefix("/".into()),
             action: Action::Static(files),
             slash_redirect: false,
+            rules: None,
         });
     }
     Ok(Server { names, locations, root })
@@ -156,6 +158,23 @@ fn root_id(dir: &Spanned<String>, roots: &mut Vec<PathBuf>) -> Result<usize, At>
     };
     Ok(index + 1)
 }
+
+/// The keys any location may hold, whatever it does (`rules.rs`).
+const RULE_KEYS: [&str; 13] = [
+    "add_header",
+    "add_header_always",
+    "cors_origins",
+    "cors_credentials",
+    "cors_methods",
+    "cors_headers",
+    "cors_expose",
+    "cors_max_age",
+    "auth_basic",
+    "auth_basic_user_file",
+    "access",
+    "try_files",
+    "max_body_bytes",
+];
 
 /// The keys a location may hold besides its path, by what it does.
 fn allowed(doing: &str) -> &'static [&'static str] {
@@ -218,7 +237,7 @@ fn location(
         ));
     }
     let doing = doers.first().map_or("files", |(k, _)| k);
-    if let Some((k, s)) = present.iter().find(|(k, _)| !allowed(doing).contains(k)) {
+    if let Some((k, s)) = present.iter().find(|(k, _)| !allowed(doing).contains(k) && !RULE_KEYS.contains(k)) {
         let what = if doing == "files" { "serves files".to_string() } else { format!("has '{doing}'") };
         return Err(At(s.clone(), format!("'{k}' has no meaning in a location that {what}")));
     }
@@ -273,7 +292,82 @@ fn location(
         "respond" => respond(l)?,
         _ => Action::Static(files(l, server_root, server_autoindex, c, roots)?),
     };
-    Ok(Location { matcher, action, slash_redirect })
+    let rules = rules(l)?;
+    if !rules.try_files.is_empty() && !matches!(action, Action::Static(_)) {
+        let s = l.try_files.as_ref().map_or(l.path.span(), Spanned::span);
+        return Err(At(s, "try_files is for a location that serves files".into()));
+    }
+    let rules = (!rules.is_empty()).then(|| std::sync::Arc::new(rules));
+    Ok(Location { matcher, action, slash_redirect, rules })
+}
+
+/// The rules a location adds around its action (`rules.rs`).
+fn rules(l: &LocationBlock) -> Result<Rules, At> {
+    let mut r = Rules::default();
+    for (name, value) in l.add_header.iter().flat_map(|h| h.get_ref().iter()) {
+        let token =
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        // RFC 9110 §5.1, §5.5: a field name is a token; a value has no CR, LF or NUL.
+        if !token || value.get_ref().bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(at(value, format!("add_header: '{name}: {}' is not a header field", value.get_ref())));
+        }
+        r.add_header.push((name.clone(), value.get_ref().clone()));
+    }
+    r.add_header_always = l.add_header_always.unwrap_or(false);
+    if let Some(origins) = &l.cors_origins {
+        let strings = |v: &Option<Vec<Spanned<String>>>| -> Vec<String> {
+            v.iter().flatten().map(|s| s.get_ref().clone()).collect()
+        };
+        let list: Vec<String> = origins.get_ref().iter().map(|o| o.get_ref().clone()).collect();
+        if list.is_empty() {
+            return Err(at(origins, "cors_origins: name at least one origin, or \"*\""));
+        }
+        for o in origins.get_ref() {
+            let ok = o.get_ref() == "*"
+                || (o.get_ref().starts_with("http://") || o.get_ref().starts_with("https://"))
+                    && !o.get_ref().ends_with('/');
+            if !ok {
+                return Err(at(
+                    o,
+                    format!("cors_origins: '{}' is not an origin like https://app.example", o.get_ref()),
+                ));
+            }
+        }
+        r.cors = Some(Cors {
+            origins: list,
+            credentials: l.cors_credentials.unwrap_or(false),
+            methods: strings(&l.cors_methods),
+            headers: strings(&l.cors_headers),
+            expose: strings(&l.cors_expose),
+            max_age: match &l.cors_max_age {
+                Some(n) => Some(u64::try_from(*n.get_ref()).map_err(|_| at(n, "cors_max_age: seconds, 0 or more"))?),
+                None => None,
+            },
+        });
+    }
+    match (&l.auth_basic, &l.auth_basic_user_file) {
+        (Some(realm), Some(file)) => {
+            if realm.get_ref().contains(['"', '\\']) || realm.get_ref().bytes().any(|b| b.is_ascii_control()) {
+                return Err(at(realm, "auth_basic: a realm without quotes, backslashes or control characters"));
+            }
+            let users = read_htpasswd(std::path::Path::new(file.get_ref())).map_err(|e| at(file, e))?;
+            r.auth = Some(BasicAuth::new(realm.get_ref().clone(), users));
+        }
+        (Some(realm), None) => return Err(at(realm, "auth_basic needs its auth_basic_user_file")),
+        (None, Some(file)) => return Err(at(file, "auth_basic_user_file needs auth_basic (the realm)")),
+        (None, None) => {}
+    }
+    for line in l.access.iter().flatten() {
+        r.access.push(parse_access(line.get_ref()).map_err(|e| at(line, format!("access: {e}")))?);
+    }
+    if let Some(t) = &l.try_files {
+        let entries: Vec<String> = t.get_ref().iter().map(|e| e.get_ref().clone()).collect();
+        r.try_files = parse_try_files(&entries).map_err(|e| at(t, format!("try_files: {e}")))?;
+    }
+    if let Some(n) = &l.max_body_bytes {
+        r.max_body_bytes = Some(u64::try_from(*n.get_ref()).map_err(|_| at(n, "max_body_bytes: bytes, 0 or more"))?);
+    }
+    Ok(r)
 }
 
 /// `path`: `= /exact` or a prefix, written as requests are matched

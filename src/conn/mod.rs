@@ -186,6 +186,8 @@ pub struct Conn {
     pub ws: Option<Box<websocket::WebSocket>>,
     /// Why the connection is closing, for `--trace` (empty until known).
     pub close_reason: &'static str,
+    /// The current request's location rules, for its response head.
+    pub applied: Option<Box<crate::handler::rules::Applied>>,
 }
 
 impl Conn {
@@ -220,6 +222,7 @@ impl Conn {
             send_buffer_sized: false,
             registered: false,
             close_reason: "",
+            applied: None,
         }
     }
 
@@ -267,6 +270,7 @@ impl Conn {
             Phase::Head if self.input.as_ref().is_some_and(|b| !b.is_empty()) => {
                 // RFC 9110 §15.5.9: 408 tells the client why before closing.
                 self.trace_note(svc, "head timeout: answering 408 and closing");
+                self.applied = None;
                 self.queue_error(svc, 408, true);
                 self.phase = Phase::Write;
                 self.drive(slot, svc)

@@ -185,6 +185,7 @@ impl Conn {
     /// `rest` holds the bytes already buffered.
     pub(super) fn answer(&mut self, slot: usize, svc: &mut Services, req: &Request<'_, '_>, rest: &[u8]) -> Parsed {
         self.requests += 1;
+        self.applied = None;
         if self.requests > 1 {
             self.nodelay();
         }
@@ -206,10 +207,19 @@ impl Conn {
             self.reply(svc, req, rest, reply, req.method == wired_parser::Method::Head);
             return Parsed::Answered;
         }
-        let Dispatch { action, head_only, refused } =
+        let Dispatch { action, head_only, refused, applied } =
             svc.handlers.dispatch(req, svc.clock.secs(), self.peer, self.local);
         if let Some(e) = refused {
             self.trace_refused_target(svc, e);
+        }
+        self.applied = applied;
+        // The location's own body limit (`max_body_bytes`), checked like
+        // the server's above (RFC 9110 §15.5.14).
+        if let Body::Length(n) = req.body
+            && n > self.max_body_bytes(svc)
+        {
+            self.refuse(svc, Error::BodyTooLarge);
+            return Parsed::Refused;
         }
         match action {
             Action::Reply(reply) => self.reply(svc, req, rest, reply, head_only),
@@ -283,6 +293,11 @@ impl Conn {
     /// close after it: the framing of what follows is in doubt (RFC 9112 §9.6).
     fn refuse(&mut self, svc: &mut Services, e: Error) {
         self.log_refused(svc, e.status());
+        // A location's fields are for its answers, not for refusals of the
+        // request's framing (except a body too large for that location).
+        if e != Error::BodyTooLarge {
+            self.applied = None;
+        }
         self.linger_needed = true;
         self.queue_error(svc, e.status(), true);
     }
@@ -293,6 +308,15 @@ impl Conn {
 /// would refuse to accept is not worth reading to throw away either.
 pub(super) fn discard_limit(svc: &Services) -> u64 {
     DISCARD_LIMIT.min(svc.config.max_body_bytes)
+}
+
+impl Conn {
+    /// The largest body the current request may have: the server's
+    /// `--max-body-bytes`, or its location's `max_body_bytes` if smaller.
+    pub(super) fn max_body_bytes(&self, svc: &Services) -> u64 {
+        let location = self.applied.as_ref().and_then(|a| a.max_body_bytes());
+        location.map_or(svc.config.max_body_bytes, |l| l.min(svc.config.max_body_bytes))
+    }
 }
 
 /// How large a chunked body says it is at least, from the bytes of it that

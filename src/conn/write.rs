@@ -127,6 +127,9 @@ impl Conn {
         head.extend_from_slice(svc.clock.http_date());
         head.extend_from_slice(b"\r\n");
         head.extend_from_slice(svc.handlers.fields.as_bytes());
+        if let Some(applied) = &self.applied {
+            applied.write_fields(status, head);
+        }
         match framing {
             Framing::None | Framing::UntilClose => {}
             Framing::Length(n) => {

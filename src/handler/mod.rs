@@ -7,6 +7,7 @@ pub mod conditional;
 pub mod file_cache;
 pub mod mime;
 mod route;
+pub mod rules;
 pub mod static_files;
 pub mod upstream;
 
@@ -75,6 +76,9 @@ pub struct Dispatch {
     /// The rule the request's target broke, when that is why the answer is
     /// an error (for `--trace`, which names every refusal's rule).
     pub refused: Option<wired_parser::Error>,
+    /// The location's rules the response head carries (`add_header`, CORS)
+    /// and its body limit; `None` for a location without rules.
+    pub applied: Option<Box<rules::Applied>>,
 }
 
 /// The handlers of one worker, and the scratch space they write into. The
@@ -89,6 +93,8 @@ pub struct Handlers {
     pub fields: Fields,
     /// Scratch: a normalized request path.
     path: Vec<u8>,
+    /// Passwords checked lately (`rules.rs`).
+    auth_memory: rules::AuthMemory,
 }
 
 impl Handlers {
@@ -99,6 +105,7 @@ impl Handlers {
             config,
             fields: Fields::new(),
             path: Vec::with_capacity(256),
+            auth_memory: rules::AuthMemory::new(),
         })
     }
 
@@ -110,8 +117,9 @@ impl Handlers {
         self.fields.clear();
         let head_only = req.method == Method::Head;
         let mut refused = None;
-        let action = self.route(req, now, peer, local, &mut refused);
-        Dispatch { action, head_only, refused }
+        let mut applied = None;
+        let action = self.route(req, now, peer, local, &mut refused, &mut applied);
+        Dispatch { action, head_only, refused, applied }
     }
 
     /// An error response (the configured page, or the built-in one), its
@@ -162,6 +170,7 @@ impl Handlers {
         peer: SocketAddr,
         local: SocketAddr,
         refused: &mut Option<wired_parser::Error>,
+        applied: &mut Option<Box<rules::Applied>>,
     ) -> Action {
         let target = match parse_target(req.target, req.method) {
             Ok(t) => t,
@@ -198,7 +207,9 @@ impl Handlers {
             panic!("test panic requested by {peer}");
         }
         let ctx = Ctx { req, method: req.method, path, query: target.query, now, peer, local };
-        route::act(&self.config, &mut self.statics, &mut self.fields, &ctx)
+        let scratch =
+            route::Scratch { statics: &mut self.statics, fields: &mut self.fields, auth: &mut self.auth_memory };
+        route::act(&self.config, scratch, &ctx, applied)
     }
 }
 

@@ -9,13 +9,28 @@ use wired_parser::{Method, Request};
 
 use super::cgi::{self, Tree};
 use super::static_files::{Site, StaticFiles};
-use super::{Action, Ctx, autoindex, host_without_port, upstream};
+use super::{Action, Ctx, autoindex, host_without_port, rules, upstream};
 use crate::config::Config;
 use crate::config::routes::{Action as Does, Found, Location, Piece, Server, Static, Template, Var};
+use crate::config::rules::TryFile;
 use crate::response::{Body, Fields, Reply};
 
-/// Who answers a request whose path is normalized (`ctx.path`).
-pub(super) fn act(config: &Config, statics: &mut StaticFiles, fields: &mut Fields, ctx: &Ctx<'_, '_, '_>) -> Action {
+/// What routing writes into, besides the answer: the handlers' state.
+pub(super) struct Scratch<'a> {
+    pub statics: &'a mut StaticFiles,
+    pub fields: &'a mut Fields,
+    pub auth: &'a mut rules::AuthMemory,
+}
+
+/// Who answers a request whose path is normalized (`ctx.path`); the
+/// location's rules for its response go to `applied`.
+pub(super) fn act(
+    config: &Config,
+    scratch: Scratch<'_>,
+    ctx: &Ctx<'_, '_, '_>,
+    applied: &mut Option<Box<rules::Applied>>,
+) -> Action {
+    let Scratch { statics, fields, auth } = scratch;
     let host = request_host(ctx.req);
     let server = config.routes.server_for(host);
     let location = match server.find(ctx.path) {
@@ -37,6 +52,33 @@ pub(super) fn act(config: &Config, statics: &mut StaticFiles, fields: &mut Field
         None if matches!(ctx.method, Method::Other(_)) => return Action::Reply(statics.error_reply(501, fields)),
         None => return Action::Reply(statics.error_reply(404, fields)),
     };
+    if let Some(r) = &location.rules {
+        match rules::check(r, ctx.req, ctx.peer.ip(), auth, fields) {
+            rules::Verdict::Pass(a) => *applied = a,
+            rules::Verdict::Stop { status, applied: a } => {
+                *applied = a;
+                if status == 204 {
+                    return Action::Reply(Reply::new(204, Body::Empty));
+                }
+                return Action::Reply(statics.error_reply(status, fields));
+            }
+        }
+    }
+    perform(config, statics, fields, ctx, server, location, true)
+}
+
+/// What a location's action answers. `first`: the request came here by
+/// its own path (a `try_files` fallback is routed once more with `false`,
+/// so fallbacks never chain).
+fn perform(
+    config: &Config,
+    statics: &mut StaticFiles,
+    fields: &mut Fields,
+    ctx: &Ctx<'_, '_, '_>,
+    server: &Server,
+    location: &Location,
+    first: bool,
+) -> Action {
     match &location.action {
         // Upstreams and programs take any method: the application decides
         // what it supports.
@@ -61,7 +103,10 @@ pub(super) fn act(config: &Config, statics: &mut StaticFiles, fields: &mut Field
                 Err(status) => Action::Reply(statics.error_reply(status, fields)),
             }
         }
-        Does::Static(site) => files(config, statics, fields, ctx, location, site),
+        Does::Static(site) => match location.rules.as_ref().filter(|r| first && !r.try_files.is_empty()) {
+            Some(r) => try_files(config, statics, fields, ctx, server, location, site, &r.try_files),
+            None => files(config, statics, fields, ctx, location, site),
+        },
         Does::WebSocket(endpoint) => {
             let name = location.matcher.path().trim_end_matches('/').as_bytes();
             let path_info = ctx.path.get(name.len()..).unwrap_or_default();
@@ -89,6 +134,94 @@ pub(super) fn act(config: &Config, statics: &mut StaticFiles, fields: &mut Field
             fields.add("Content-Type", content_type.as_bytes());
             Action::Reply(Reply::new(*status, Body::Owned(body.clone())))
         }
+    }
+}
+
+/// `try_files` (nginx's): each path but the last is tried as a file (a
+/// directory when it ends in `/`) of the location, and the first that
+/// exists is served as if asked for; the last entry is a status to answer
+/// with, or a URI routed again through the server's locations (an internal
+/// redirect: `/index.html` for a single-page app, `/index.php?$args` for a
+/// PHP front controller).
+#[allow(clippy::too_many_arguments)]
+fn try_files(
+    config: &Config,
+    statics: &mut StaticFiles,
+    fields: &mut Fields,
+    ctx: &Ctx<'_, '_, '_>,
+    server: &Server,
+    location: &Location,
+    site: &Static,
+    entries: &[TryFile],
+) -> Action {
+    let Some((last, tried)) = entries.split_last() else { return files(config, statics, fields, ctx, location, site) };
+    for entry in tried {
+        let TryFile::Path(t) = entry else { continue };
+        let candidate = expand_uri(t, ctx.path);
+        if exists(config, location, site, &candidate) {
+            let here = Ctx { path: &candidate, ..*ctx };
+            return files(config, statics, fields, &here, location, site);
+        }
+    }
+    match last {
+        TryFile::Status(code) => Action::Reply(statics.error_reply(*code, fields)),
+        TryFile::Path(t) => {
+            let uri = substitute(t, config, server, ctx);
+            let (raw_path, query) = match uri.iter().position(|&b| b == b'?') {
+                Some(q) => (uri.get(..q).unwrap_or_default(), uri.get(q + 1..)),
+                None => (uri.as_slice(), None),
+            };
+            let mut normalized = Vec::with_capacity(raw_path.len());
+            let Ok(path) = wired_parser::target::normalize_path(raw_path, &mut normalized) else {
+                return Action::Reply(statics.error_reply(500, fields));
+            };
+            let path = path.to_vec();
+            let there = Ctx { path: &path, query, ..*ctx };
+            match server.find(&path) {
+                Some(Found::Location(l)) => perform(config, statics, fields, &there, server, l, false),
+                _ => Action::Reply(statics.error_reply(404, fields)),
+            }
+        }
+    }
+}
+
+/// A `try_files` path with `$uri` (the request's decoded path) in it.
+fn expand_uri(t: &Template, path: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(path.len() + 16);
+    for piece in &t.pieces {
+        match piece {
+            Piece::Text(s) => out.extend_from_slice(s.as_bytes()),
+            Piece::Var(Var::Uri | Var::RequestUri) => out.extend_from_slice(path),
+            Piece::Var(_) => {}
+        }
+    }
+    out
+}
+
+/// Whether a path names a file of the location (a directory, for a path
+/// ending in `/`). Only existence: serving it goes through the static
+/// handler, with its rules on hidden files and links.
+fn exists(config: &Config, location: &Location, site: &Static, path: &[u8]) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Some(dir) = config.doc_root(site.root) else { return false };
+    let rest = if site.alias {
+        let p = location.matcher.path().trim_end_matches('/').as_bytes();
+        match path.strip_prefix(p) {
+            Some(r) if r.is_empty() || r.starts_with(b"/") => r,
+            _ => return false,
+        }
+    } else {
+        path
+    };
+    let rel = rest.strip_prefix(b"/").unwrap_or(rest);
+    if rel.split(|&b| b == b'/').any(|s| s == b"..") {
+        return false;
+    }
+    let full = dir.join(std::ffi::OsStr::from_bytes(rel));
+    match std::fs::metadata(&full) {
+        Ok(m) if path.ends_with(b"/") => m.is_dir(),
+        Ok(m) => m.is_file(),
+        Err(_) => false,
     }
 }
 

@@ -186,6 +186,7 @@ impl Conn {
             return self.close_because("a write failed: the client went away");
         }
         loop {
+            let limit = self.max_body_bytes(svc);
             let Some(spool) = self.spool.as_mut() else { return Step::Close };
             let mut done = false;
             if let Some(input) = self.input.as_mut() {
@@ -211,7 +212,7 @@ impl Conn {
                     input.consume(d.consumed);
                     // RFC 9110 §15.5.14: refused at the chunk size that
                     // announces too much, before its data is spooled.
-                    if spool.decoder.announced() > svc.config.max_body_bytes {
+                    if spool.decoder.announced() > limit {
                         self.spool = None;
                         self.linger_needed = true;
                         self.queue_error(svc, 413, true);

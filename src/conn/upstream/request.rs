@@ -71,6 +71,7 @@ impl Conn {
         }
         let fcgi = matches!(ex.proto, Proto::FastCgi(_));
         let chunked_up = ex.chunked_up();
+        let limit = self.max_body_bytes(svc);
         let to_up = ex.to_up.get_or_insert_with(|| svc.pool.get());
         if to_up.is_empty() {
             to_up.clear();
@@ -171,9 +172,7 @@ impl Conn {
                             return true;
                         }
                     };
-                    if d.data.len() > svc.config.max_body_bytes as usize
-                        || decoder.announced() > svc.config.max_body_bytes
-                    {
+                    if d.data.len() as u64 > limit || decoder.announced() > limit {
                         self.close_after = true;
                         self.linger_needed = true;
                         ex.body = BodyIn::Done;

@@ -585,7 +585,9 @@ impl Conn {
                         svc,
                         format_args!("Close received, code {c}: answering with the same code (RFC 6455 §5.5.1)"),
                     ),
-                    None => self.trace_note(svc, "Close received, no code: answering with an empty Close (RFC 6455 §5.5.1)"),
+                    None => {
+                        self.trace_note(svc, "Close received, no code: answering with an empty Close (RFC 6455 §5.5.1)")
+                    }
                 }
                 ws.send_close(code, "");
                 if let Peer::Program(p) = &mut ws.peer {
