@@ -13,6 +13,7 @@ pub mod access_log;
 pub mod buffer;
 pub mod config;
 pub mod conn;
+pub mod control;
 pub mod date;
 pub mod handler;
 pub mod harness;

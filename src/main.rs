@@ -5,11 +5,12 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use wired::config::routes::{WsEndpoint, WsRoute};
 use wired::config::{AccessLog, CgiDir, CgiExt, Config, TraceTarget, file, routes};
+use wired::control::Control;
 use wired::{conn, handler, sys, tls, token, worker};
 
 const USAGE: &str = "Usage: wired [OPTIONS]";
@@ -610,7 +611,7 @@ fn main() -> ExitCode {
         print!("{}", config.describe_routes());
         return ExitCode::SUCCESS;
     }
-    match serve(config) {
+    match serve(config, &args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
             eprintln!("wired: {msg}");
@@ -619,7 +620,34 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(mut config: Config) -> Result<(), String> {
+/// What SIGHUP reads: the same command line (and so the same file, read
+/// again), checked whole, certificates included. `first` is the running
+/// configuration: what only a restart can change (addresses, workers, the
+/// connection limit) is kept from it, and said.
+fn reload(args: &[String], first: &Config, requested: &(Vec<SocketAddr>, Vec<SocketAddr>)) -> Result<Config, String> {
+    let (mut c, _, tls_settings, _) = match parse_config(args) {
+        Ok(Some(parsed)) => parsed,
+        Ok(None) => return Err("the command line asks for no server".into()),
+        Err(Failure::Usage(Usage(msg)) | Failure::Config(msg)) => return Err(msg),
+    };
+    if let Some(settings) = tls_settings {
+        c.tls = Some(tls::server_config(&settings).map_err(|e| e.to_string())?.0);
+    }
+    if !c.root.is_dir() {
+        return Err(format!("the document root {} is not a directory", c.root.display()));
+    }
+    if (&c.listen, &c.listen_tls) != (&requested.0, &requested.1) {
+        say(format_args!("SIGHUP: listening addresses change only with a restart; the old ones stay"));
+    }
+    if c.workers != first.workers || c.max_connections != first.max_connections {
+        say(format_args!("SIGHUP: workers and max_connections change only with a restart"));
+    }
+    (c.listen, c.listen_tls, c.workers, c.max_connections) =
+        (first.listen.clone(), first.listen_tls.clone(), first.workers, first.max_connections);
+    Ok(c)
+}
+
+fn serve(mut config: Config, args: &[String]) -> Result<(), String> {
     if !config.root.is_dir() {
         return Err(format!("the document root {} is not a directory", config.root.display()));
     }
@@ -634,22 +662,23 @@ fn serve(mut config: Config) -> Result<(), String> {
     // thread inherits the mask and the signal thread alone takes them.
     sys::block_signals().map_err(|e| format!("cannot block signals: {e}"))?;
 
+    let requested = (config.listen.clone(), config.listen_tls.clone());
     // The ports actually bound (port 0 picks one), for --redirect-https.
     config.listen_tls = bound.iter().filter(|(_, tls)| *tls).map(|(a, _)| *a).collect();
     let config = Arc::new(config);
-    let shutdown = Arc::new(AtomicU8::new(worker::stop::RUN));
+    let control = Control::new(Arc::clone(&config));
     let mut wakers = Vec::new();
     let mut threads = Vec::new();
     for (id, listeners) in listeners.into_iter().enumerate() {
         let poll = mio::Poll::new().map_err(|e| format!("cannot create poll: {e}"))?;
         let waker = mio::Waker::new(poll.registry(), token::WAKER).map_err(|e| e.to_string())?;
         wakers.push(waker);
-        let (config, shutdown) = (Arc::clone(&config), Arc::clone(&shutdown));
+        let (config, control) = (Arc::clone(&config), Arc::clone(&control));
         // The worker is built on its own thread: its state is not Send (it
         // holds Rc-shared open files) and never needs to be.
         let thread = std::thread::Builder::new()
             .name(format!("wired-worker-{id}"))
-            .spawn(move || worker::Worker::new(id, poll, listeners, config, shutdown)?.run())
+            .spawn(move || worker::Worker::new(id, poll, listeners, config, control)?.run())
             .map_err(|e| e.to_string())?;
         threads.push(thread);
     }
@@ -664,16 +693,36 @@ fn serve(mut config: Config) -> Result<(), String> {
     }
     let _ = std::io::Write::flush(&mut std::io::stdout());
 
-    // The signal thread: the first signal drains, the second aborts. The
-    // workers do the closing (a CGI program's group dies with its
-    // connection); if they have not stopped a second after an abort, the
-    // process exits anyway.
-    let stop = Arc::clone(&shutdown);
+    // The signal thread. SIGUSR1 reopens the logs; SIGHUP reads the
+    // configuration again and, if it is sound, hands it to the workers (a
+    // bad one is refused and the old one keeps serving). SIGINT and
+    // SIGTERM: the first drains, the second aborts. The workers do the
+    // closing (a CGI program's group dies with its connection); if they
+    // have not stopped a second after an abort, the process exits anyway.
+    let signals = Arc::clone(&control);
+    let args = args.to_vec();
     std::thread::Builder::new()
         .name("wired-signals".into())
         .spawn(move || {
+            let stop = &signals.shutdown;
             let mut seen = 0;
             while let Ok(sig) = sys::wait_signal() {
+                if sig == libc::SIGUSR1 {
+                    signals.reopen_logs();
+                    wakers.iter().for_each(|w| drop(w.wake()));
+                    continue;
+                }
+                if sig == libc::SIGHUP {
+                    match reload(&args, &signals.current(), &requested) {
+                        Ok(new) => {
+                            signals.publish(Arc::new(new));
+                            wakers.iter().for_each(|w| drop(w.wake()));
+                            say(format_args!("SIGHUP: configuration reloaded"));
+                        }
+                        Err(e) => say(format_args!("SIGHUP: the new configuration is refused, the old one stays: {e}")),
+                    }
+                    continue;
+                }
                 seen += 1;
                 let level = if seen > 1 { worker::stop::ABORT } else { worker::stop::DRAIN };
                 if level == worker::stop::ABORT {
@@ -702,7 +751,7 @@ fn serve(mut config: Config) -> Result<(), String> {
             Err(_) => failed = Some("a worker panicked".to_string()),
         }
     }
-    if shutdown.load(Ordering::Relaxed) == worker::stop::ABORT {
+    if control.shutdown.load(Ordering::Relaxed) == worker::stop::ABORT {
         failed = failed.or(Some("stopped by a second signal".to_string()));
     }
     failed.map_or(Ok(()), Err)

@@ -9,15 +9,17 @@
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll};
 use slab::Slab;
 
+use crate::access_log::AccessLog;
 use crate::config::Config;
 use crate::conn::{Conn, Step, Transport};
+use crate::control::Control;
 use crate::services::Services;
 use crate::timer::TimerKey;
 use crate::tls::TlsStream;
@@ -28,14 +30,7 @@ use crate::token::{self, Role, Source};
 const ACCEPT_BATCH: usize = 64;
 
 /// The shared stop flag's values, set by the signal thread (`src/main.rs`).
-pub mod stop {
-    /// Serving.
-    pub const RUN: u8 = 0;
-    /// The first SIGINT/SIGTERM: finish responses in flight, then exit.
-    pub const DRAIN: u8 = 1;
-    /// The second: close everything now, killing CGI process groups.
-    pub const ABORT: u8 = 2;
-}
+pub use crate::control::stop;
 
 /// How long to stop accepting after running out of file descriptors.
 const FD_BACKOFF: Duration = Duration::from_millis(100);
@@ -56,7 +51,11 @@ pub struct Worker {
     at_capacity: bool,
     /// Connections that yielded with work left.
     runnable: Vec<usize>,
-    shutdown: Arc<AtomicU8>,
+    /// Stop, reopen logs, a new configuration: from the signal thread.
+    control: Arc<Control>,
+    /// The log reopens and configuration generation this worker has seen.
+    reopens_seen: u64,
+    generation_seen: u64,
     drain_deadline: Option<Instant>,
     emfile_logged: bool,
 }
@@ -68,7 +67,7 @@ impl Worker {
         poll: Poll,
         listeners: Vec<(std::net::TcpListener, bool)>,
         config: Arc<Config>,
-        shutdown: Arc<AtomicU8>,
+        control: Arc<Control>,
     ) -> io::Result<Worker> {
         let mut mio_listeners = Vec::new();
         for (i, (l, tls)) in listeners.into_iter().enumerate() {
@@ -90,7 +89,9 @@ impl Worker {
             accept_backoff: None,
             at_capacity: false,
             runnable: Vec::new(),
-            shutdown,
+            reopens_seen: control.reopens(),
+            generation_seen: control.generation(),
+            control,
             drain_deadline: None,
             emfile_logged: false,
         })
@@ -158,7 +159,15 @@ impl Worker {
             if let Some(log) = self.svc.access.as_mut() {
                 log.flush_if_due(self.svc.clock.secs());
             }
-            match self.shutdown.load(Ordering::Relaxed) {
+            if self.control.reopens() != self.reopens_seen {
+                self.reopens_seen = self.control.reopens();
+                self.reopen_log();
+            }
+            if self.control.generation() != self.generation_seen {
+                self.generation_seen = self.control.generation();
+                self.reload();
+            }
+            match self.control.shutdown.load(Ordering::Relaxed) {
                 stop::RUN => {}
                 stop::DRAIN if !self.drain() => {}
                 // The drain is over, or a second signal came: whatever is
@@ -380,6 +389,51 @@ impl Worker {
             self.reap();
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// SIGUSR1: write what is buffered to the old file, then open the
+    /// configured path afresh (logrotate has moved the old one away).
+    fn reopen_log(&mut self) {
+        if let Some(log) = self.svc.access.as_mut() {
+            log.flush();
+        }
+        match AccessLog::open(&self.svc.config.access_log) {
+            Ok(log) => self.svc.access = log,
+            Err(e) => log::error!("worker {}: cannot reopen the access log: {e}", self.id),
+        }
+    }
+
+    /// SIGHUP: take the configuration the signal thread checked and
+    /// published. Connections stay open: an exchange already under way
+    /// finishes as it was decided (its route, its handler, its upstream
+    /// connection), and every request read from now on, on new and old
+    /// connections alike, is routed by the new table. Listening addresses,
+    /// workers and the connection limit are the process's; they change
+    /// with a restart (the signal thread says so).
+    fn reload(&mut self) {
+        let config = self.control.current();
+        let handlers = match crate::handler::Handlers::new(Arc::clone(&config)) {
+            Ok(h) => h,
+            Err(e) => {
+                log::error!("worker {}: the new configuration cannot be used ({e}); keeping the old", self.id);
+                return;
+            }
+        };
+        if config.access_log != self.svc.config.access_log {
+            if let Some(log) = self.svc.access.as_mut() {
+                log.flush();
+            }
+            match AccessLog::open(&config.access_log) {
+                Ok(log) => self.svc.access = log,
+                Err(e) => log::error!("worker {}: cannot open the new access log: {e}", self.id),
+            }
+        }
+        self.svc.handlers = handlers;
+        self.svc.upstreams.reconfigure(config.upstreams.clone(), config.upstream_pool);
+        let root = config.root.clone();
+        self.svc.document_root = std::path::absolute(&root).unwrap_or(root);
+        self.svc.config = config;
+        log::info!("worker {}: configuration reloaded", self.id);
     }
 
     /// Graceful shutdown: stop accepting, close idle connections, let the

@@ -24,6 +24,8 @@ command -v testssl >/dev/null || need+=(testssl.sh)
 command -v hexdump >/dev/null || need+=(bsdextrautils)
 command -v ps >/dev/null || need+=(procps)
 command -v sslscan >/dev/null || need+=(sslscan)
+# The reload test: wrk keeps load on while the configuration is reloaded.
+command -v wrk >/dev/null || need+=(wrk)
 # Upstream tests: php-fpm (Debian's php-fpm names its binary php-fpmX.Y, in
 # /usr/sbin), and puma running a Sinatra application.
 compgen -G '/usr/sbin/php-fpm*' >/dev/null || command -v php-fpm >/dev/null || need+=(php-fpm)

@@ -208,11 +208,14 @@ fn signal_set() -> libc::sigset_t {
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGINT);
         libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGHUP);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
         set
     }
 }
 
-/// Wait for SIGINT or SIGTERM (blocked by `block_signals`) and return it.
+/// Wait for SIGINT, SIGTERM, SIGHUP or SIGUSR1 (blocked by
+/// `block_signals`) and return it.
 pub fn wait_signal() -> io::Result<i32> {
     let set = signal_set();
     let mut sig: libc::c_int = 0;

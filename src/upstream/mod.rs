@@ -120,6 +120,8 @@ pub struct UpConn {
     pub read_closed: bool,
     /// When it went idle (for the keep-alive timeout).
     idle_since: Instant,
+    /// Opened under a configuration since reloaded: closed after its exchange.
+    retired: bool,
 }
 
 impl UpConn {
@@ -322,6 +324,7 @@ impl Upstreams {
             writable: connected,
             read_closed: false,
             idle_since: now,
+            retired: false,
         });
         Ok(key)
     }
@@ -387,7 +390,7 @@ impl Upstreams {
         let group = conn.group;
         let keep = self.config.keepalive;
         match self.state.get_mut(group) {
-            Some(state) if reuse && keep > 0 => {
+            Some(state) if reuse && keep > 0 && !conn.retired => {
                 conn.owner = None;
                 conn.idle_since = now;
                 if state.idle.len() >= keep {
@@ -401,6 +404,21 @@ impl Upstreams {
                 self.conns.try_remove(key);
             }
         }
+    }
+
+    /// A reloaded configuration's groups (SIGHUP). Idle connections are
+    /// closed (their servers may be gone from the new groups), busy ones
+    /// finish their exchange and are closed then, never pooled again.
+    pub fn reconfigure(&mut self, groups: Vec<Group>, config: PoolConfig) {
+        for state in &mut self.state {
+            for key in state.idle.drain(..) {
+                self.conns.try_remove(key);
+            }
+        }
+        for (_, conn) in self.conns.iter_mut() {
+            conn.retired = true;
+        }
+        *self = Upstreams { conns: std::mem::take(&mut self.conns), ..Upstreams::new(groups, config) };
     }
 
     /// Close a connection whoever holds it (an error, the client gone).

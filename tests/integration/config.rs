@@ -28,6 +28,7 @@ mod actions;
 mod check;
 mod flags;
 mod hosts;
+mod reload;
 mod rules;
 
 /// A temporary tree holding a configuration file, `wired.toml`.
