@@ -32,11 +32,13 @@ pub struct AccessLog {
     out: Box<dyn Write + Send>,
     buf: Vec<u8>,
     flushed_at: u64,
+    /// One JSON object per line instead of Combined Log Format.
+    json: bool,
 }
 
 impl AccessLog {
     /// Open the configured log; `None` when it is off.
-    pub fn open(target: &Target) -> io::Result<Option<AccessLog>> {
+    pub fn open(target: &Target, json: bool) -> io::Result<Option<AccessLog>> {
         let out: Box<dyn Write + Send> = match target {
             Target::Off => return Ok(None),
             Target::Stdout => Box::new(io::stdout()),
@@ -45,7 +47,7 @@ impl AccessLog {
                 Box::new(file)
             }
         };
-        Ok(Some(AccessLog { out, buf: Vec::with_capacity(FLUSH_BYTES), flushed_at: 0 }))
+        Ok(Some(AccessLog { out, buf: Vec::with_capacity(FLUSH_BYTES), flushed_at: 0, json }))
     }
 
     /// Write what is buffered when a second has passed or the buffer is full.
@@ -92,6 +94,10 @@ impl AccessLog {
         bytes: u64,
         tls: Option<(&str, Option<&str>)>,
     ) {
+        if self.json {
+            self.json_entry(peer, http_date, entry, status, bytes, tls);
+            return;
+        }
         let line = &mut self.buf;
         let _ = write!(line, "{peer} - - [");
         clf_date(line, http_date);
@@ -119,8 +125,54 @@ impl AccessLog {
         }
     }
 
+    /// `--access-log-format json`: one object per line, every value a JSON
+    /// string or number, the time in ISO 8601 (UTC):
+    /// `{"time":"2026-12-05T19:15:25Z","remote":"127.0.0.1","method":"GET",...}`.
+    fn json_entry(
+        &mut self,
+        peer: IpAddr,
+        http_date: &[u8; 29],
+        entry: &Entry<'_>,
+        status: u16,
+        bytes: u64,
+        tls: Option<(&str, Option<&str>)>,
+    ) {
+        let line = &mut self.buf;
+        line.extend_from_slice(b"{\"time\":\"");
+        iso_date(line, http_date);
+        let _ = write!(line, "\",\"remote\":\"{peer}\",\"method\":\"");
+        json_escape(line, entry.method);
+        line.extend_from_slice(b"\",\"uri\":\"");
+        json_escape(line, entry.target);
+        line.extend_from_slice(b"\",\"protocol\":\"");
+        json_escape(line, entry.version);
+        let _ = write!(line, "\",\"status\":{status},\"bytes\":{bytes},\"referer\":\"");
+        json_escape(line, if entry.referer == b"-" { b"" } else { entry.referer });
+        line.extend_from_slice(b"\",\"user_agent\":\"");
+        json_escape(line, if entry.user_agent == b"-" { b"" } else { entry.user_agent });
+        line.push(b'"');
+        if let Some((version, sni)) = tls {
+            line.extend_from_slice(b",\"tls\":\"");
+            json_escape(line, version.as_bytes());
+            line.extend_from_slice(b"\",\"sni\":\"");
+            json_escape(line, sni.unwrap_or("").as_bytes());
+            line.push(b'"');
+        }
+        line.extend_from_slice(b"}\n");
+        if line.len() >= FLUSH_BYTES {
+            self.flush();
+        }
+    }
+
     /// Log a request that could not be parsed.
     pub fn refused(&mut self, peer: IpAddr, http_date: &[u8; 29], status: u16) {
+        if self.json {
+            let line = &mut self.buf;
+            line.extend_from_slice(b"{\"time\":\"");
+            iso_date(line, http_date);
+            let _ = writeln!(line, "\",\"remote\":\"{peer}\",\"status\":{status},\"bytes\":0}}");
+            return;
+        }
         let line = &mut self.buf;
         let _ = write!(line, "{peer} - - [");
         clf_date(line, http_date);
@@ -143,6 +195,56 @@ fn clf_date(out: &mut Vec<u8>, http_date: &[u8; 29]) {
     out.push(b':');
     out.extend_from_slice(time);
     out.extend_from_slice(b" +0000");
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) as ISO 8601:
+/// `1994-11-06T08:49:37Z`.
+fn iso_date(out: &mut Vec<u8>, http_date: &[u8; 29]) {
+    const MONTHS: [&[u8; 3]; 12] =
+        [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+    let month = MONTHS.iter().position(|m| m[..] == http_date[8..11]).map_or(0, |i| i + 1);
+    out.extend_from_slice(&http_date[12..16]);
+    let _ = write!(out, "-{month:02}-");
+    out.extend_from_slice(&http_date[5..7]);
+    out.push(b'T');
+    out.extend_from_slice(&http_date[17..25]);
+    out.push(b'Z');
+}
+
+/// A JSON string's contents (RFC 8259 §7): quotes, backslashes and
+/// control characters escaped; bytes that are not UTF-8 written as
+/// `\u00XX`, so every line stays valid JSON whatever a client sent.
+fn json_escape(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let (valid, bad) = match std::str::from_utf8(rest) {
+            Ok(s) => (s, &[][..]),
+            Err(e) => {
+                let (v, b) = rest.split_at(e.valid_up_to());
+                (std::str::from_utf8(v).unwrap_or_default(), b)
+            }
+        };
+        for c in valid.chars() {
+            match c {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                }
+                c => {
+                    let mut utf8 = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                }
+            }
+        }
+        match bad.split_first() {
+            Some((b, after)) => {
+                let _ = write!(out, "\\u{:04x}", b);
+                rest = after;
+            }
+            None => rest = &[],
+        }
+    }
 }
 
 /// Copy bytes, escaping quotes, backslashes and anything not printable, so a
@@ -171,6 +273,16 @@ mod tests {
         let mut out = Vec::new();
         clf_date(&mut out, b"Sun, 06 Nov 1994 08:49:37 GMT");
         assert_eq!(out, b"06/Nov/1994:08:49:37 +0000");
+    }
+
+    #[test]
+    fn json_lines_are_json_whatever_the_request() {
+        let mut out = Vec::new();
+        json_escape(&mut out, b"a\"b\n\\ \xff\xc3\xa9");
+        assert_eq!(out, "a\\\"b\\u000a\\\\ \\u00ffé".as_bytes());
+        let mut out = Vec::new();
+        iso_date(&mut out, b"Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(out, b"1994-11-06T08:49:37Z");
     }
 
     #[test]

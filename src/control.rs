@@ -67,3 +67,57 @@ impl Control {
         Arc::clone(&self.config.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 }
+
+/// The signal thread's loop (`src/main.rs::serve`): SIGUSR1 reopens the
+/// logs; SIGHUP asks `load` for the configuration again and, if it is
+/// sound, publishes it (a bad one is refused and the old one keeps
+/// serving), telling systemd it is reloading (sd_notify(3)); SIGINT and
+/// SIGTERM: the first drains, the second aborts. The workers do the
+/// closing (a CGI program's group dies with its connection); if they have
+/// not stopped a second after an abort, the process exits anyway. `say`
+/// writes a line to stderr without ever panicking.
+pub fn signal_loop(
+    control: &Control,
+    wakers: &[mio::Waker],
+    load: impl Fn(&Config) -> Result<Config, String>,
+    say: fn(std::fmt::Arguments<'_>),
+) {
+    let wake = || wakers.iter().for_each(|w| drop(w.wake()));
+    let mut seen = 0;
+    while let Ok(sig) = crate::sys::wait_signal() {
+        if sig == libc::SIGUSR1 {
+            control.reopen_logs();
+            wake();
+            continue;
+        }
+        if sig == libc::SIGHUP {
+            let reloading = format!("RELOADING=1\nMONOTONIC_USEC={}", crate::sys::systemd::monotonic_usec());
+            let _ = crate::sys::systemd::notify(&reloading);
+            let outcome = load(&control.current());
+            let _ = crate::sys::systemd::notify("READY=1");
+            match outcome {
+                Ok(new) => {
+                    control.publish(Arc::new(new));
+                    wake();
+                    say(format_args!("SIGHUP: configuration reloaded"));
+                }
+                Err(e) => say(format_args!("SIGHUP: the new configuration is refused, the old one stays: {e}")),
+            }
+            continue;
+        }
+        seen += 1;
+        if seen == 1 {
+            let _ = crate::sys::systemd::notify("STOPPING=1");
+            say(format_args!("signal {sig}: finishing responses in flight, then exiting"));
+            control.shutdown.store(stop::DRAIN, Ordering::Relaxed);
+            wake();
+            continue;
+        }
+        say(format_args!("second signal {sig}: closing every connection now"));
+        control.shutdown.store(stop::ABORT, Ordering::Relaxed);
+        wake();
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        say(format_args!("the workers did not stop in time: exiting"));
+        std::process::exit(1);
+    }
+}

@@ -17,6 +17,7 @@ pub mod control;
 pub mod date;
 pub mod handler;
 pub mod harness;
+pub mod listen;
 pub mod response;
 pub mod services;
 #[allow(unsafe_code)]

@@ -1,7 +1,7 @@
 //! `wired`: the command line, the listeners, the worker threads and signals.
 //! Everything that happens per request lives in the workers (`worker.rs`).
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -84,6 +84,11 @@ fn options() -> getopts::Options {
     o.optopt("", "tls-ocsp", "a DER OCSP response to staple to the default certificate", "FILE");
     o.optopt("", "handshake-timeout", "the TLS handshake must be done within this (default 10s)", "TIME");
     o.optflag("", "redirect-https", "on plain listeners, answer every request with 308 to its https URL");
+    o.optopt("", "access-log-format", "combined (default) or json: one JSON object per line", "FORMAT");
+    o.optflag("", "security-headers", "X-Content-Type-Options, Referrer-Policy, X-Frame-Options; HSTS over TLS");
+    o.optopt("", "csp", "a Content-Security-Policy for every response, e.g. \"default-src 'self'\"", "POLICY");
+    o.optopt("", "user", "after binding the ports, become this user (when started as root)", "USER");
+    o.optopt("", "group", "after binding the ports, become this group (default: the user's)", "GROUP");
     o.optflag("", "access-log-tls", "append the TLS version and SNI name to each access log line");
     o.optmulti(
         "",
@@ -447,7 +452,30 @@ fn parse_config(args: &[String]) -> Result<Option<Parsed>, Failure> {
         // Only what was asked for: --listen-tls alone opens no plain port.
         c.listen.clear();
     }
-    for (flag, slot) in [("redirect-https", &mut c.redirect_https), ("access-log-tls", &mut c.access_log_tls)] {
+    if let Some(f) = m.opt_str("access-log-format") {
+        c.access_log_json = match f.as_str() {
+            "combined" => false,
+            "json" => true,
+            other => return Err(Usage(format!("--access-log-format: '{other}' is not combined or json")).into()),
+        };
+    }
+    if let Some(p) = m.opt_str("csp") {
+        if p.bytes().any(|b| b.is_ascii_control()) {
+            return Err(Usage("--csp: a policy on one line".into()).into());
+        }
+        c.csp = Some(p);
+    }
+    if let Some(u) = m.opt_str("user") {
+        c.user = Some(u);
+    }
+    if let Some(g) = m.opt_str("group") {
+        c.group = Some(g);
+    }
+    for (flag, slot) in [
+        ("redirect-https", &mut c.redirect_https),
+        ("access-log-tls", &mut c.access_log_tls),
+        ("security-headers", &mut c.security_headers),
+    ] {
         if m.opt_present(flag) {
             *slot = true;
         }
@@ -532,10 +560,6 @@ fn init_logging(verbosity: i32) {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
 }
 
-/// Bind every worker's listener for every address. A probe without
-/// SO_REUSEPORT first, so that a port already taken (even by another wired)
-/// is reported instead of silently shared, and so that port 0 picks one port
-/// for all workers.
 /// A line on stderr from the signal thread, which must never panic: if it
 /// did, nothing would take SIGINT or SIGTERM again and wired could not be
 /// stopped. `eprintln!` panics when stderr is a closed pipe (the process
@@ -543,32 +567,6 @@ fn init_logging(verbosity: i32) {
 fn say(line: std::fmt::Arguments<'_>) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr(), "wired: {line}");
-}
-
-/// A listening socket, and whether it speaks TLS.
-type Listener = (TcpListener, bool);
-
-/// Each worker's listeners, and the addresses bound (with TLS or not).
-type Bound = (Vec<Vec<Listener>>, Vec<(SocketAddr, bool)>);
-
-fn bind_all(config: &Config) -> Result<Bound, String> {
-    let mut per_worker: Vec<Vec<Listener>> = (0..config.workers).map(|_| Vec::new()).collect();
-    let mut bound = Vec::new();
-    let plain = config.listen.iter().map(|a| (a, false));
-    for (addr, tls) in plain.chain(config.listen_tls.iter().map(|a| (a, true))) {
-        let probe = TcpListener::bind(addr).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AddrInUse => format!("cannot listen on {addr}: the address is already in use"),
-            _ => format!("cannot listen on {addr}: {e}"),
-        })?;
-        let actual = probe.local_addr().map_err(|e| e.to_string())?;
-        drop(probe);
-        bound.push((actual, tls));
-        for listeners in per_worker.iter_mut() {
-            let l = sys::reuseport_listener(actual, 1024).map_err(|e| format!("cannot listen on {actual}: {e}"))?;
-            listeners.push((l, tls));
-        }
-    }
-    Ok((per_worker, bound))
 }
 
 fn main() -> ExitCode {
@@ -657,7 +655,26 @@ fn serve(mut config: Config, args: &[String]) -> Result<(), String> {
     {
         let _ = sys::raise_nofile_limit();
     }
-    let (listeners, bound) = bind_all(&config)?;
+    // Who to become, looked up before anything is bound, so a typo fails
+    // at once; the change itself comes once the workers are ready.
+    let become_user = match (&config.user, &config.group) {
+        (None, None) => None,
+        (user, group) => {
+            if !sys::user::is_root() {
+                return Err("--user and --group need wired to start as root (to bind low ports first)".into());
+            }
+            let (uid, user_gid) = match user {
+                Some(u) => sys::user::lookup_user(u).map_err(|e| format!("--user {u}: {e}"))?,
+                None => (0, 0),
+            };
+            let gid = match group {
+                Some(g) => sys::user::lookup_group(g).map_err(|e| format!("--group {g}: {e}"))?,
+                None => user_gid,
+            };
+            Some((uid, gid))
+        }
+    };
+    let (listeners, bound) = wired::listen::bind_all(&config)?;
     // Signals are blocked here, before any thread starts, so that every
     // thread inherits the mask and the signal thread alone takes them.
     sys::block_signals().map_err(|e| format!("cannot block signals: {e}"))?;
@@ -669,18 +686,41 @@ fn serve(mut config: Config, args: &[String]) -> Result<(), String> {
     let control = Control::new(Arc::clone(&config));
     let mut wakers = Vec::new();
     let mut threads = Vec::new();
+    let (ready_tx, ready) = std::sync::mpsc::channel::<bool>();
     for (id, listeners) in listeners.into_iter().enumerate() {
         let poll = mio::Poll::new().map_err(|e| format!("cannot create poll: {e}"))?;
         let waker = mio::Waker::new(poll.registry(), token::WAKER).map_err(|e| e.to_string())?;
         wakers.push(waker);
-        let (config, control) = (Arc::clone(&config), Arc::clone(&control));
+        let (config, control, ready_tx) = (Arc::clone(&config), Arc::clone(&control), ready_tx.clone());
         // The worker is built on its own thread: its state is not Send (it
         // holds Rc-shared open files) and never needs to be.
         let thread = std::thread::Builder::new()
             .name(format!("wired-worker-{id}"))
-            .spawn(move || worker::Worker::new(id, poll, listeners, config, control)?.run())
+            .spawn(move || {
+                let worker = worker::Worker::new(id, poll, listeners, config, control);
+                let _ = ready_tx.send(worker.is_ok());
+                worker?.run()
+            })
             .map_err(|e| e.to_string())?;
         threads.push(thread);
+    }
+    // Each worker has opened what it needs as root (its access log); then
+    // the whole process becomes the user, before the first request.
+    drop(ready_tx);
+    let started = ready.iter().take(config.workers).filter(|ok| *ok).count();
+    if let Some((uid, gid)) = become_user {
+        // Never serve as root by accident: a worker that failed to start,
+        // or a change that did not take, stops the server.
+        let dropped = if started == config.workers {
+            sys::user::drop_privileges(uid, gid).map_err(|e| format!("cannot become uid {uid}, gid {gid}: {e}"))
+        } else {
+            Err("a worker could not start".to_string())
+        };
+        if let Err(e) = dropped {
+            control.shutdown.store(worker::stop::ABORT, Ordering::Relaxed);
+            wakers.iter().for_each(|w| drop(w.wake()));
+            return Err(e);
+        }
     }
     for (addr, tls) in &bound {
         println!(
@@ -692,6 +732,10 @@ fn serve(mut config: Config, args: &[String]) -> Result<(), String> {
         );
     }
     let _ = std::io::Write::flush(&mut std::io::stdout());
+    // sd_notify(3): a Type=notify unit is started once this arrives.
+    if let Err(e) = sys::systemd::notify("READY=1") {
+        log::warn!("NOTIFY_SOCKET: {e}");
+    }
 
     // The signal thread. SIGUSR1 reopens the logs; SIGHUP reads the
     // configuration again and, if it is sound, hands it to the workers (a
@@ -699,48 +743,12 @@ fn serve(mut config: Config, args: &[String]) -> Result<(), String> {
     // SIGTERM: the first drains, the second aborts. The workers do the
     // closing (a CGI program's group dies with its connection); if they
     // have not stopped a second after an abort, the process exits anyway.
-    let signals = Arc::clone(&control);
     let args = args.to_vec();
+    let signals = Arc::clone(&control);
+    let load = move |running: &Config| reload(&args, running, &requested);
     std::thread::Builder::new()
         .name("wired-signals".into())
-        .spawn(move || {
-            let stop = &signals.shutdown;
-            let mut seen = 0;
-            while let Ok(sig) = sys::wait_signal() {
-                if sig == libc::SIGUSR1 {
-                    signals.reopen_logs();
-                    wakers.iter().for_each(|w| drop(w.wake()));
-                    continue;
-                }
-                if sig == libc::SIGHUP {
-                    match reload(&args, &signals.current(), &requested) {
-                        Ok(new) => {
-                            signals.publish(Arc::new(new));
-                            wakers.iter().for_each(|w| drop(w.wake()));
-                            say(format_args!("SIGHUP: configuration reloaded"));
-                        }
-                        Err(e) => say(format_args!("SIGHUP: the new configuration is refused, the old one stays: {e}")),
-                    }
-                    continue;
-                }
-                seen += 1;
-                let level = if seen > 1 { worker::stop::ABORT } else { worker::stop::DRAIN };
-                if level == worker::stop::ABORT {
-                    say(format_args!("second signal {sig}: closing every connection now"));
-                } else {
-                    say(format_args!("signal {sig}: finishing responses in flight, then exiting"));
-                }
-                stop.store(level, Ordering::Relaxed);
-                for w in &wakers {
-                    let _ = w.wake();
-                }
-                if level == worker::stop::ABORT {
-                    std::thread::sleep(std::time::Duration::from_secs(1));
-                    say(format_args!("the workers did not stop in time: exiting"));
-                    std::process::exit(1);
-                }
-            }
-        })
+        .spawn(move || wired::control::signal_loop(&signals, &wakers, load, say))
         .map_err(|e| e.to_string())?;
 
     let mut failed = None;

@@ -75,7 +75,7 @@ impl Services {
     /// configuration, the access log and trace if on.
     pub fn new(config: Arc<Config>, registry: mio::Registry) -> io::Result<Services> {
         let buffer_size = (config.limits.max_head_bytes + 4096).max(32 * 1024);
-        let access = AccessLog::open(&config.access_log)?;
+        let access = AccessLog::open(&config.access_log, config.access_log_json)?;
         let trace = match &config.trace {
             Some(target) => Some(Tracer::open(target)?),
             None => None,

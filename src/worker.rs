@@ -397,7 +397,7 @@ impl Worker {
         if let Some(log) = self.svc.access.as_mut() {
             log.flush();
         }
-        match AccessLog::open(&self.svc.config.access_log) {
+        match AccessLog::open(&self.svc.config.access_log, self.svc.config.access_log_json) {
             Ok(log) => self.svc.access = log,
             Err(e) => log::error!("worker {}: cannot reopen the access log: {e}", self.id),
         }
@@ -419,11 +419,13 @@ impl Worker {
                 return;
             }
         };
-        if config.access_log != self.svc.config.access_log {
+        if (&config.access_log, config.access_log_json)
+            != (&self.svc.config.access_log, self.svc.config.access_log_json)
+        {
             if let Some(log) = self.svc.access.as_mut() {
                 log.flush();
             }
-            match AccessLog::open(&config.access_log) {
+            match AccessLog::open(&config.access_log, config.access_log_json) {
                 Ok(log) => self.svc.access = log,
                 Err(e) => log::error!("worker {}: cannot open the new access log: {e}", self.id),
             }

@@ -71,6 +71,11 @@ pub(super) struct File {
     pub ws_protocols: Option<Vec<Spanned<String>>>,
     pub ws_deflate: Option<bool>,
     pub ws_program_max: Option<Spanned<i64>>,
+    pub access_log_format: Option<Spanned<String>>,
+    pub security_headers: Option<bool>,
+    pub csp: Option<Spanned<String>>,
+    pub user: Option<Spanned<String>>,
+    pub group: Option<Spanned<String>>,
     #[serde(default)]
     pub upstream: BTreeMap<String, Spanned<UpstreamGroup>>,
     #[serde(default)]
@@ -355,6 +360,7 @@ fn build(file: File) -> Result<Loaded, At> {
         (file.redirect_https, &mut c.redirect_https),
         (file.fastcgi_keep_conn, &mut c.fastcgi_keep_conn),
         (file.ws_deflate, &mut c.ws.deflate),
+        (file.security_headers, &mut c.security_headers),
     ] {
         if let Some(v) = value {
             *slot = v;
@@ -392,6 +398,21 @@ fn build(file: File) -> Result<Loaded, At> {
     if let Some(n) = &file.ws_program_max {
         c.ws.program_max = number(n, 1, i64::MAX)?;
     }
+    if let Some(f) = &file.access_log_format {
+        c.access_log_json = match f.get_ref().as_str() {
+            "combined" => false,
+            "json" => true,
+            other => return Err(at(f, format!("access_log_format: '{other}' is not combined or json"))),
+        };
+    }
+    if let Some(p) = &file.csp {
+        if p.get_ref().bytes().any(|b| b.is_ascii_control()) {
+            return Err(at(p, "csp: a policy on one line"));
+        }
+        c.csp = Some(p.get_ref().clone());
+    }
+    c.user = file.user.as_ref().map(|u| u.get_ref().clone()).or(c.user.take());
+    c.group = file.group.as_ref().map(|g| g.get_ref().clone()).or(c.group.take());
     c.ws.origins.extend(file.ws_origins.iter().flatten().map(|o| o.get_ref().clone()));
     c.ws.protocols.extend(file.ws_protocols.iter().flatten().map(|p| p.get_ref().clone()));
     match (&file.tls_cert, &file.tls_key) {

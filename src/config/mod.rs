@@ -121,6 +121,16 @@ pub struct Config {
     pub fastcgi_keep_conn: bool,
     /// WebSocket settings (`--ws-*`).
     pub ws: WsSettings,
+    /// `--access-log-format json`: a JSON object per line.
+    pub access_log_json: bool,
+    /// `--security-headers`: `X-Content-Type-Options`, `Referrer-Policy`,
+    /// `X-Frame-Options` on every response, and HSTS over TLS.
+    pub security_headers: bool,
+    /// `--csp`: a `Content-Security-Policy` for every response (off unless given).
+    pub csp: Option<String>,
+    /// `--user`, `--group`: who the process becomes once its ports are bound.
+    pub user: Option<String>,
+    pub group: Option<String>,
 }
 
 /// How wired serves WebSockets it terminates (`--ws-echo`, `--ws-program`).
@@ -221,6 +231,11 @@ impl Default for Config {
             fastcgi_index: "index.php".to_string(),
             fastcgi_keep_conn: false,
             ws: WsSettings::default(),
+            access_log_json: false,
+            security_headers: false,
+            csp: None,
+            user: None,
+            group: None,
         }
     }
 }

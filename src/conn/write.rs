@@ -130,6 +130,16 @@ impl Conn {
         if let Some(applied) = &self.applied {
             applied.write_fields(status, head);
         }
+        if svc.config.security_headers {
+            security_headers(head, self.io.session().is_some());
+        }
+        if let Some(csp) = &svc.config.csp
+            && !has_field(head, b"content-security-policy")
+        {
+            head.extend_from_slice(b"Content-Security-Policy: ");
+            head.extend_from_slice(csp.as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
         match framing {
             Framing::None | Framing::UntilClose => {}
             Framing::Length(n) => {
@@ -389,6 +399,41 @@ impl Conn {
 }
 
 /// Append a decimal number.
+/// `--security-headers`: the fields most sites want on every response,
+/// each left out when the response already has it (an application's own
+/// choice wins). HSTS only over TLS: RFC 6797 §7.2 says a host must not
+/// send it over plain HTTP, where an attacker could forge or strip it.
+fn security_headers(head: &mut Vec<u8>, tls: bool) {
+    const PRESET: [(&[u8], &[u8]); 3] = [
+        // Browsers must not guess a type other than Content-Type's.
+        (b"X-Content-Type-Options", b"nosniff"),
+        // Full URLs to this origin only; to others, the origin alone.
+        (b"Referrer-Policy", b"strict-origin-when-cross-origin"),
+        // Pages framed only by this origin (clickjacking).
+        (b"X-Frame-Options", b"SAMEORIGIN"),
+    ];
+    for (name, value) in PRESET {
+        if !has_field(head, name) {
+            head.extend_from_slice(name);
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(value);
+            head.extend_from_slice(b"\r\n");
+        }
+    }
+    if tls && !has_field(head, b"strict-transport-security") {
+        // A year: what hstspreload.org asks for.
+        head.extend_from_slice(b"Strict-Transport-Security: max-age=31536000\r\n");
+    }
+}
+
+/// Whether the head so far (the handler's and the location's field lines)
+/// holds a field of this name.
+fn has_field(fields: &[u8], name: &[u8]) -> bool {
+    fields.split(|&b| b == b'\n').any(|line| {
+        line.len() > name.len() && line.get(name.len()) == Some(&b':') && line[..name.len()].eq_ignore_ascii_case(name)
+    })
+}
+
 pub fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();

@@ -3,6 +3,8 @@
 //! reason it is sound.
 
 pub mod fs;
+pub mod systemd;
+pub mod user;
 
 use std::io;
 use std::net::SocketAddr;

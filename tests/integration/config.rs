@@ -28,6 +28,7 @@ mod actions;
 mod check;
 mod flags;
 mod hosts;
+mod operate;
 mod reload;
 mod rules;
 

@@ -167,3 +167,14 @@ fn python_ssl_gets_over_tls_1_3_and_1_2() {
         "{stdout}"
     );
 }
+
+#[test]
+fn hsts_is_sent_over_tls_with_security_headers() {
+    let site = Site::new("hsts");
+    let server = site.start(&["--security-headers"]);
+    let r = tls_get(&site, &server, "/");
+    assert_eq!(r.status, 200);
+    // RFC 6797 §7.1: over a secure transport, the policy for a year.
+    assert_eq!(r.header("strict-transport-security"), Some("max-age=31536000"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+}

@@ -1,0 +1,145 @@
+//! Running it for real: security headers, a JSON access log, dropping
+//! root for another user, and systemd's socket activation and readiness
+//! protocol (the variables set by the test, as systemd sets them).
+
+use std::os::unix::net::UnixDatagram;
+
+use super::*;
+
+#[test]
+fn security_headers_and_a_csp_on_every_response() {
+    let site = Site::new("operate-security", &["www"]);
+    site.write("www/index.html", "hi\n");
+    site.config("[[server]]\nroot = \"@/www\"\n[[server.location]]\npath = \"/app/\"\nrespond = \"x\"\nadd_header = { \"X-Frame-Options\" = \"DENY\" }\n");
+    let server = site.start(&["--security-headers", "--csp", "default-src 'self'"]);
+    for path in ["/index.html", "/missing"] {
+        let r = get(&server, "h", path);
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{path}");
+        assert_eq!(r.header("referrer-policy"), Some("strict-origin-when-cross-origin"));
+        assert_eq!(r.header("x-frame-options"), Some("SAMEORIGIN"));
+        assert_eq!(r.header("content-security-policy"), Some("default-src 'self'"));
+        // RFC 6797 §7.2: never over plain HTTP.
+        assert_eq!(r.header("strict-transport-security"), None);
+    }
+    // A location's own choice is not contradicted by the preset.
+    let app = get(&server, "h", "/app/");
+    let frames: Vec<&str> = app
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("x-frame-options"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(frames, ["DENY"]);
+}
+
+#[test]
+fn the_access_log_can_be_json() {
+    let site = Site::new("operate-json-log", &["www"]);
+    site.write("www/index.html", "hi\n");
+    site.config("access_log = \"@/access.json\"\naccess_log_format = \"json\"\n[[server]]\nroot = \"@/www\"\n");
+    let server = site.start(&[]);
+    let mut s = server.connect();
+    write!(s, "GET /index.html?q=\"x\" HTTP/1.1\r\nHost: h\r\nUser-Agent: tab\there é\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut s, false).unwrap().status, 200);
+    let path = site.path("access.json");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let line = loop {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if let Some(l) = text.lines().next() {
+            break l.to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "no log line");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // A strict JSON parser reads it back (python3's json).
+    let mut py = Command::new("python3");
+    py.args(["-c", "import json,sys; d=json.loads(sys.argv[1]); print(d['method'], d['uri'], d['status'], d['bytes'], d['user_agent'], d['remote'], d['time'][:2], sep='|')", &line]);
+    let out = run_bounded(&mut py, Duration::from_secs(10));
+    assert!(out.status.success(), "not JSON: {line}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "GET|/index.html?q=\"x\"|200|3|tab\there é|127.0.0.1|20");
+}
+
+#[test]
+fn started_as_root_it_serves_as_another_user() {
+    if !is_root() {
+        panic!("this test checks the change from root: run make test as root (the suite's contract)");
+    }
+    let site = Site::new("operate-user", &["www"]);
+    site.write("www/index.html", "hi\n");
+    site.config("[[server]]\nroot = \"@/www\"\n");
+    // The tree must be reachable by nobody (the temporary directory's parents are).
+    let server = site.start(&["--user", "nobody", "--group", "nogroup"]);
+    assert_eq!(get(&server, "h", "/index.html").status, 200);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
+    let ids = |key: &str| {
+        status.lines().find(|l| l.starts_with(key)).map(|l| l.split_whitespace().nth(1).unwrap_or("").to_string())
+    };
+    assert_eq!(ids("Uid:").as_deref(), Some("65534"), "{status}");
+    assert_eq!(ids("Gid:").as_deref(), Some("65534"), "{status}");
+    let groups = status.lines().find_map(|l| l.strip_prefix("Groups:")).unwrap_or_default().trim().to_string();
+    assert!(groups.is_empty() || groups == "65534", "supplementary groups kept: {groups:?}");
+    // No user, or a user that does not exist: refused before serving.
+    let (code, _, err) = check_start(&site, &["--user", "no-such-user-here"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no-such-user-here"), "{err}");
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+}
+
+/// Start wired and wait for it to exit (it should refuse to start).
+fn check_start(site: &Site, extra: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wired"));
+    cmd.args(["--config", &site.path("wired.toml").display().to_string(), "--listen", "127.0.0.1:0"]).args(extra);
+    let out = run_bounded(&mut cmd, Duration::from_secs(10));
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn systemd_passes_the_socket_and_hears_ready_reloading_stopping() {
+    let site = Site::new("operate-systemd", &["www"]);
+    site.write("www/index.html", "activated\n");
+    site.config("[[server]]\nroot = \"@/www\"\n");
+    let notify_path = site.path("notify.sock");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let port = unused_port();
+    // systemd-socket-activate binds the port, then starts wired with the
+    // socket as descriptor 3 and LISTEN_FDS, LISTEN_PID set, as systemd does.
+    let mut cmd = Command::new("systemd-socket-activate");
+    // It passes only the variables named with -E.
+    cmd.args(["--listen", &format!("127.0.0.1:{port}"), "--fdname=http"])
+        .arg(format!("--setenv=NOTIFY_SOCKET={}", notify_path.display()))
+        .arg(env!("CARGO_BIN_EXE_wired"))
+        .args(["--config", &site.path("wired.toml").display().to_string(), "--workers", "2"]);
+    let mut activator = ChildGuard::spawn("systemd-socket-activate", cmd);
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    assert!(wait_for_port(addr, Duration::from_secs(10)));
+    // The first connection makes the activator start wired on the socket.
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET /index.html HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n").unwrap();
+    let r = read_response(&mut s, false).unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "activated\n"));
+    let mut buf = [0u8; 256];
+    let mut next = || {
+        let n = notify.recv(&mut buf).expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert_eq!(next(), "READY=1");
+    // The activator exec()s wired: its PID is wired's.
+    let pid = activator.pid();
+    signal(pid, libc::SIGHUP);
+    let reloading = next();
+    assert!(reloading.starts_with("RELOADING=1\nMONOTONIC_USEC="), "{reloading:?}");
+    assert_eq!(next(), "READY=1");
+    signal(pid, libc::SIGTERM);
+    assert_eq!(next(), "STOPPING=1");
+    activator.stop();
+}
