@@ -411,6 +411,19 @@ impl Conn {
             }
             self.arm_upstream_timer(slot, svc, ex, progress);
             if !progress {
+                if ex.tunnel {
+                    // A piped WebSocket may idle for hours: its four pooled
+                    // buffers go back while they are empty, as a keep-alive
+                    // connection's do, and come back with the next bytes.
+                    self.release_idle_buffers(svc);
+                    for b in [&mut ex.to_up, &mut ex.from_up] {
+                        if b.as_ref().is_some_and(Buffer::is_empty)
+                            && let Some(buf) = b.take()
+                        {
+                            svc.pool.put(buf);
+                        }
+                    }
+                }
                 return Step::Wait;
             }
         }
