@@ -9,7 +9,7 @@
 # output and the servers' configs and logs; a full run also refreshes the
 # latest numbers in docs/benchmarks.md.
 #
-#   bench/run.sh            3 rounds of 8 s runs    (about 26 minutes)
+#   bench/run.sh            3 rounds of 8 s runs    (about 28 minutes)
 #   bench/run.sh --quick    1 round of 3 s runs     (about 6 minutes)
 #   (a first run in a fresh checkout also compiles: 2-3 minutes more)
 #   CASES="https-handshake-c64 1k-c64" bench/run.sh
@@ -234,7 +234,8 @@ if [[ $QUICK == 1 ]]; then
 else
   # 8 s rather than 10 since the HTTPS cases came: twelve cases, four
   # servers, three rounds and the idle tests then fit in about 23 minutes
-  # (26 with the three upstream cases, wired and nginx only).
+  # (26 with the three upstream cases, wired and nginx only; about 28 with
+  # the WebSocket cases and idle WebSockets, measured at about 45 s a round).
   set -- --rounds 3 --duration 8
 fi
 say "servers: wired, nginx, h2o, lighttpd (upstream cases: wired, nginx)"
