@@ -10,7 +10,10 @@ import math
 import statistics
 from html import escape
 
-COLORS = {"wired": "#D55E00", "nginx": "#009E73", "h2o": "#0072B2", "lighttpd": "#CC79A7"}
+# ws_echo: the WebSocket echo application, measured alone as the peer of
+# wired's built-in echo (ws-echo-c256).
+COLORS = {"wired": "#D55E00", "nginx": "#009E73", "h2o": "#0072B2", "lighttpd": "#CC79A7",
+          "ws_echo": "#8C8C8C"}
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 
 WIDTH = 1280
@@ -126,6 +129,10 @@ def render(meta, stats, parser, path, warning=""):
     """stats[(metric, case)][server] -> (median, lo, hi) or a reason string."""
     servers = meta["servers"]
     cases = meta["cases"]
+    # The WebSocket cases count messages, not requests (each plot's title
+    # says so), and ws-echo-c256's peer is the echo application alone.
+    ws = any(c.get("ws") for c in cases)
+    legend = servers + [s for c in cases for s in c.get("servers", []) if s not in servers]
     # At most 7 small plots side by side: more cases wrap onto further
     # lines (twelve cases: two lines of six per metric).
     lines = max(1, math.ceil(len(cases) / 7))
@@ -140,7 +147,7 @@ def render(meta, stats, parser, path, warning=""):
              f"{meta['workers']} workers each, wrk {meta['wrk_threads']} thread",
              size=16, anchor="start", weight="bold")
     lx = MARGIN
-    for name in servers:
+    for name in dict.fromkeys(legend):
         svg.rect(lx, 46, 14, 14, COLORS[name])
         svg.text(lx + 20, 58, name, size=13, anchor="start")
         lx += 30 + 9 * len(name) + 20
@@ -150,8 +157,10 @@ def render(meta, stats, parser, path, warning=""):
              anchor="start", fill="#555")
 
     rows = [
-        ("req_per_s", "Requests per second — higher is better", "req/s"),
-        ("cpu_us_per_req", "Server CPU time per request, µs (user + system, all processes) — lower is better", "µs"),
+        ("req_per_s", "Requests per second" + (" (WebSocket cases: messages)" if ws else "")
+         + " — higher is better", "req/s"),
+        ("cpu_us_per_req", "Server CPU time per request" + (" (WebSocket cases: per message)" if ws else "")
+         + ", µs (user + system, all processes) — lower is better", "µs"),
     ]
     y = 84
     for metric, heading, _unit in rows:

@@ -17,6 +17,16 @@ turn, then all stopped. The proxied idle test (idle-proxy-1k) does the same
 with the fast upstream and bench/idle.py. The application's own CPU time is
 recorded apart from the server's (upstream_cpu_s).
 
+The WebSocket cases run with the upstream cases, their load from
+bench/ws/ws_load.c instead of wrk (a message counts as a request in
+runs.csv). ws-proxy-c256: wired --ws-proxy and nginx in front of the echo
+application bench/upstream/ws_echo.c. ws-echo-c256: wired's built-in
+--ws-echo, and as its peer the echo application alone, measured directly as
+if it were a server (nothing else here has an echo built in; the row's
+server is "ws_echo"). The idle WebSocket tests (idle-ws-10k, wired
+--ws-echo; idle-ws-proxy-5k, wired and nginx in front of ws_echo) use
+bench/idle_ws.py.
+
 Each run appends one row to runs.csv at once (a run cut short keeps what it
 has) and keeps wrk's own output under raw/. report.py turns the rows into
 summary.md and chart.svg.
@@ -35,6 +45,7 @@ sys.dont_write_bytecode = True  # no __pycache__ left in bench/
 
 import idle
 import idle_tls
+import idle_ws
 import procstat
 import report
 import upstreams
@@ -46,14 +57,27 @@ SERVERS = ["wired", "nginx", "h2o", "lighttpd"]
 # The servers configured for the upstream cases (configuring h2o's and
 # lighttpd's proxies and FastCGI the same way was left for later).
 UPSTREAM_SERVERS = ["wired", "nginx"]
+# The peer of wired's built-in echo in ws-echo-c256: the echo application
+# alone (runs.csv's server column names it so).
+WS_APP = "ws_echo"
+# Every WebSocket case's load: 64-byte text messages, one in flight per
+# connection (each connection waits for its echo before it sends again).
+WS_MESSAGE_BYTES = 64
+WS_WINDOW = 1
+# wired's built-in echo endpoint (--ws-echo) in ws-echo-c256 and idle-ws-10k.
+WS_ECHO_PATH = "/echo"
 
 
 class Case:
     def __init__(self, key, label, path, conns, close=False, pipeline=0, tls=False,
-                 full_handshake=False, wrk_threads=None, upstream=None):
+                 full_handshake=False, wrk_threads=None, upstream=None, ws=False, ws_builtin=False):
         self.key, self.label, self.path, self.conns = key, label, path, conns
         # An application behind the server (upstreams.KINDS), or None.
         self.upstream = upstream
+        # A WebSocket case: ws_load, not wrk. ws_builtin: wired's own echo
+        # against the application alone, instead of both servers in front
+        # of the application.
+        self.ws, self.ws_builtin = ws, ws_builtin
         self.close, self.pipeline, self.tls = close, pipeline, tls
         self.full_handshake = full_handshake
         # wrk threads for this case (None: --wrk-threads).
@@ -90,10 +114,17 @@ CASES = [
     Case("proxy-1k-c64", "Proxy to a fast upstream, 1 KiB, keep-alive, 64 conns", "/", 64, upstream="fast"),
     Case("php-c16", "PHP page via php-fpm, keep-alive, 16 conns", "/page.php", 16, upstream="php"),
     Case("flask-c16", "Flask JSON via gunicorn, keep-alive, 16 conns", "/api/items", 16, upstream="flask"),
+    # WebSockets: many connections, small messages (bench/ws/ws_load.c).
+    Case("ws-proxy-c256", "WebSocket echo through the proxy, 64 B messages, 256 conns", "/ws", 256,
+         upstream="ws", ws=True),
+    Case("ws-echo-c256", "WebSocket echo, built in (peer: the echo app alone), 64 B messages, 256 conns",
+         WS_ECHO_PATH, 256, upstream="ws", ws=True, ws_builtin=True),
 ]
 IDLE_KEY = "idle-10k"
 IDLE_TLS_KEY = "idle-tls-10k"
 IDLE_PROXY_KEY = "idle-proxy-1k"
+IDLE_WS_KEY = "idle-ws-10k"
+IDLE_WS_PROXY_KEY = "idle-ws-proxy-5k"
 
 COLUMNS = [
     "round", "case", "server", "status", "requests", "duration_s", "req_per_s",
@@ -104,6 +135,34 @@ COLUMNS = [
     "other_cpu_s", "softirq_s", "idle_conns", "idle_still_open", "idle_rss_before_kib",
     "idle_rss_after_kib", "idle_kib_per_conn", "idle_upstream_conns", "error",
 ]
+
+
+class AppAlone:
+    """The WebSocket echo application measured directly, standing in the
+    place of a server: the peer of wired's built-in --ws-echo in
+    ws-echo-c256. It is already running (the upstream round started it):
+    start and stop are nothing."""
+
+    def __init__(self, app):
+        self.app = app
+        self.name = WS_APP
+        self.port = app.port
+        self.proc = app.proc
+
+    def start(self):
+        return None
+
+    def stop(self):
+        pass
+
+    def refresh_pids(self):
+        return self.app.refresh_pids()
+
+    def alive(self):
+        return self.app.alive()
+
+    def log_tail(self):
+        return self.app.log_tail()
 
 
 def children_cpu():
@@ -145,19 +204,25 @@ class Bench:
         with open(self.csv_path, "a", newline="") as f:
             csv.writer(f).writerow([values.get(c, "") for c in COLUMNS])
 
-    def server(self, name, upstream=None):
+    def server(self, name, upstream=None, ws_echo=None):
         a = self.args
         return Server(name, os.path.join(a.work, name), a.www, a.workers, a.nofile, a.wired,
-                      {"cert": a.tls_cert, "key": a.tls_key, "ca": a.tls_ca}, upstream)
+                      {"cert": a.tls_cert, "key": a.tls_key, "ca": a.tls_ca}, upstream, ws_echo)
 
     def upstream(self, kind):
         a = self.args
-        return upstreams.Upstream(kind, os.path.join(a.work, "upstream"), a.www, a.fast_upstream)
+        return upstreams.Upstream(kind, os.path.join(a.work, "upstream"), a.www, a.fast_upstream,
+                                  a.ws_echo_app)
 
-    # -- one wrk run -----------------------------------------------------
+    # -- one run of the load generator ---------------------------------
 
-    def wrk_run(self, rnd, case, srv, upstream=None):
+    def client_command(self, case, srv):
+        """The load generator for a case, and its environment (None: ours):
+        wrk, or ws_load for the WebSocket cases."""
         a = self.args
+        if case.ws:
+            return ([a.ws_load, "-t1", f"-c{case.conns}", f"-d{a.duration}", f"-s{WS_MESSAGE_BYTES}",
+                     f"-w{WS_WINDOW}", f"ws://127.0.0.1:{srv.port}{case.path}"], None)
         url = (f"https://127.0.0.1:{srv.tls_port}{case.path}" if case.tls
                else f"http://127.0.0.1:{srv.port}{case.path}")
         cmd = ["wrk", f"-t{case.wrk_threads or a.wrk_threads}", f"-c{case.conns}", f"-d{a.duration}s", "--latency",
@@ -170,6 +235,13 @@ class Bench:
         env = None
         if case.full_handshake:
             env = dict(os.environ, LD_PRELOAD=a.wrk_no_resume)
+        return cmd, env
+
+    def wrk_run(self, rnd, case, srv, upstream=None):
+        """One run of the case's load generator (wrk, or ws_load) against
+        srv, with the server's CPU time (and the upstream's) around it."""
+        a = self.args
+        cmd, env = self.client_command(case, srv)
         base = dict(round=rnd, case=case.key, server=srv.name)
 
         pids = srv.refresh_pids()
@@ -181,7 +253,7 @@ class Bench:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=a.duration + 30, env=env)
             out, err, rc = p.stdout, p.stderr, p.returncode
         except subprocess.TimeoutExpired as e:
-            out, err, rc = str(e.stdout or ""), f"wrk did not finish within {a.duration + 30} s", -1
+            out, err, rc = str(e.stdout or ""), f"{cmd[0]} did not finish within {a.duration + 30} s", -1
         pids = srv.refresh_pids()
         cpu1, (busy1, irq1), kids1 = procstat.cpu_seconds(pids), procstat.machine_cpu_seconds(), children_cpu()
         up1 = upstream.cpu_seconds() if upstream else 0.0
@@ -196,22 +268,26 @@ class Bench:
         for line in out.splitlines():
             if line.startswith("WIRED-BENCH "):
                 result = json.loads(line[len("WIRED-BENCH "):])
+        if result is not None and case.ws:
+            # ws_load counts echoed messages; here they stand as requests.
+            result["requests"] = result["messages"]
+        tool = os.path.basename(cmd[0])
         problems = []
         if rc != 0:
-            problems.append(f"wrk exit status {rc}: {' '.join(err.split())[:200]}")
+            problems.append(f"{tool} exit status {rc}: {' '.join(err.split())[:200]}")
         if not srv.alive():
             problems.append(f"server exited during the run (status {srv.proc.returncode}): {srv.log_tail()}")
         if upstream and not upstream.alive():
             problems.append(f"the upstream exited during the run: {upstream.log_tail()}")
         if result is None:
-            self.row(**base, status="error", error="; ".join(problems) or "no result from wrk")
+            self.row(**base, status="error", error="; ".join(problems) or f"no result from {tool}")
             return False
         n = result["requests"]
-        secs = result["duration_us"] / 1e6
+        secs = max(result["duration_us"], 1) / 1e6
         errs = {k: result[k] for k in ("connect", "read", "write", "status", "timeout")}
         bad = {k: v for k, v in errs.items() if v}
         if bad:
-            problems.append("wrk errors: " + ", ".join(f"{k} {v}" for k, v in bad.items()))
+            problems.append(f"{tool} errors: " + ", ".join(f"{k} {v}" for k, v in bad.items()))
         if n == 0:
             problems.append("no request completed")
         server_cpu = cpu1 - cpu0
@@ -239,9 +315,10 @@ class Bench:
             softirq_s=f"{irq1 - irq0:.2f}",
             error="; ".join(problems),
         )
-        self.log(f"  {case.key:14} {srv.name:9} {n / secs:12,.0f} req/s  "
-                 f"{server_cpu / max(n, 1) * 1e6:7.2f} µs/req  p99 {result['p99_us'] / 1000:7.2f} ms"
-                 + (f"  upstream {up_cpu / max(n, 1) * 1e6:.2f} µs/req" if upstream else "")
+        unit = "msg" if case.ws else "req"
+        self.log(f"  {case.key:14} {srv.name:9} {n / secs:12,.0f} {unit}/s  "
+                 f"{server_cpu / max(n, 1) * 1e6:7.2f} µs/{unit}  p99 {result['p99_us'] / 1000:7.2f} ms"
+                 + (f"  upstream {up_cpu / max(n, 1) * 1e6:.2f} µs/{unit}" if upstream else "")
                  + (f"  !! {'; '.join(problems)}" if problems else ""))
         return srv.alive()
 
@@ -306,26 +383,42 @@ class Bench:
                 if srv is not None:
                     srv.stop()
 
+    def contenders(self, case, names):
+        """Who runs a case of the upstream round: wired and nginx in front of
+        the application; for ws-echo-c256, wired with its built-in echo and
+        the application alone."""
+        if case.ws_builtin:
+            return ["wired", WS_APP] if "wired" in names else []
+        return [n for n in names if n in UPSTREAM_SERVERS]
+
+    def contender(self, case, name, app):
+        """(the server to start, the application it is in front of or None)."""
+        if name == WS_APP:
+            return AppAlone(app), None
+        if case.ws_builtin:
+            return self.server(name, ws_echo=case.path), None
+        return self.server(name, app), app
+
     def upstream_round(self, rnd, names):
         """The upstream cases: for each, its application, then every server
         in front of it in turn (who goes first turns as in
         throughput_round), then everything stopped."""
-        names = [n for n in names if n in UPSTREAM_SERVERS]
         for i, case in enumerate(self.cases):
-            if not case.upstream or not names:
+            contenders = self.contenders(case, names)
+            if not case.upstream or not contenders:
                 continue
             app = self.upstream(case.upstream)
             try:
                 why = app.start()
                 if why:
                     self.event(f"round {rnd}: the {case.upstream} upstream failed to start for {case.key}: {why}")
-                    for name in names:
+                    for name in contenders:
                         self.row(round=rnd, case=case.key, server=name, status="not-started",
                                  error=f"upstream failed to start: {why}")
                     continue
-                turn = (rnd - 1 + i) % len(names)
-                for name in names[turn:] + names[:turn]:
-                    srv = self.server(name, app)
+                turn = (rnd - 1 + i) % len(contenders)
+                for name in contenders[turn:] + contenders[:turn]:
+                    srv, behind = self.contender(case, name, app)
                     why = srv.start()
                     if why:
                         self.event(f"round {rnd}: {name} failed to start for {case.key}: {why}")
@@ -333,7 +426,7 @@ class Bench:
                                  error=f"server failed to start: {why}")
                         continue
                     try:
-                        self.wrk_run(rnd, case, srv, app)
+                        self.wrk_run(rnd, case, srv, behind)
                     finally:
                         srv.stop()
                     time.sleep(self.args.pause)
@@ -368,20 +461,72 @@ class Bench:
                     srv.stop()
             finally:
                 app.stop()
-            if "connections" not in r:
-                self.row(round=rnd, case=IDLE_PROXY_KEY, server=name, status="error", error=r["error"])
-                self.event(f"round {rnd}: proxied idle test on {name}: {r['error']}")
+            self.idle_row(rnd, IDLE_PROXY_KEY, name, r, "proxied idle test")
+
+    def idle_row(self, rnd, key, name, r, what):
+        """One proxied idle test's row (r from idle.measure or
+        idle_ws.measure with a probe: the upstream's open connections)."""
+        if "connections" not in r:
+            self.row(round=rnd, case=key, server=name, status="error", error=r["error"])
+            self.event(f"round {rnd}: {what} on {name}: {r['error']}")
+            return
+        self.row(round=rnd, case=key, server=name,
+                 status="ok" if "error" not in r else "error",
+                 idle_conns=r["connections"], idle_still_open=r["still_open"],
+                 idle_rss_before_kib=r["rss_before_kib"], idle_rss_after_kib=r["rss_after_kib"],
+                 idle_kib_per_conn=r["kib_per_conn"] if r["kib_per_conn"] is not None else "",
+                 idle_upstream_conns=r.get("probe", ""), error=r.get("error", ""))
+        self.log(f"  {key:14} {name:9} {r['kib_per_conn']} KiB/conn "
+                 f"({r['still_open']} open in {r['open_seconds']} s, "
+                 f"RSS {r['rss_before_kib']} -> {r['rss_after_kib']} KiB"
+                 + (f", {r['probe']} upstream connections open)" if "probe" in r else ")"))
+
+    def idle_ws_round(self, rnd, names):
+        """Memory per idle WebSocket (bench/idle_ws.py): IDLE_WS_KEY on
+        wired's built-in echo, --idle-ws connections; IDLE_WS_PROXY_KEY on
+        wired and nginx in front of ws_echo, --idle-ws-proxy connections,
+        with the connections the application holds meanwhile (one per
+        WebSocket, as each is a pipe)."""
+        a = self.args
+        runs = []
+        if IDLE_WS_KEY in a.cases and a.idle_ws and "wired" in names:
+            runs.append((IDLE_WS_KEY, "wired", a.idle_ws))
+        if IDLE_WS_PROXY_KEY in a.cases and a.idle_ws_proxy:
+            runs += [(IDLE_WS_PROXY_KEY, n, a.idle_ws_proxy) for n in names if n in UPSTREAM_SERVERS]
+        for key, name, n in runs:
+            proxied = key == IDLE_WS_PROXY_KEY
+            # A proxy holds the client's descriptor and the application's;
+            # nginx splits them over its workers, wired's one process holds
+            # them all. Room for listeners, logs and the event loop too.
+            need = (2 if proxied else 1) * n + 256
+            if a.nofile < need:
+                self.row(round=rnd, case=key, server=name, status="not-started",
+                         error=f"open files limit {a.nofile} is below {need} for {n:,} WebSockets")
                 continue
-            self.row(round=rnd, case=IDLE_PROXY_KEY, server=name,
-                     status="ok" if "error" not in r else "error",
-                     idle_conns=r["connections"], idle_still_open=r["still_open"],
-                     idle_rss_before_kib=r["rss_before_kib"], idle_rss_after_kib=r["rss_after_kib"],
-                     idle_kib_per_conn=r["kib_per_conn"] if r["kib_per_conn"] is not None else "",
-                     idle_upstream_conns=r.get("probe", ""), error=r.get("error", ""))
-            self.log(f"  {IDLE_PROXY_KEY:14} {name:9} {r['kib_per_conn']} KiB/conn "
-                     f"({r['still_open']} open in {r['open_seconds']} s, "
-                     f"RSS {r['rss_before_kib']} -> {r['rss_after_kib']} KiB, "
-                     f"{r.get('probe')} upstream connections open)")
+            app = self.upstream("ws") if proxied else None
+            try:
+                why = app.start() if app else None
+                if why:
+                    self.event(f"round {rnd}: ws_echo failed to start for {key}: {why}")
+                    self.row(round=rnd, case=key, server=name, status="not-started",
+                             error=f"upstream failed to start: {why}")
+                    continue
+                srv = self.server(name, app) if proxied else self.server(name, ws_echo=WS_ECHO_PATH)
+                why = srv.start()
+                if why:
+                    self.event(f"round {rnd}: {name} failed to start for {key}: {why}")
+                    self.row(round=rnd, case=key, server=name, status="not-started",
+                             error=f"server failed to start: {why}")
+                    continue
+                try:
+                    r = idle_ws.measure(srv.port, srv.proc.pid, n, path=app.path if proxied else WS_ECHO_PATH,
+                                        probe=app.open_connections if proxied else None)
+                finally:
+                    srv.stop()
+            finally:
+                if app:
+                    app.stop()
+            self.idle_row(rnd, key, name, r, "idle WebSocket test")
 
     def idle_round(self, rnd, names, tls=False):
         key = IDLE_TLS_KEY if tls else IDLE_KEY
@@ -432,13 +577,16 @@ class Bench:
             "workers": a.workers, "idle_connections": a.idle, "servers": names,
             "idle_tls_rounds": [r for r in range(1, a.rounds + 1) if self.idle_tls_in(r)],
             "versions": versions,
-            "cases": [{"key": c.key, "label": c.label,
-                       "servers": [n for n in names if not c.upstream or n in UPSTREAM_SERVERS]}
+            "cases": [{"key": c.key, "label": c.label, "ws": c.ws,
+                       "servers": (self.contenders(c, names) if c.upstream else names)}
                       for c in self.cases],
             "idle_proxy_connections": idle_proxy,
+            "idle_ws_connections": a.idle_ws if IDLE_WS_KEY in a.cases else 0,
+            "idle_ws_proxy_connections": a.idle_ws_proxy if IDLE_WS_PROXY_KEY in a.cases else 0,
+            "ws_load": {"message_bytes": WS_MESSAGE_BYTES, "in_flight": WS_WINDOW, "threads": 1},
         }
-        if idle_proxy or any(c.upstream for c in self.cases):
-            meta["upstreams"] = upstreams.versions(a.fast_upstream)
+        if idle_proxy or any(c.upstream for c in self.cases) or meta["idle_ws_proxy_connections"]:
+            meta["upstreams"] = upstreams.versions(a.fast_upstream, a.ws_echo_app)
         t0 = time.monotonic()
         for rnd in range(1, a.rounds + 1):
             if any(not c.upstream for c in self.cases):
@@ -456,6 +604,9 @@ class Bench:
             if idle_proxy:
                 self.log(f"round {rnd} of {a.rounds}: {idle_proxy} idle proxied connections")
                 self.idle_proxy_round(rnd, names)
+            if {IDLE_WS_KEY, IDLE_WS_PROXY_KEY} & set(a.cases):
+                self.log(f"round {rnd} of {a.rounds}: idle WebSockets")
+                self.idle_ws_round(rnd, names)
         meta["events"] = self.events
         meta["bench_seconds"] = round(time.monotonic() - t0)
         with open(os.path.join(self.out, "meta.json"), "w") as f:
@@ -485,12 +636,25 @@ def main():
     ap.add_argument("--fast-upstream", help="bench/upstream/fast_upstream.c built (by run.sh)")
     ap.add_argument("--idle-proxy", type=int, default=1_000,
                     help=f"client connections of the proxied idle test ({IDLE_PROXY_KEY}; 0: skip)")
+    ap.add_argument("--ws-load", help="bench/ws/ws_load.c built (by run.sh): the WebSocket cases' load")
+    ap.add_argument("--ws-echo-app", help="bench/upstream/ws_echo.c built (by run.sh)")
+    ap.add_argument("--idle-ws", type=int, default=10_000,
+                    help=f"WebSockets of the idle test on wired's built-in echo ({IDLE_WS_KEY}; 0: skip)")
+    # 5,000 rather than 10,000: a proxy holds two descriptors per WebSocket,
+    # and where the hard limit is 20,000 (as on the machine this was
+    # written on) wired's single process cannot hold 10,000 of them.
+    ap.add_argument("--idle-ws-proxy", type=int, default=5_000,
+                    help=f"WebSockets of the proxied idle test ({IDLE_WS_PROXY_KEY}; 0: skip)")
     ap.add_argument("--nofile", type=int, default=resource.getrlimit(resource.RLIMIT_NOFILE)[0])
     ap.add_argument("--servers", nargs="+", default=SERVERS, choices=SERVERS)
-    keys = [c.key for c in CASES] + [IDLE_PROXY_KEY]
+    keys = [c.key for c in CASES] + [IDLE_PROXY_KEY, IDLE_WS_KEY, IDLE_WS_PROXY_KEY]
     ap.add_argument("--cases", nargs="+", default=keys, choices=keys,
-                    help=f"throughput cases, and {IDLE_PROXY_KEY} for the proxied idle test")
+                    help=f"throughput cases, and {IDLE_PROXY_KEY}, {IDLE_WS_KEY}, {IDLE_WS_PROXY_KEY} "
+                         "for the proxied and WebSocket idle tests")
     args = ap.parse_args()
+    ws_cases = [k for k in args.cases if k.startswith("ws-")]
+    if ws_cases and not (args.ws_load and os.access(args.ws_load, os.X_OK)):
+        ap.error(f"{' '.join(ws_cases)} need --ws-load (bench/ws/ws_load.c built; bench/run.sh builds it)")
     Bench(args).run()
     report.generate(args.out)
     return 0

@@ -22,6 +22,11 @@ UNITS = {"ps": 1e-3, "ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}
 IDLE_KEY = "idle-10k"
 IDLE_TLS_KEY = "idle-tls-10k"
 IDLE_PROXY_KEY = "idle-proxy-1k"
+IDLE_WS_KEY = "idle-ws-10k"
+IDLE_WS_PROXY_KEY = "idle-ws-proxy-5k"
+WS_PROXY_KEY = "ws-proxy-c256"
+WS_ECHO_KEY = "ws-echo-c256"
+WS_APP = "ws_echo"
 NOISY = 0.25  # share of a core used by other processes that makes a run suspect
 
 
@@ -75,9 +80,13 @@ def collect(meta, rows):
         else:
             reasons.setdefault(k, r["error"] or r["status"])
     stats = {}
-    cases = [c["key"] for c in meta["cases"]] + [IDLE_KEY, IDLE_TLS_KEY, IDLE_PROXY_KEY]
+    cases = [c["key"] for c in meta["cases"]] + [IDLE_KEY, IDLE_TLS_KEY, IDLE_PROXY_KEY,
+                                                 IDLE_WS_KEY, IDLE_WS_PROXY_KEY]
+    # The servers, and the echo application where it stood as one.
+    servers = meta["servers"] + sorted({s for c in meta["cases"] for s in c.get("servers", [])}
+                                       - set(meta["servers"]))
     for case in cases:
-        for server in meta["servers"]:
+        for server in servers:
             for m in metrics + ["peak_rss_mib"]:
                 src = "peak_rss_kib" if m == "peak_rss_mib" else m
                 vs = values.get((src, (case, server)))
@@ -220,11 +229,135 @@ def upstream_table(meta, stats):
     return "\n".join(out)
 
 
+# The WebSocket echo configurations, one row each: (case, server, label).
+WS_ROWS = [
+    (WS_PROXY_KEY, "wired", "wired `--ws-proxy` → ws_echo"),
+    (WS_PROXY_KEY, "nginx", "nginx `proxy_pass` → ws_echo"),
+    (WS_ECHO_KEY, "wired", "wired `--ws-echo` (built in)"),
+    (WS_ECHO_KEY, WS_APP, "ws_echo alone (the application, no proxy)"),
+]
+# Pairs set side by side: (case, ours, peer, label).
+WS_RATIOS = [
+    (WS_PROXY_KEY, "wired", "nginx", "proxied: wired ÷ nginx"),
+    (WS_ECHO_KEY, "wired", WS_APP, "built in: wired ÷ ws_echo alone"),
+]
+
+
+def ws_table(meta, stats):
+    """The WebSocket echo cases, one row per configuration, medians, then
+    the ratios that compare them; "" for a run without them."""
+    keys = {c["key"] for c in meta["cases"]}
+    rows = [r for r in WS_ROWS if r[0] in keys]
+    if not rows:
+        return ""
+
+    def med(metric, case, server, scale=1.0):
+        cell = stats.get((metric, case), {}).get(server)
+        return cell[0] * scale if isinstance(cell, tuple) else None
+
+    out = ["| WebSocket echo | messages/s | server CPU µs/message | ws_echo's CPU µs/message | p50 / p99 latency, ms |",
+           "|---|---:|---:|---:|---:|"]
+    for case, server, label in rows:
+        cell = stats.get(("req_per_s", case), {}).get(server)
+        if not isinstance(cell, tuple):
+            out.append(f"| {label} | {cell_text(cell)} | | | |")
+            continue
+        app = med("upstream_cpu_us_per_req", case, server) if case == WS_PROXY_KEY else None
+        p50, p99 = med("p50_us", case, server, 1e-3), med("p99_us", case, server, 1e-3)
+        out.append(f"| {label} | {fmt(cell[0])} | {fmt(med('cpu_us_per_req', case, server), 2)} | "
+                   f"{fmt(app, 2) if app is not None else ''} | "
+                   f"{fmt(p50, 2)} / {fmt(p99, 2)} |")
+    for case, ours, peer, label in WS_RATIOS:
+        if case not in keys:
+            continue
+        cells = []
+        for metric in ("req_per_s", "cpu_us_per_req"):
+            a, b = med(metric, case, ours), med(metric, case, peer)
+            cells.append(f"×{a / b:.2f}" if a is not None and b else "–")
+        out.append(f"| {label} | {cells[0]} | {cells[1]} | | |")
+    return "\n".join(out)
+
+
+def ws_idle_table(meta, stats):
+    """Memory per idle WebSocket, medians; "" for a run without it."""
+    rows = [(IDLE_WS_KEY, f"wired `--ws-echo`, {meta.get('idle_ws_connections', 0):,} WebSockets"),
+            (IDLE_WS_PROXY_KEY, f"proxied to ws_echo, {meta.get('idle_ws_proxy_connections', 0):,} WebSockets")]
+    rows = [r for r in rows if stats.get(("idle_kib_per_conn", r[0]))]
+    if not rows:
+        return ""
+    out = ["| idle WebSocket: server KiB each | wired | nginx | wired ÷ nginx |", "|---|---:|---:|---:|"]
+    for key, label in rows:
+        cells = stats.get(("idle_kib_per_conn", key), {})
+        ours, theirs = cells.get("wired"), cells.get("nginx")
+        ratio = (f"×{ours[0] / theirs[0]:.2f}" if isinstance(ours, tuple) and isinstance(theirs, tuple)
+                 and theirs[0] else "")
+        out.append(f"| {label} | {cell_text(ours, digits=2, show_range=False)} | "
+                   f"{cell_text(theirs, digits=2, show_range=False) if key == IDLE_WS_PROXY_KEY else '–'} | "
+                   f"{ratio} |")
+    return "\n".join(out)
+
+
+def ws_detail(meta, stats):
+    """The summary's section on the WebSocket runs: each configuration's
+    medians with their min–max, and what else used the machine meanwhile."""
+    keys = {c["key"] for c in meta["cases"]}
+    rows = [r for r in WS_ROWS if r[0] in keys]
+    if not rows:
+        return []
+    out = ["## WebSocket runs (median, min–max over rounds)", "",
+           "ws_load's own CPU is the client's (as wrk's CPU for the other cases); the others' share "
+           "is the part of a core that other processes on the machine used meanwhile.", "",
+           "| WebSocket echo | messages/s | server CPU µs/message | ws_echo's CPU µs/message "
+           "| peak RSS, MiB | ws_load CPU, s | others' share |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for case, server, label in rows:
+        def cell(metric, digits=None, show_range=True):
+            return cell_text(stats.get((metric, case), {}).get(server), digits=digits, show_range=show_range)
+        app = cell("upstream_cpu_us_per_req", 2, False) if case == WS_PROXY_KEY else ""
+        out.append(f"| {label} | {cell('req_per_s')} | {cell('cpu_us_per_req', 2)} | {app} | "
+                   f"{cell('peak_rss_mib', 1, False)} | {cell('wrk_cpu_s', 2, False)} | "
+                   f"{cell('other_share', 2, False)} |")
+    return out + [""]
+
+
+def ws_part(meta, stats):
+    """The WebSocket tables with the words that explain them, as lines;
+    [] for a run without WebSocket cases."""
+    echo, idle_ws = ws_table(meta, stats), ws_idle_table(meta, stats)
+    if not (echo or idle_ws):
+        return []
+    load = meta.get("ws_load", {})
+    parts = []
+    if echo:
+        parts += [
+            f"WebSockets (bench/ws/ws_load.c, one thread: {load.get('message_bytes', 64)}-byte masked "
+            f"text messages, {load.get('in_flight', 1)} in flight per connection, each echo checked), "
+            "medians. Proxied: wired and nginx in front of the same echo application "
+            "(bench/upstream/ws_echo.c, C, one thread); server CPU is the proxy's own, the "
+            "application's is apart. Built in: wired's --ws-echo, whose peer is the echo "
+            "application alone, measured directly (nginx has no echo of its own). Ratios: above 1 "
+            "is better for messages/s, below 1 for CPU.",
+            "",
+            echo,
+            "",
+        ]
+    if idle_ws:
+        parts += [
+            "Memory per idle WebSocket (bench/idle_ws.py: a handshake and one echoed message on "
+            "each, then all kept open): server RSS with them open minus before, per connection.",
+            "",
+            idle_ws,
+            "",
+        ]
+    return parts
+
+
 def headline(meta, stats, parser, chart_link):
     """The tables docs/benchmarks.md shows for the latest run."""
-    cases = [(c["key"], c["label"]) for c in meta["cases"]]
+    # The WebSocket cases count messages, not requests: their own table.
+    cases = [(c["key"], c["label"]) for c in meta["cases"] if not c.get("ws")]
     n = meta["rounds"]
-    parts = [
+    parts = [] if not cases else [
         f"Requests per second: median of {n} run{'s' if n > 1 else ''} (min–max), "
         "×ratio = server ÷ wired (above 1: more requests per second than wired); "
         "last column, wired ÷ the peer with the most (above 1: wired leads).",
@@ -239,9 +372,10 @@ def headline(meta, stats, parser, chart_link):
         table(meta, stats, "cpu_us_per_req", cases, digits=2, better=min),
         "",
     ]
-    if any(c.get("servers", meta["servers"]) != meta["servers"] for c in meta["cases"]):
+    if any(c.get("servers", meta["servers"]) != meta["servers"] for c in meta["cases"] if not c.get("ws")):
         parts += ["–: not run; the upstream cases (proxy, PHP, Flask) run on wired and nginx only.", ""]
-    parts += [
+    # (A rerun of chosen cases has no idle test unless it names one.)
+    parts += [] if not (meta.get("idle_connections") and stats.get(("idle_kib_per_conn", IDLE_KEY))) else [
         f"Memory per idle keep-alive connection, KiB ({meta.get('idle_connections', 0):,} "
         "connections; server RSS with them open minus RSS before, divided by the connections; "
         "last column, wired ÷ the peer with the least).",
@@ -266,6 +400,7 @@ def headline(meta, stats, parser, chart_link):
             ups,
             "",
         ]
+    parts += ws_part(meta, stats)
     https = https_table(meta, stats)
     if https:
         parts += [
@@ -310,7 +445,9 @@ def noise(rows):
 
 
 def summary(meta, rows, parser, machine, stats):
-    cases = [(c["key"], c["label"]) for c in meta["cases"]]
+    # The per-server tables below leave out the WebSocket cases: the
+    # headline's WebSocket table has them (with the echo application).
+    cases = [(c["key"], c["label"]) for c in meta["cases"] if not c.get("ws")]
     first = {l.split(":", 1)[0]: l.split(":", 1)[1].strip()
              for l in machine.splitlines() if ":" in l}
     lines = [
@@ -354,48 +491,54 @@ def summary(meta, rows, parser, machine, stats):
                       + fails[0].split(": ", 1)[-1].replace("|", "/"))
         lines.append(f"| {s} | {meta['versions'].get(s, '?')} | {status} |")
     lines += ["", "## Headline", "", headline(meta, stats, parser, "chart.svg"), ""]
+    if cases:
+        lines += [
+            "## Latency (median over rounds of wrk's p50 / p99, ms)",
+            "",
+            "| case | " + " | ".join(meta["servers"]) + " |",
+            "|---|" + "---:|" * len(meta["servers"]),
+        ]
+        for key, label in cases:
+            row = []
+            for s in meta["servers"]:
+                p50 = stats.get(("p50_us", key), {}).get(s)
+                p99 = stats.get(("p99_us", key), {}).get(s)
+                if not (isinstance(p50, tuple) and isinstance(p99, tuple)):
+                    row.append("–")
+                elif p99[0] < p50[0]:
+                    # wrk sometimes prints 0.00us for its upper percentiles (seen
+                    # with pipelining): not a latency, so not reported as one.
+                    row.append(f"{p50[0] / 1000:.2f} / n/a")
+                else:
+                    row.append(f"{p50[0] / 1000:.2f} / {p99[0] / 1000:.2f}")
+            lines.append(f"| {label} | " + " | ".join(row) + " |")
+        lines += [
+            "",
+            "Pipelined latency is per batch of 16. n/a: wrk printed 0.00us for its p99 (it does so at times when requests are pipelined).",
+            "",
+            "## Transfer, MiB/s (median)",
+            "",
+            table(meta, stats, "mib_per_s", cases, ratio=False, show_range=False),
+            "",
+            "## Peak RSS during the run, MiB (VmHWM summed over the server's processes, median)",
+            "",
+            table(meta, stats, "peak_rss_mib", cases, digits=1, ratio=False),
+            "",
+            "nginx's workers allocate their connection tables (worker_connections, sized for the "
+            "idle test) at start; h2o's tree includes its perl crash-handler process.",
+            "",
+        ]
     lines += [
-        "## Latency (median over rounds of wrk's p50 / p99, ms)",
-        "",
-        "| case | " + " | ".join(meta["servers"]) + " |",
-        "|---|" + "---:|" * len(meta["servers"]),
-    ]
-    for key, label in cases:
-        row = []
-        for s in meta["servers"]:
-            p50 = stats.get(("p50_us", key), {}).get(s)
-            p99 = stats.get(("p99_us", key), {}).get(s)
-            if not (isinstance(p50, tuple) and isinstance(p99, tuple)):
-                row.append("–")
-            elif p99[0] < p50[0]:
-                # wrk sometimes prints 0.00us for its upper percentiles (seen
-                # with pipelining): not a latency, so not reported as one.
-                row.append(f"{p50[0] / 1000:.2f} / n/a")
-            else:
-                row.append(f"{p50[0] / 1000:.2f} / {p99[0] / 1000:.2f}")
-        lines.append(f"| {label} | " + " | ".join(row) + " |")
-    lines += [
-        "",
-        "Pipelined latency is per batch of 16. n/a: wrk printed 0.00us for its p99 (it does so at times when requests are pipelined).",
-        "",
-        "## Transfer, MiB/s (median)",
-        "",
-        table(meta, stats, "mib_per_s", cases, ratio=False, show_range=False),
-        "",
-        "## Peak RSS during the run, MiB (VmHWM summed over the server's processes, median)",
-        "",
-        table(meta, stats, "peak_rss_mib", cases, digits=1, ratio=False),
-        "",
-        "nginx's workers allocate their connection tables (worker_connections, sized for the "
-        "idle test) at start; h2o's tree includes its perl crash-handler process.",
-        "",
         "## Idle connections, server RSS before → with them open, MiB (median)",
         "",
         "| | " + " | ".join(meta["servers"]) + " |",
         "|---|" + "---:|" * len(meta["servers"]),
     ]
     for key, what in [(IDLE_KEY, "RSS"), (IDLE_TLS_KEY, "RSS, HTTPS"),
-                      (IDLE_PROXY_KEY, f"RSS, proxied ({meta.get('idle_proxy_connections', 0):,} conns)")]:
+                      (IDLE_PROXY_KEY, f"RSS, proxied ({meta.get('idle_proxy_connections', 0):,} conns)"),
+                      (IDLE_WS_KEY, f"RSS, WebSockets, built-in echo ({meta.get('idle_ws_connections', 0):,})"),
+                      (IDLE_WS_PROXY_KEY,
+                       f"RSS, WebSockets, proxied ({meta.get('idle_ws_proxy_connections', 0):,})")]:
         row = []
         for s in meta["servers"]:
             b = stats.get(("idle_rss_before_kib", key), {}).get(s)
@@ -406,14 +549,16 @@ def summary(meta, rows, parser, machine, stats):
             lines.append(f"| {what} | " + " | ".join(row) + " |")
     lines += ["",
               "RSS counts the server's own memory; socket buffers live in the kernel and are not in it.",
-              "", "## Balance: the busiest thread's share of the server's CPU (median)", "",
-              f"With {meta['workers']} workers, {1 / meta['workers']:.2f} is an even spread and 1.00 means "
-              "one worker did all the work (the others idled). wired and nginx (`reuseport`) give "
-              "each worker its own listening socket; h2o 2.2 and lighttpd 1.4 share one, and under "
-              "wrk's burst of connects one worker tends to accept most of them.", "",
-              table(meta, stats, "busiest_share", cases, digits=2, ratio=False, show_range=False),
-              "", "## wrk's own CPU (median seconds per run)", "",
-              table(meta, stats, "wrk_cpu_s", cases, digits=2, ratio=False, show_range=False), ""]
+              ""]
+    if cases:
+        lines += ["## Balance: the busiest thread's share of the server's CPU (median)", "",
+                  f"With {meta['workers']} workers, {1 / meta['workers']:.2f} is an even spread and 1.00 means "
+                  "one worker did all the work (the others idled). wired and nginx (`reuseport`) give "
+                  "each worker its own listening socket; h2o 2.2 and lighttpd 1.4 share one, and under "
+                  "wrk's burst of connects one worker tends to accept most of them.", "",
+                  table(meta, stats, "busiest_share", cases, digits=2, ratio=False, show_range=False),
+                  "", "## wrk's own CPU (median seconds per run)", "",
+                  table(meta, stats, "wrk_cpu_s", cases, digits=2, ratio=False, show_range=False), ""]
     up_cases = [(k, l) for k, l in cases if stats.get(("upstream_cpu_us_per_req", k))]
     if up_cases:
         lines += ["## The application's own CPU in the upstream cases (median µs per request)", "",
@@ -422,6 +567,7 @@ def summary(meta, rows, parser, machine, stats):
                   "server and application together.", "",
                   table(meta, stats, "upstream_cpu_us_per_req", up_cases, digits=2, show_range=False), "",
                   table(meta, stats, "total_cpu_us_per_req", up_cases, digits=2, show_range=False), ""]
+    lines += ws_detail(meta, stats)
 
     problems = [f"round {r['round']} {r['case']} {r['server']}: {r['error']}"
                 for r in rows if r["error"] and r["status"] != "not-started"]
@@ -441,7 +587,8 @@ def summary(meta, rows, parser, machine, stats):
     lines += ["", "## Noise: CPU used by other processes during each run (share of one core, median)", "",
               f"{noisy} of {total} runs saw other processes on the machine use more than "
               f"{NOISY:.0%} of a core: {verdict}", "",
-              table(meta, stats, "other_share", cases, digits=2, ratio=False, show_range=False)]
+              table(meta, stats, "other_share", cases, digits=2, ratio=False, show_range=False) if cases
+              else "(The WebSocket runs' figures are in their own section above.)"]
     lines.append("")
     return "\n".join(lines)
 

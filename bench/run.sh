@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # `make bench`: wired against nginx, h2o and lighttpd on this machine, plus
 # the parser micro-benchmark, and wired against nginx as a reverse proxy and
-# a FastCGI gateway (a fast C upstream, php-fpm, Flask under gunicorn).
+# a FastCGI gateway (a fast C upstream, php-fpm, Flask under gunicorn), and
+# with WebSockets (wired's proxy against nginx's in front of a C echo
+# application; wired's built-in echo against that application alone).
 # Writes bench/runs/<UTC time>/ with summary.md, runs.csv, chart.svg (and
 # chart.png when chromium is there), machine.txt, criterion.txt, wrk's raw
 # output and the servers' configs and logs; a full run also refreshes the
 # latest numbers in docs/benchmarks.md.
 #
-#   bench/run.sh            3 rounds of 8 s runs    (about 26 minutes)
+#   bench/run.sh            3 rounds of 8 s runs    (about 28 minutes)
 #   bench/run.sh --quick    1 round of 3 s runs     (about 6 minutes)
 #   (a first run in a fresh checkout also compiles: 2-3 minutes more)
 #   CASES="https-handshake-c64 1k-c64" bench/run.sh
 #                           only these cases (keys in bench/harness.py;
 #                           idle-proxy-1k is the proxied idle test)
 #   CASES="proxy-1k-c64 php-c16 flask-c16 idle-proxy-1k" bench/run.sh --quick
+#   CASES="ws-proxy-c256 ws-echo-c256 idle-ws-10k idle-ws-proxy-5k" bench/run.sh --quick
+#                           the WebSocket cases alone (about 2 minutes)
 #
 # Installs what is missing with apt-get (Debian; needs root). Talks only to
 # 127.0.0.1; every server it starts it stops by PID. See docs/benchmarks.md.
@@ -23,7 +27,7 @@ QUICK=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg' (only --quick)" >&2; exit 2 ;;
   esac
 done
@@ -140,6 +144,10 @@ chmod -R a+rX "$TLS"
 cc -shared -fPIC -O2 -Wall -o "$WORK/no_resume.so" bench/wrk/no_resume.c -ldl
 # The fast upstream of the proxy cases (bench/upstream/fast_upstream.c).
 cc -O2 -Wall -pthread -o "$WORK/fast_upstream" bench/upstream/fast_upstream.c
+# The WebSocket cases: the echo application and the load generator (wrk
+# speaks no WebSocket). Both need only the C compiler.
+cc -O2 -Wall -pthread -o "$WORK/ws_echo" bench/upstream/ws_echo.c
+cc -O2 -Wall -pthread -o "$WORK/ws_load" bench/ws/ws_load.c
 
 # -- 4. the run directory and the machine --------------------------------------
 OUT=$ROOT/bench/runs/$(date -u +%Y-%m-%dT%H-%M-%SZ)
@@ -195,7 +203,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   FPM=$(command -v php-fpm || ls /usr/sbin/php-fpm* 2>/dev/null | tail -1 || true)
   echo "php-fpm: $("$FPM" -v 2>&1 | head -1) ($FPM; OPcache $("$FPM" -i 2>/dev/null | awk '/^opcache.enable =>/ { print $3; exit }'))"
   echo "gunicorn, flask: $(python3 -c 'import importlib.metadata as m; print(m.version("gunicorn"), m.version("flask"))' 2>&1)"
-  echo "cc (fast_upstream): $(cc --version 2>&1 | head -1)"
+  echo "cc (fast_upstream, ws_echo, ws_load): $(cc --version 2>&1 | head -1)"
   for k in net.core.somaxconn net.ipv4.tcp_tw_reuse net.ipv4.ip_local_port_range; do
     echo "sysctl $k: $(sysctl -n $k 2>/dev/null | tr '\t' ' ' || echo '?')"
   done
@@ -226,13 +234,15 @@ if [[ $QUICK == 1 ]]; then
 else
   # 8 s rather than 10 since the HTTPS cases came: twelve cases, four
   # servers, three rounds and the idle tests then fit in about 23 minutes
-  # (26 with the three upstream cases, wired and nginx only).
+  # (26 with the three upstream cases, wired and nginx only; about 28 with
+  # the WebSocket cases and idle WebSockets, measured at about 45 s a round).
   set -- --rounds 3 --duration 8
 fi
 say "servers: wired, nginx, h2o, lighttpd (upstream cases: wired, nginx)"
 $NICE python3 bench/harness.py "$@" --out "$OUT" --work "$WORK" --www "$WWW" --wired "$WIRED" \
   --workers "$(nproc)" --tls-cert "$TLS/cert.pem" --tls-key "$TLS/key.pem" --tls-ca "$TLS/ca.pem" \
   --wrk-no-resume "$WORK/no_resume.so" --fast-upstream "$WORK/fast_upstream" \
+  --ws-echo-app "$WORK/ws_echo" --ws-load "$WORK/ws_load" \
   ${CASES:+--cases $CASES} ${CASES:+--idle 0}
 
 # -- 7. report -----------------------------------------------------------------

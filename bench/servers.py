@@ -13,6 +13,10 @@ In the upstream cases a server stands in front of an application instead
 (upstreams.py; wired and nginx only): Server(upstream=...) starts it with
 --proxy or --fastcgi (nginx: conf/nginx-proxy.conf.in or
 nginx-fastcgi.conf.in), plain HTTP only, and checks an answer through it.
+In front of the WebSocket echo application (upstream kind "ws"), wired gets
+--ws-proxy and nginx conf/nginx-ws.conf.in, and the check is one echoed
+message through the server. Server("wired", ws_echo=PATH) is wired with its
+built-in echo endpoint instead (--ws-echo), checked the same way.
 """
 
 import grp
@@ -28,6 +32,7 @@ import subprocess
 import time
 
 import procstat
+import wsclient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -92,12 +97,18 @@ def _version(cmd):
 class Server:
     """One server under test. start() returns None or why it failed."""
 
-    def __init__(self, name, work, www, workers, nofile, wired_bin, tls, upstream=None):
+    def __init__(self, name, work, www, workers, nofile, wired_bin, tls, upstream=None, ws_echo=None):
         self.name = name
         # An upstreams.Upstream, already running, for the upstream cases.
         self.upstream = upstream
-        # Names this configuration's files: nginx, nginx-proxy, wired-fastcgi.
-        self.label = f"{name}-{upstream.via}" if upstream else name
+        # wired only: the path of its built-in WebSocket echo (--ws-echo),
+        # served alone (no TLS listener, no other check).
+        self.ws_echo = ws_echo
+        if ws_echo is not None and name != "wired":
+            raise ValueError(f"{name} has no built-in WebSocket echo")
+        # Names this configuration's files: nginx, nginx-proxy, wired-fastcgi,
+        # nginx-ws, wired-ws-echo.
+        self.label = f"{name}-{upstream.via}" if upstream else f"{name}-ws-echo" if ws_echo else name
         self.work = work
         self.www = www
         self.workers = workers
@@ -154,6 +165,9 @@ class Server:
     def command(self):
         if self.upstream is not None:
             return self._upstream_command()
+        if self.ws_echo is not None:
+            return [self.wired_bin, "--root", self.www, "--listen", f"127.0.0.1:{self.port}",
+                    "--workers", str(self.workers), "--ws-echo", self.ws_echo]
         if self.name == "wired":
             return [self.wired_bin, "--root", self.www,
                     "--listen", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
@@ -174,6 +188,10 @@ class Server:
         if self.name == "wired":
             cmd = [self.wired_bin, "--root", self.www,
                    "--listen", f"127.0.0.1:{self.port}", "--workers", str(self.workers)]
+            if u.via == "ws":
+                # The handshake checked, then a byte pipe: no upstream
+                # keep-alive is involved (a piped connection is never reused).
+                return cmd + ["--ws-proxy", f"{u.path}={u.url()}/"]
             if u.via == "fastcgi":
                 # Kept FastCGI connections, as nginx's fastcgi_keep_conn on
                 # (off by default in both).
@@ -244,7 +262,11 @@ class Server:
         """None if every benchmark file comes back 200 with the right bytes,
         over plain HTTP and over TLS (the certificate verified for
         localhost against the benchmark's CA). In front of an application:
-        if the case's path comes back right through the server."""
+        if the case's path comes back right through the server. With a
+        WebSocket echo, built in or behind: if one message comes back."""
+        if self.ws_echo is not None:
+            why = wsclient.echo_check(self.port, self.ws_echo)
+            return f"WebSocket {self.ws_echo}: {why}" if why else None
         if self.upstream is not None:
             return self._check_upstream()
         ctx = ssl.create_default_context(cafile=self.tls["ca"])
@@ -276,6 +298,9 @@ class Server:
 
     def _check_upstream(self):
         path = self.upstream.path
+        if self.upstream.via == "ws":
+            why = wsclient.echo_check(self.port, path)
+            return f"WebSocket {path} through {self.name}: {why}" if why else None
         try:
             c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
             c.request("GET", path)

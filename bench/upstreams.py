@@ -7,6 +7,9 @@ started in the foreground, checked, measured and stopped by its PID.
     php    php-fpm, one static pool on a unix socket, running
            bench/upstream/page.php from the document root (php-c16).
     flask  gunicorn, sync workers, bench/upstream/app.py (flask-c16).
+    ws     bench/upstream/ws_echo.c: a WebSocket echo server (ws-proxy-c256
+           behind the proxies, ws-echo-c256 alone, the idle WebSocket
+           test). Built by bench/run.sh.
 
 Each starts once per case and round, and serves wired and nginx in turn;
 servers.py configures them in front of it (Server(upstream=...)). Its
@@ -27,6 +30,7 @@ import sys
 import time
 
 import procstat
+import wsclient
 from servers import free_port, stop_tree, _version
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,11 +43,14 @@ FAST_THREADS = 1
 # php-fpm children: one per client connection of php-c16 (see
 # conf/php-fpm.conf.in for why not fewer).
 PHP_CHILDREN = 16
+# ws_echo's threads, one for the same reasons as FAST_THREADS (alone, it
+# echoes about 200,000 64-byte messages a second here).
+WS_THREADS = 1
 # gunicorn sync workers: each serves one request at a time on a connection
 # of its own, closed after the answer (sync workers do no keep-alive).
 GUNICORN_WORKERS = 4
 
-KINDS = ("fast", "php", "flask")
+KINDS = ("fast", "php", "flask", "ws")
 
 
 def php_fpm_binary():
@@ -55,12 +62,13 @@ def php_fpm_binary():
     return candidates[-1] if candidates else None
 
 
-def versions(fast_bin):
+def versions(fast_bin, ws_bin=None):
     """One line per application, for meta.json."""
     fpm = php_fpm_binary()
     py = sys.executable
     return {
         "fast": f"bench/upstream/fast_upstream.c ({fast_bin}), {FAST_THREADS} thread",
+        "ws_echo": f"bench/upstream/ws_echo.c ({ws_bin}), {WS_THREADS} thread",
         "php-fpm": _version([fpm, "-v"]) if fpm else "not found",
         "gunicorn": _version([py, "-c", "import importlib.metadata as m; "
                               "print('gunicorn', m.version('gunicorn'), 'flask', m.version('flask'), "
@@ -71,19 +79,23 @@ def versions(fast_bin):
 class Upstream:
     """One application. start() returns None or why it failed.
 
-    via: how a server reaches it, "proxy" (HTTP on 127.0.0.1:port) or
-    "fastcgi" (a unix socket); path: what the case requests through the
-    server; validate(status, body): None if an answer is right."""
+    via: how a server reaches it, "proxy" (HTTP on 127.0.0.1:port),
+    "fastcgi" (a unix socket) or "ws" (WebSocket handshakes passed on to
+    127.0.0.1:port, then a byte pipe); path: what the case requests through
+    the server; validate(status, body): None if an answer is right (HTTP
+    only: a WebSocket is checked with wsclient.echo_check)."""
 
-    def __init__(self, kind, work, www, fast_bin):
+    def __init__(self, kind, work, www, fast_bin, ws_bin=None):
         if kind not in KINDS:
             raise ValueError(kind)
         self.kind = kind
         self.work = work
         self.www = www
         self.fast_bin = fast_bin
-        self.via = "fastcgi" if kind == "php" else "proxy"
-        self.path = {"fast": "/", "php": "/page.php", "flask": "/api/items"}[kind]
+        self.ws_bin = ws_bin
+        self.via = {"php": "fastcgi", "ws": "ws"}.get(kind, "proxy")
+        # ws_echo answers a handshake at any path: /ws is the proxies' prefix.
+        self.path = {"fast": "/", "php": "/page.php", "flask": "/api/items", "ws": "/ws"}[kind]
         self.port = None
         self.socket = os.path.join(work, "run", "php-fpm.sock")
         self.proc = None
@@ -140,6 +152,10 @@ class Upstream:
             if not self.fast_bin or not os.access(self.fast_bin, os.X_OK):
                 raise OSError(f"no fast_upstream binary ({self.fast_bin}); bench/run.sh builds it")
             return [self.fast_bin, str(self.port), str(FAST_THREADS)]
+        if self.kind == "ws":
+            if not self.ws_bin or not os.access(self.ws_bin, os.X_OK):
+                raise OSError(f"no ws_echo binary ({self.ws_bin}); bench/run.sh builds it")
+            return [self.ws_bin, str(self.port), str(WS_THREADS)]
         if self.kind == "php":
             fpm = php_fpm_binary()
             if fpm is None:
@@ -188,7 +204,7 @@ class Upstream:
     def check(self):
         """None once the application answers. php-fpm speaks FastCGI only:
         its socket accepting is enough here; the servers' own start check
-        then runs the page through it."""
+        then runs the page through it. ws_echo: one echoed message."""
         if self.kind == "php":
             if not os.path.exists(self.socket):
                 return "no socket yet"
@@ -199,6 +215,9 @@ class Upstream:
             except OSError as e:
                 return f"socket: {e}"
             return None
+        if self.kind == "ws":
+            why = wsclient.echo_check(self.port, self.path)
+            return f"WebSocket {self.path}: {why}" if why else None
         try:
             c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
             c.request("GET", self.path)
