@@ -85,6 +85,15 @@ fn options() -> getopts::Options {
     o.optopt("", "handshake-timeout", "the TLS handshake must be done within this (default 10s)", "TIME");
     o.optflag("", "redirect-https", "on plain listeners, answer every request with 308 to its https URL");
     o.optopt("", "access-log-format", "combined (default) or json: one JSON object per line", "FORMAT");
+    o.optflag("", "compress", "gzip, brotli and zstd on the fly for text types (by Accept-Encoding)");
+    o.optopt("", "compress-level", "gzip 1-9 (brotli and zstd the same number; default 5)", "N");
+    o.optopt("", "compress-min-length", "smaller bodies go as they are (default 256)", "BYTES");
+    o.optopt(
+        "",
+        "compress-types",
+        "media types to compress, comma-separated (default: text, JSON, JS, SVG...)",
+        "LIST",
+    );
     o.optflag("", "security-headers", "X-Content-Type-Options, Referrer-Policy, X-Frame-Options; HSTS over TLS");
     o.optopt("", "csp", "a Content-Security-Policy for every response, e.g. \"default-src 'self'\"", "POLICY");
     o.optopt("", "user", "after binding the ports, become this user (when started as root)", "USER");
@@ -464,6 +473,21 @@ fn parse_config(args: &[String]) -> Result<Option<Parsed>, Failure> {
             return Err(Usage("--csp: a policy on one line".into()).into());
         }
         c.csp = Some(p);
+    }
+    if m.opt_present("compress") {
+        c.compress.enabled = true;
+    }
+    if let Some(v) = m.opt_str("compress-level") {
+        c.compress.level = parse_number("compress-level", &v)?;
+        if !(1..=9).contains(&c.compress.level) {
+            return Err(Usage("--compress-level: 1 to 9".into()).into());
+        }
+    }
+    if let Some(v) = m.opt_str("compress-min-length") {
+        c.compress.min_length = parse_number("compress-min-length", &v)?;
+    }
+    if let Some(v) = m.opt_str("compress-types") {
+        c.compress.types = v.split(',').map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect();
     }
     if let Some(u) = m.opt_str("user") {
         c.user = Some(u);

@@ -76,6 +76,10 @@ pub(super) struct File {
     pub csp: Option<Spanned<String>>,
     pub user: Option<Spanned<String>>,
     pub group: Option<Spanned<String>>,
+    pub compress: Option<bool>,
+    pub compress_level: Option<Spanned<i64>>,
+    pub compress_min_length: Option<Spanned<i64>>,
+    pub compress_types: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     pub upstream: BTreeMap<String, Spanned<UpstreamGroup>>,
     #[serde(default)]
@@ -361,6 +365,7 @@ fn build(file: File) -> Result<Loaded, At> {
         (file.fastcgi_keep_conn, &mut c.fastcgi_keep_conn),
         (file.ws_deflate, &mut c.ws.deflate),
         (file.security_headers, &mut c.security_headers),
+        (file.compress, &mut c.compress.enabled),
     ] {
         if let Some(v) = value {
             *slot = v;
@@ -397,6 +402,15 @@ fn build(file: File) -> Result<Loaded, At> {
     }
     if let Some(n) = &file.ws_program_max {
         c.ws.program_max = number(n, 1, i64::MAX)?;
+    }
+    if let Some(n) = &file.compress_level {
+        c.compress.level = number(n, 1, 9)?;
+    }
+    if let Some(n) = &file.compress_min_length {
+        c.compress.min_length = number(n, 0, i64::MAX)?;
+    }
+    if let Some(types) = &file.compress_types {
+        c.compress.types = types.iter().map(|t| t.get_ref().trim().to_ascii_lowercase()).collect();
     }
     if let Some(f) = &file.access_log_format {
         c.access_log_json = match f.get_ref().as_str() {

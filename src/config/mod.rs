@@ -131,6 +131,54 @@ pub struct Config {
     /// `--user`, `--group`: who the process becomes once its ports are bound.
     pub user: Option<String>,
     pub group: Option<String>,
+    /// `--compress`: gzip, brotli and zstd on the fly.
+    pub compress: CompressSettings,
+}
+
+/// Compression on the fly (`handler/compress.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompressSettings {
+    /// On (`--compress`, `compress = true`).
+    pub enabled: bool,
+    /// Media types compressed (their essence, without parameters).
+    pub types: Vec<String>,
+    /// Bodies shorter than this are sent as they are: the coding's own
+    /// header and the client's work would outweigh the bytes saved.
+    pub min_length: u64,
+    /// The level: gzip's 1 to 9; brotli's quality and zstd's level the
+    /// same number (up to 11 and 19).
+    pub level: u32,
+}
+
+impl Default for CompressSettings {
+    fn default() -> Self {
+        CompressSettings {
+            enabled: false,
+            types: [
+                "text/html",
+                "text/css",
+                "text/plain",
+                "text/xml",
+                "text/javascript",
+                "text/markdown",
+                "text/csv",
+                "application/javascript",
+                "application/json",
+                "application/manifest+json",
+                "application/xml",
+                "application/rss+xml",
+                "application/atom+xml",
+                "application/wasm",
+                "image/svg+xml",
+                "font/ttf",
+                "font/otf",
+            ]
+            .map(String::from)
+            .to_vec(),
+            min_length: 256,
+            level: 5,
+        }
+    }
 }
 
 /// How wired serves WebSockets it terminates (`--ws-echo`, `--ws-program`).
@@ -236,6 +284,7 @@ impl Default for Config {
             csp: None,
             user: None,
             group: None,
+            compress: CompressSettings::default(),
         }
     }
 }

@@ -205,10 +205,39 @@ pub struct Entry {
     identity: Variant,
     /// In the server's order of preference: br, zstd, gzip.
     encoded: Vec<(Coding, Variant)>,
+    /// Forms compressed here, on the fly, in memory (`compress.rs`).
+    made: Vec<(Coding, Variant)>,
+    /// The file may be compressed on the fly: compression is on, it has
+    /// no precompressed sibling, its type compresses and its size fits.
+    compressible: bool,
     checked: u64,
 }
 
+/// Which form of a file a request gets.
+pub enum Choice<'a> {
+    /// This one, ready.
+    Ready(&'a Variant),
+    /// A form to compress first (`FileCache::compress`).
+    Compress(Coding),
+}
+
 impl Entry {
+    /// The form for this `Accept-Encoding`: a precompressed sibling, a form
+    /// compressed here before, one to compress now, or the file itself.
+    /// `whole`: the whole file is asked for (a range never is compressed).
+    pub fn choose(&self, accept_encoding: Option<&[u8]>, whole: bool) -> Choice<'_> {
+        if !self.compressible || !whole {
+            return Choice::Ready(self.variant(accept_encoding));
+        }
+        match super::compress::choose(accept_encoding) {
+            None => Choice::Ready(&self.identity),
+            Some(coding) => match self.made.iter().find(|(c, _)| *c == coding) {
+                Some((_, variant)) => Choice::Ready(variant),
+                None => Choice::Compress(coding),
+            },
+        }
+    }
+
     /// The form to send for this `Accept-Encoding` value (RFC 9110 §12.5.3).
     /// No field means no coding: some clients that cannot decode omit it.
     pub fn variant(&self, accept_encoding: Option<&[u8]>) -> &Variant {
@@ -253,7 +282,8 @@ impl Entry {
     /// Bytes of file content held in memory, over all variants.
     fn memory(&self) -> u64 {
         let held = |v: &Variant| v.memory.as_ref().map_or(0, |m| m.len() as u64);
-        held(&self.identity) + self.encoded.iter().map(|(_, v)| held(v)).sum::<u64>()
+        let forms = self.encoded.iter().chain(&self.made);
+        held(&self.identity) + forms.map(|(_, v)| held(v)).sum::<u64>()
     }
 }
 
@@ -274,6 +304,8 @@ pub struct Describe<'a> {
     pub mime: &'a MimeTable,
     /// `--cache-control` rules.
     pub cache_control: &'a [CacheControl],
+    /// Compression on the fly.
+    pub compress: &'a crate::config::CompressSettings,
 }
 
 /// Precompressed siblings looked for, in the server's order of preference.
@@ -449,6 +481,40 @@ impl FileCache {
         }
     }
 
+    /// Compress the file `key` names into `coding`, whole, and keep the
+    /// result with it. False when it cannot be (the entry is gone, memory
+    /// is short, the file cannot be read): the file is then sent as it is.
+    pub fn compress(&mut self, key: &[u8], coding: Coding, now: u64, describe: &Describe<'_>) -> bool {
+        let Some(&index) = self.map.get(key) else { return false };
+        let Some(slot) = self.slots.get_mut(index).and_then(Option::as_mut) else { return false };
+        let entry = &mut slot.entry;
+        let identity = &entry.identity;
+        if self.memory + identity.id.len / 2 > MEMORY_BUDGET {
+            return false;
+        }
+        let bytes = match &identity.memory {
+            Some(m) => super::compress::encode_all(coding, m, describe.compress),
+            None => {
+                let mut data = vec![0u8; identity.id.len as usize];
+                match std::os::unix::fs::FileExt::read_exact_at(&*identity.file, &mut data, 0) {
+                    Ok(()) => super::compress::encode_all(coding, &data, describe.compress),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        let Ok(bytes) = bytes else { return false };
+        let name = slot.key.clone();
+        let entry = &mut slot.entry;
+        let identity = &entry.identity;
+        let mut variant =
+            describe_variant(Rc::clone(&identity.file), identity.id, Some(coding), true, true, &name, now, describe);
+        variant.id.len = bytes.len() as u64;
+        variant.memory = Some(Rc::from(bytes));
+        self.memory += variant.id.len;
+        entry.made.push((coding, variant));
+        true
+    }
+
     /// How many entries are cached.
     #[cfg(test)]
     pub fn entries(&self) -> usize {
@@ -492,14 +558,22 @@ fn open_entry(root: &Root, rel: &CStr, now: u64, describe: &Describe<'_>) -> Res
             encoded.push((coding, (file, id)));
         }
     }
-    let vary = !encoded.is_empty();
     let name = rel.to_bytes();
-    let identity = describe_variant(file, id, None, vary, name, now, describe);
+    let compressible =
+        encoded.is_empty() && (describe.compress.min_length..=super::compress::WHOLE_MAX).contains(&id.len) && {
+            let mut media = Vec::with_capacity(64);
+            describe.mime.content_type(name, &mut media);
+            super::compress::compressible(&media, describe.compress)
+        };
+    let vary = !encoded.is_empty() || compressible;
+    let identity = describe_variant(Rc::new(file), id, None, vary, false, name, now, describe);
     let encoded = encoded
         .into_iter()
-        .map(|(coding, (file, id))| (coding, describe_variant(file, id, Some(coding), vary, name, now, describe)))
+        .map(|(coding, (file, id))| {
+            (coding, describe_variant(Rc::new(file), id, Some(coding), vary, false, name, now, describe))
+        })
         .collect();
-    Ok(Entry { identity, encoded, checked: now })
+    Ok(Entry { identity, encoded, made: Vec::new(), compressible, checked: now })
 }
 
 /// Open a path and make sure it is a regular file.
@@ -534,12 +608,15 @@ pub const MEMORY_MAX: u64 = 128 * 1024;
 /// The most file content one worker's cache holds in memory.
 pub const MEMORY_BUDGET: u64 = 32 * 1024 * 1024;
 
-/// Build a variant's header lines.
+/// Build a variant's header lines. `weak`: a form compressed here, whose
+/// entity tag is weak (its bytes depend on the encoder, RFC 9110 §8.8.1).
+#[allow(clippy::too_many_arguments)]
 fn describe_variant(
-    file: File,
+    file: Rc<File>,
     id: FileId,
     coding: Option<Coding>,
     vary: bool,
+    weak: bool,
     name: &[u8],
     now: u64,
     describe: &Describe<'_>,
@@ -555,7 +632,7 @@ fn describe_variant(
     // them: a strong tag must change with the content, and two writes of the
     // same length within one second differ only there. A coded form gets its
     // own tag, since its bytes differ (RFC 9110 §8.8.3.3).
-    head.extend_from_slice(b"ETag: \"");
+    head.extend_from_slice(if weak { b"ETag: W/\"" } else { b"ETag: \"" });
     let etag_start = head.len();
     let _ = write!(head, "{mtime:x}");
     if id.mtime_nsec != 0 {
@@ -589,17 +666,7 @@ fn describe_variant(
     let value_start = type_start + "Content-Type: ".len();
     let content_type =
         if push_field(&mut head, "Content-Type", &media) { (value_start, value_start + media.len()) } else { (0, 0) };
-    Variant {
-        file: Rc::new(file),
-        memory: None,
-        id,
-        last_modified,
-        head,
-        not_modified_end,
-        type_start,
-        etag,
-        content_type,
-    }
+    Variant { file, memory: None, id, last_modified, head, not_modified_end, type_start, etag, content_type }
 }
 
 /// The `--cache-control` value for a file: the rule for its extension, else

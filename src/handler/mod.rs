@@ -3,6 +3,7 @@
 
 pub mod autoindex;
 pub mod cgi;
+pub mod compress;
 pub mod conditional;
 pub mod file_cache;
 pub mod mime;

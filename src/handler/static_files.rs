@@ -28,7 +28,7 @@ use wired_parser::values::range::Resolved;
 use super::Ctx;
 use super::autoindex;
 use super::conditional::{self, CONTENT_RANGE_MAX, Conditions, Precondition};
-use super::file_cache::{DIR_FLAGS, Describe, Entry, FileCache, MAX_ENTRIES, Miss, Root};
+use super::file_cache::{Choice, DIR_FLAGS, Describe, Entry, FileCache, MAX_ENTRIES, Miss, Root};
 use super::mime::MimeTable;
 use crate::config::{CacheControl, Config};
 use crate::response::{Body, Fields, Reply, reason};
@@ -58,6 +58,8 @@ pub struct StaticFiles {
     cache_control: Vec<CacheControl>,
     error_pages: Vec<(u16, String)>,
     follow_symlinks: bool,
+    /// Compression on the fly (`compress.rs`).
+    compress: crate::config::CompressSettings,
     /// The path under the root being opened, NUL-terminated; reused.
     rel: Vec<u8>,
     /// The cache key of a file under a root other than the first; reused.
@@ -68,11 +70,13 @@ pub struct StaticFiles {
     boundary_state: u64,
 }
 
-/// What serving a cached file came to: a reply, or an error status whose
-/// body [`StaticFiles::error_reply`] makes once the cache is released.
+/// What serving a cached file came to: a reply, an error status whose
+/// body [`StaticFiles::error_reply`] makes once the cache is released, or
+/// a coding to compress the file into first.
 enum Served {
     Reply(Reply),
     Error(u16),
+    Compress(wired_parser::values::accept_encoding::Coding),
 }
 
 impl StaticFiles {
@@ -97,6 +101,7 @@ impl StaticFiles {
             cache_control: config.cache_control.clone(),
             error_pages: config.error_pages.clone(),
             follow_symlinks: config.follow_symlinks,
+            compress: config.compress.clone(),
             rel: Vec::with_capacity(256),
             key: Vec::with_capacity(256),
             now: 0,
@@ -144,20 +149,37 @@ impl StaticFiles {
             self.key.extend_from_slice(path);
             &self.key
         };
-        let describe = Describe { mime: &self.mime, cache_control: &self.cache_control };
-        let served = match self.cache.get(root, key, rel, ctx.now, &describe) {
-            Ok(entry) => serve(ctx, entry, fields, &mut self.boundary_state),
-            Err(Miss::Directory) if !wants_dir => return self.redirect_to_dir(ctx, fields),
-            // A directory named `index.html` is no index; list the parent.
-            Err(Miss::Directory) => return self.directory(ctx, site, fields),
-            Err(Miss::Error(e)) if wants_dir && e.raw_os_error() == Some(libc::ENOENT) => {
-                return self.directory(ctx, site, fields);
+        let describe = Describe { mime: &self.mime, cache_control: &self.cache_control, compress: &self.compress };
+        let (mut may_compress, mut compressed) = (true, false);
+        let served = loop {
+            let served = match self.cache.get(root, key, rel, ctx.now, &describe) {
+                Ok(entry) => serve(ctx, entry, fields, &mut self.boundary_state, may_compress),
+                Err(Miss::Directory) if !wants_dir => return self.redirect_to_dir(ctx, fields),
+                // A directory named `index.html` is no index; list the parent.
+                Err(Miss::Directory) => return self.directory(ctx, site, fields),
+                Err(Miss::Error(e)) if wants_dir && e.raw_os_error() == Some(libc::ENOENT) => {
+                    return self.directory(ctx, site, fields);
+                }
+                Err(miss) => Served::Error(miss_status(&miss, path)),
+            };
+            match served {
+                // Compressed once and kept with the file; the next round
+                // serves it as the cache's own. If it cannot be, the file
+                // goes as it is.
+                Served::Compress(coding) => {
+                    // Once: if the entry was replaced meanwhile (its file
+                    // changed), this request takes the file as it is.
+                    may_compress = !compressed && self.cache.compress(key, coding, ctx.now, &describe);
+                    compressed = true;
+                }
+                served => break served,
             }
-            Err(miss) => Served::Error(miss_status(&miss, path)),
         };
         match served {
             Served::Reply(reply) => reply,
             Served::Error(status) => self.error_reply(status, fields),
+            // The loop above hands these to the cache, never out.
+            Served::Compress(_) => self.error_reply(500, fields),
         }
     }
 
@@ -179,7 +201,7 @@ impl StaticFiles {
         }
         let rel = rel_path(&mut self.rel, page, false)?;
         let now = if self.now > 0 { self.now } else { unix_now() };
-        let describe = Describe { mime: &self.mime, cache_control: &self.cache_control };
+        let describe = Describe { mime: &self.mime, cache_control: &self.cache_control, compress: &self.compress };
         let root = self.roots.first()?;
         match self.cache.get(root, page, rel, now, &describe) {
             Ok(entry) => {
@@ -235,10 +257,21 @@ impl StaticFiles {
 }
 
 /// Steps 4 to 6 for a cached file: coding, preconditions, ranges.
-fn serve(ctx: &Ctx<'_, '_, '_>, entry: &Entry, fields: &mut Fields, boundary_state: &mut u64) -> Served {
+fn serve(
+    ctx: &Ctx<'_, '_, '_>,
+    entry: &Entry,
+    fields: &mut Fields,
+    boundary_state: &mut u64,
+    may_compress: bool,
+) -> Served {
     let headers = ctx.req.headers;
     let found = Conditions::scan(headers);
-    let variant = entry.variant(found.accept_encoding);
+    // A range is of the file's own bytes, never of a compressed form.
+    let whole = may_compress && found.range.is_none();
+    let variant = match entry.choose(found.accept_encoding, whole) {
+        Choice::Ready(variant) => variant,
+        Choice::Compress(coding) => return Served::Compress(coding),
+    };
     let validators = variant.validators();
     if found.has_preconditions() {
         match conditional::evaluate(ctx.method, headers, &found, &validators) {

@@ -143,3 +143,50 @@ fn systemd_passes_the_socket_and_hears_ready_reloading_stopping() {
     assert_eq!(next(), "STOPPING=1");
     activator.stop();
 }
+
+#[test]
+fn compression_on_the_fly_by_accept_encoding() {
+    let site = Site::new("operate-compress", &["www"]);
+    let page = "<p>the quick brown fox jumps over the lazy dog</p>\n".repeat(400);
+    site.write("www/page.html", &page).write("www/tiny.html", "<p>x</p>").write("www/logo.png", &page);
+    site.config("[[server]]\nroot = \"@/www\"\n");
+    let server = site.start(&["--compress"]);
+    let fetch = |path: &str, extra: &str| {
+        let mut s = server.connect();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: h\r\n{extra}Connection: close\r\n\r\n").unwrap();
+        read_response(&mut s, false).unwrap()
+    };
+    for (accept, coding) in [("gzip", "gzip"), ("gzip, br", "br"), ("zstd, gzip;q=0.5", "zstd")] {
+        // Twice: compressed the first time, served from the cache the second.
+        for _ in 0..2 {
+            let r = fetch("/page.html", &format!("Accept-Encoding: {accept}\r\n"));
+            assert_eq!((r.status, r.header("content-encoding")), (200, Some(coding)), "{accept}");
+            assert!(r.body.len() < page.len() / 10, "{coding}: {} bytes", r.body.len());
+            assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+            assert!(r.header("etag").is_some_and(|e| e.starts_with("W/\"")), "a weak tag: {:?}", r.header("etag"));
+            let back = match coding {
+                "gzip" => {
+                    let mut out = Vec::new();
+                    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&r.body[..]), &mut out).unwrap();
+                    out
+                }
+                "br" => {
+                    let mut out = Vec::new();
+                    brotli::BrotliDecompress(&mut &r.body[..], &mut out).unwrap();
+                    out
+                }
+                _ => zstd::decode_all(&r.body[..]).unwrap(),
+            };
+            assert_eq!(back, page.as_bytes());
+        }
+    }
+    // No Accept-Encoding, identity only, a range, a small file, an image: as they are.
+    let plain = fetch("/page.html", "");
+    assert_eq!((plain.header("content-encoding"), plain.body.len()), (None, page.len()));
+    assert_eq!(plain.header("vary"), Some("Accept-Encoding"));
+    assert_eq!(fetch("/page.html", "Accept-Encoding: identity\r\n").header("content-encoding"), None);
+    let range = fetch("/page.html", "Accept-Encoding: gzip\r\nRange: bytes=0-9\r\n");
+    assert_eq!((range.status, range.header("content-encoding"), range.body.len()), (206, None, 10));
+    assert_eq!(fetch("/tiny.html", "Accept-Encoding: gzip\r\n").header("content-encoding"), None);
+    assert_eq!(fetch("/logo.png", "Accept-Encoding: gzip\r\n").header("content-encoding"), None);
+}

@@ -1,0 +1,190 @@
+//! Compression on the fly (RFC 9110 §8.4.1, §12.5.3): gzip, brotli and
+//! zstd, by the client's `Accept-Encoding`, for media types that compress,
+//! through the field's own encoders (flate2, brotli, zstd).
+//!
+//! Two ways in:
+//!
+//! - A **static file** that has no precompressed sibling and is small
+//!   enough ([`WHOLE_MAX`]) is compressed once, whole, the first time a
+//!   client accepts a coding for it, and the compressed bytes are kept with
+//!   the file in the open-file cache (`file_cache.rs`): every later request
+//!   for it is a copy from memory, like a precompressed `FILE.gz`. The
+//!   cached form goes when the file changes (the cache revalidates each
+//!   second). The size bound is what keeps one request's compression short.
+//! - A **CGI, FastCGI or proxied response** is to be compressed as it
+//!   streams, a piece at a time ([`Stream`], flushed per piece); that path
+//!   is not wired into the relays yet, so such responses go as they come.
+//!
+//! A compressed response has `Content-Encoding`, no `Content-Length` for a
+//! stream (its length is known only at the end: chunked), `Vary:
+//! Accept-Encoding`, and a weak entity tag: its bytes depend on the encoder
+//! and level, so it is the same representation but not byte for byte
+//! (RFC 9110 §8.8.1, nginx does the same). Ranges are never compressed: a
+//! range of a compressed stream would not be the range asked for.
+
+use std::io::Write;
+
+use wired_parser::values::accept_encoding::{AcceptEncoding, Coding};
+
+use crate::config::CompressSettings;
+
+/// Files up to this size are compressed whole and kept (see the module
+/// documentation); larger ones are sent as they are.
+pub const WHOLE_MAX: u64 = 1024 * 1024;
+
+/// Whether responses of this media type (its value, parameters allowed)
+/// are worth compressing under these settings.
+pub fn compressible(content_type: &[u8], settings: &CompressSettings) -> bool {
+    if !settings.enabled {
+        return false;
+    }
+    let essence = content_type.split(|&b| b == b';').next().unwrap_or_default();
+    let essence = essence.trim_ascii();
+    settings.types.iter().any(|t| t.as_bytes().eq_ignore_ascii_case(essence))
+}
+
+/// The coding to compress with for this `Accept-Encoding`: the client's
+/// preference among br, zstd and gzip, or `None` for none (no field, only
+/// identity acceptable, or identity weighted higher).
+pub fn choose(accept_encoding: Option<&[u8]>) -> Option<Coding> {
+    let accept = AcceptEncoding::parse(accept_encoding?);
+    match accept.preferred(&[Coding::Br, Coding::Zstd, Coding::Gzip, Coding::Identity]) {
+        Some(Coding::Identity) | None => None,
+        chosen => chosen,
+    }
+}
+
+/// Compress `data` whole.
+pub fn encode_all(coding: Coding, data: &[u8], settings: &CompressSettings) -> std::io::Result<Vec<u8>> {
+    let mut stream = Stream::new(coding, settings).ok_or_else(|| std::io::Error::other("no such coding"))?;
+    let mut out = Vec::with_capacity(data.len() / 3 + 64);
+    stream.write(data, &mut out)?;
+    stream.finish(&mut out)?;
+    Ok(out)
+}
+
+/// A response body being compressed as it comes.
+pub enum Stream {
+    Gzip(flate2::write::GzEncoder<Vec<u8>>),
+    Br(Box<brotli::CompressorWriter<Vec<u8>>>),
+    Zstd(zstd::stream::write::Encoder<'static, Vec<u8>>),
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stream::Gzip(_) => "Stream::Gzip",
+            Stream::Br(_) => "Stream::Br",
+            Stream::Zstd(_) => "Stream::Zstd",
+        })
+    }
+}
+
+impl Stream {
+    /// An encoder for `coding` at the configured level; `None` for identity.
+    pub fn new(coding: Coding, settings: &CompressSettings) -> Option<Stream> {
+        let level = settings.level;
+        Some(match coding {
+            Coding::Gzip => {
+                Stream::Gzip(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level.min(9))))
+            }
+            // Brotli's window: 2^22, its default.
+            Coding::Br => Stream::Br(Box::new(brotli::CompressorWriter::new(Vec::new(), 16 * 1024, level.min(11), 22))),
+            Coding::Zstd => Stream::Zstd(zstd::stream::write::Encoder::new(Vec::new(), level.min(19) as i32).ok()?),
+            _ => return None,
+        })
+    }
+
+    /// Compress a piece, appending what the encoder has ready to `out`.
+    /// Each piece is flushed, so a slow stream (server-sent events, a
+    /// long poll) reaches the client as it is written, not at the end.
+    pub fn write(&mut self, data: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
+        match self {
+            Stream::Gzip(e) => {
+                e.write_all(data)?;
+                e.flush()?;
+                out.append(e.get_mut());
+            }
+            Stream::Br(e) => {
+                e.write_all(data)?;
+                e.flush()?;
+                out.append(e.get_mut());
+            }
+            Stream::Zstd(e) => {
+                e.write_all(data)?;
+                e.flush()?;
+                out.append(e.get_mut());
+            }
+        }
+        Ok(())
+    }
+
+    /// End the stream, appending its last bytes.
+    pub fn finish(self, out: &mut Vec<u8>) -> std::io::Result<()> {
+        let mut rest = match self {
+            Stream::Gzip(e) => e.finish()?,
+            Stream::Br(e) => e.into_inner(),
+            Stream::Zstd(e) => e.finish()?,
+        };
+        out.append(&mut rest);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> CompressSettings {
+        CompressSettings { enabled: true, ..CompressSettings::default() }
+    }
+
+    #[test]
+    fn each_coding_round_trips_in_pieces() {
+        let text = "the quick brown fox jumps over the lazy dog\n".repeat(2000);
+        for coding in [Coding::Gzip, Coding::Br, Coding::Zstd] {
+            let mut stream = Stream::new(coding, &settings()).unwrap();
+            let mut wire = Vec::new();
+            for piece in text.as_bytes().chunks(7000) {
+                stream.write(piece, &mut wire).unwrap();
+            }
+            stream.finish(&mut wire).unwrap();
+            assert!(wire.len() < text.len() / 10, "{coding:?}: {}", wire.len());
+            let back = match coding {
+                Coding::Gzip => {
+                    let mut d = flate2::read::GzDecoder::new(&wire[..]);
+                    let mut s = Vec::new();
+                    std::io::Read::read_to_end(&mut d, &mut s).unwrap();
+                    s
+                }
+                Coding::Br => {
+                    let mut s = Vec::new();
+                    brotli::BrotliDecompress(&mut &wire[..], &mut s).unwrap();
+                    s
+                }
+                _ => zstd::decode_all(&wire[..]).unwrap(),
+            };
+            assert_eq!(back, text.as_bytes(), "{coding:?}");
+            assert_eq!(encode_all(coding, text.as_bytes(), &settings()).map(|w| !w.is_empty()).ok(), Some(true));
+        }
+    }
+
+    #[test]
+    fn choice_follows_the_client() {
+        assert_eq!(choose(Some(b"gzip, deflate, br, zstd")), Some(Coding::Br));
+        assert_eq!(choose(Some(b"gzip")), Some(Coding::Gzip));
+        assert_eq!(choose(Some(b"zstd;q=0.9, gzip;q=0.5")), Some(Coding::Zstd));
+        assert_eq!(choose(Some(b"identity")), None);
+        assert_eq!(choose(Some(b"gzip;q=0")), None);
+        assert_eq!(choose(None), None);
+    }
+
+    #[test]
+    fn types_by_essence() {
+        let s = settings();
+        assert!(compressible(b"text/html; charset=utf-8", &s));
+        assert!(compressible(b"Application/JSON", &s));
+        assert!(!compressible(b"image/png", &s));
+        assert!(!compressible(b"text/html", &CompressSettings::default()));
+    }
+}
