@@ -13,7 +13,7 @@ use wired_parser::{Body, Request};
 use super::{Exchange, Fail};
 use crate::buffer::Buffer;
 use crate::conn::Conn;
-use crate::conn::gateway::{Gateway, Out};
+use crate::conn::gateway::{Gateway, Out, Who};
 use crate::handler::cgi::{self, Meta};
 use crate::handler::upstream::FastcgiTarget;
 use crate::services::Services;
@@ -68,15 +68,14 @@ impl FastCgi {
         if req.expect_continue && req.body != Body::None {
             conn.queue_continue(svc);
         }
-        let log = crate::conn::observe::saved_log(svc, req);
         if svc.trace.is_some() {
             conn.trace_fmt(
                 svc,
                 format_args!("FastCGI: {} CGI meta-variables for {}", env.len(), target.script.filename.display()),
             );
         }
-        let name = format!("fastcgi {}", target.script.filename.display());
-        let gw = Gateway::new(req.version, head_only, log, name, false);
+        let name = Who { kind: "fastcgi", path: target.script.filename.clone() };
+        let gw = Gateway::new(req.version, head_only, name, false);
         let keep_conn = svc.config.fastcgi_keep_conn && svc.config.upstream_pool.keepalive > 0;
         let fcgi = FastCgi { decoder: Decoder::new(REQUEST_ID), gw, stderr_line: Vec::new(), keep_conn };
         (Box::new(fcgi), env)
@@ -134,7 +133,7 @@ impl Conn {
                 }
                 Event::Stdout(r) => {
                     let data = bytes.get(r).unwrap_or_default();
-                    self.gateway_output(svc, &mut fcgi.gw, data, body_unread);
+                    self.gateway_output(svc, &mut fcgi.gw, data, body_unread, &ex.log);
                     if fcgi.gw.answered {
                         ex.answered = true;
                     }
