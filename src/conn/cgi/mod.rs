@@ -143,7 +143,7 @@ impl Conn {
             document_root: &svc.document_root,
             https: self.io.session().is_some(),
         };
-        let env = cgi::environment(req, &meta);
+        let env = cgi::environment_list(req, &meta);
         // RFC 9110 §10.1.1: the client waits for 100 Continue before sending a
         // body the server wants.
         if req.expect_continue && req.body != Body::None {
