@@ -487,8 +487,10 @@ impl Conn {
             match up.finish_connect() {
                 Ok(true) => {
                     progress = true;
-                    let name = self.server_name(svc, ex);
-                    self.trace_fmt(svc, format_args!("upstream: connected to {name}"));
+                    if svc.trace.is_some() {
+                        let name = self.server_name(svc, ex);
+                        self.trace_fmt(svc, format_args!("upstream: connected to {name}"));
+                    }
                 }
                 Ok(false) => return Ok(progress),
                 Err(e) => {
@@ -517,14 +519,17 @@ impl Conn {
                     ex.up = Some(key);
                     ex.reused = pooled;
                     ex.server = svc.upstreams.get_mut(key).map_or(0, |c| c.server);
-                    let name = self.server_name(svc, ex);
-                    if pooled {
-                        self.trace_fmt(svc, format_args!("upstream: a pooled connection to {name}"));
-                    } else {
+                    if !pooled {
                         // A fresh connection carries the request to this
                         // server: it is not tried twice for one request.
                         ex.tried |= bit(ex.server);
-                        self.trace_fmt(svc, format_args!("upstream: connecting to {name}"));
+                    }
+                    // The server's name is written out only for a trace:
+                    // formatting an address costs more than the rest of this.
+                    if svc.trace.is_some() {
+                        let name = self.server_name(svc, ex);
+                        let how = if pooled { "a pooled connection to" } else { "connecting to" };
+                        self.trace_fmt(svc, format_args!("upstream: {how} {name}"));
                     }
                     return Ok(());
                 }
