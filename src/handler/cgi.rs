@@ -84,8 +84,10 @@ pub fn find_by_extension(tree: Tree<'_>, ext: &str) -> Option<Result<Script, u16
 /// `ext`, a file with that extension (run by an interpreter or a FastCGI
 /// server), else a program marked executable.
 fn walk(dir: &Path, prefix: &[u8], rest: &[u8], ext: Option<&str>, confine: bool) -> Result<Script, u16> {
-    let base = canonical_dir(dir).map_err(|_| 500u16)?;
-    let mut fs_path = base.clone();
+    // The path is built on the directory's resolved one, which is its first
+    // `base_len` bytes.
+    let mut fs_path = canonical_dir(dir).map_err(|_| 500u16)?;
+    let base_len = fs_path.as_os_str().len();
     let mut consumed = 0;
     // Whether a symbolic link was met under `base`: only then can the file
     // be elsewhere than `fs_path` says, and only then is the path resolved
@@ -114,11 +116,19 @@ fn walk(dir: &Path, prefix: &[u8], rest: &[u8], ext: Option<&str>, confine: bool
         if !meta.is_file() {
             return Err(403);
         }
-        // Only files inside the directory: a symlink may not lead out.
-        let real = if saw_link { fs_path.canonicalize().map_err(|_| 404u16)? } else { fs_path };
-        if confine && !real.starts_with(&base) {
-            return Err(403);
-        }
+        // Only files inside the directory: a symlink may not lead out. Only a
+        // symlink can: without one the path is the directory's and segments
+        // that are never `..` (names starting with a dot are refused above).
+        let real = if saw_link {
+            let real = fs_path.canonicalize().map_err(|_| 404u16)?;
+            let base = Path::new(OsStr::from_bytes(fs_path.as_os_str().as_bytes().get(..base_len).unwrap_or_default()));
+            if confine && !real.starts_with(base) {
+                return Err(403);
+            }
+            real
+        } else {
+            fs_path
+        };
         let script_end = (consumed + segment.len()).min(rest.len());
         let mut name = prefix.to_vec();
         name.extend_from_slice(rest.get(..script_end).unwrap_or_default());
@@ -428,12 +438,18 @@ pub enum HeadStatus {
 /// Largest header block accepted from a program.
 pub const MAX_OUTPUT_HEAD: usize = 16 * 1024;
 
+/// Bytes first set aside for the fields of an output head.
+const FIELDS_CAPACITY: usize = 256;
+
 /// Read the header block from the start of a program's output.
 pub fn parse_output_head(out: &[u8]) -> HeadStatus {
     // RFC 3875 §6.3: header lines end in NL; §7.2: on UNIX that is LF, and
     // a server should accept CR LF too, which programs also write.
     let mut pos = 0;
-    let mut head = OutputHead { status: 200, ..OutputHead::default() };
+    // The fields kept are part of the block: room for a usual block's at
+    // once, rather than growing a byte vector from nothing.
+    let fields = Vec::with_capacity(out.len().min(FIELDS_CAPACITY));
+    let mut head = OutputHead { status: 200, fields, ..OutputHead::default() };
     let mut status = None;
     let mut location: Option<&[u8]> = None;
     let mut fields_seen = 0;
