@@ -116,8 +116,14 @@ impl<'o> ParamsEncoder<'o> {
         // The pair fits in the open record (or a new one): written in one go.
         records.open();
         records.out.reserve(whole);
-        records.out.extend_from_slice(&name_len[..name_len_bytes]);
-        records.out.extend_from_slice(&value_len[..value_len_bytes]);
+        if name_len_bytes == 1 && value_len_bytes == 1 {
+            // Both under 128 bytes, as nearly every meta-variable is: the two
+            // lengths in one fixed-size store rather than two copies.
+            records.out.extend_from_slice(&[name_len[0], value_len[0]]);
+        } else {
+            records.out.extend_from_slice(&name_len[..name_len_bytes]);
+            records.out.extend_from_slice(&value_len[..value_len_bytes]);
+        }
         records.out.extend_from_slice(name);
         records.out.extend_from_slice(value);
         if records.room() == 0 {
