@@ -5,6 +5,9 @@
 //! framed as decided — Content-Length, chunked (RFC 9112 §7.1) or until
 //! close.
 
+use std::fmt;
+use std::path::PathBuf;
+
 use wired_parser::Version;
 
 use crate::conn::{Conn, Framing};
@@ -40,15 +43,30 @@ pub struct Gateway {
     version: Version,
     /// The request was HEAD.
     head_only: bool,
-    /// The access log's view of the request: method, target, referer, user agent.
-    log: [Vec<u8>; 4],
-    /// Who answers, for the error log: a script's path.
-    pub name: String,
+    /// Who answers, for the error log.
+    pub name: Who,
+}
+
+/// Who answers a gateway request, for the error log: `cgi PATH` or
+/// `fastcgi PATH`. Kept in pieces and written out only when a line is
+/// logged, not formatted for every request.
+#[derive(Debug, Default)]
+pub struct Who {
+    /// "cgi" or "fastcgi".
+    pub kind: &'static str,
+    /// The script's path.
+    pub path: PathBuf,
+}
+
+impl fmt::Display for Who {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind, self.path.display())
+    }
 }
 
 impl Gateway {
     /// A response not yet begun.
-    pub fn new(version: Version, head_only: bool, log: [Vec<u8>; 4], name: String, local_redirects: bool) -> Self {
+    pub fn new(version: Version, head_only: bool, name: Who, local_redirects: bool) -> Self {
         Gateway {
             head: Vec::new(),
             out: Out::Head,
@@ -57,38 +75,66 @@ impl Gateway {
             local_redirects,
             version,
             head_only,
-            log,
             name,
         }
     }
 
     /// An empty stand-in, while the real one is lent out.
     pub fn placeholder() -> Self {
-        Gateway::new(Version::Http11, false, Default::default(), String::new(), false)
+        Gateway::new(Version::Http11, false, Who::default(), false)
     }
 }
 
 impl Conn {
     /// Bytes of the gateway's output. `body_unread`: the request body is
-    /// not all read, so an error answer must close the connection.
-    pub(super) fn gateway_output(&mut self, svc: &mut Services, gw: &mut Gateway, bytes: &[u8], body_unread: bool) {
+    /// not all read, so an error answer must close the connection. `saved`:
+    /// the access log's view of the request (method, target, referer, user
+    /// agent), logged once the status is known.
+    pub(super) fn gateway_output(
+        &mut self,
+        svc: &mut Services,
+        gw: &mut Gateway,
+        bytes: &[u8],
+        body_unread: bool,
+        saved: &[Vec<u8>; 4],
+    ) {
         match gw.out {
             Out::Head => {
-                gw.head.extend_from_slice(bytes);
-                match cgi::parse_output_head(&gw.head) {
-                    HeadStatus::Partial => {}
+                // Usually the whole header block comes in the first piece of
+                // output: it is read where it lies. Only a block that comes
+                // in pieces is gathered in `gw.head`.
+                let gathered = !gw.head.is_empty();
+                let status = if gathered {
+                    gw.head.extend_from_slice(bytes);
+                    cgi::parse_output_head(&gw.head)
+                } else {
+                    cgi::parse_output_head(bytes)
+                };
+                match status {
+                    HeadStatus::Partial => {
+                        if !gathered {
+                            gw.head.extend_from_slice(bytes);
+                        }
+                    }
                     HeadStatus::Malformed(why) => {
                         log::warn!("{}: malformed output: {why}", gw.name);
                         gw.out = Out::Discard;
                         gw.answered = true;
                         self.queue_error(svc, 502, body_unread);
                     }
-                    HeadStatus::Complete(head, used) => {
+                    HeadStatus::Complete(head, used) if gathered => {
                         let rest = gw.head.split_off(used.min(gw.head.len()));
                         gw.head.clear();
-                        self.gateway_head(svc, gw, head);
+                        self.gateway_head(svc, gw, head, saved);
                         if !rest.is_empty() {
-                            self.gateway_output(svc, gw, &rest, body_unread);
+                            self.gateway_output(svc, gw, &rest, body_unread, saved);
+                        }
+                    }
+                    HeadStatus::Complete(head, used) => {
+                        self.gateway_head(svc, gw, head, saved);
+                        let rest = bytes.get(used..).unwrap_or_default();
+                        if !rest.is_empty() {
+                            self.gateway_output(svc, gw, rest, body_unread, saved);
                         }
                     }
                 }
@@ -123,7 +169,7 @@ impl Conn {
     }
 
     /// The header block is complete: queue the response head.
-    fn gateway_head(&mut self, svc: &mut Services, gw: &mut Gateway, mut head: cgi::OutputHead) {
+    fn gateway_head(&mut self, svc: &mut Services, gw: &mut Gateway, mut head: cgi::OutputHead, saved: &[Vec<u8>; 4]) {
         gw.answered = true;
         if let Some(location) = head.local_redirect.take() {
             if gw.local_redirects {
@@ -164,7 +210,7 @@ impl Conn {
         };
         svc.handlers.fields.clear();
         svc.handlers.fields.add_raw(&head.fields);
-        let [method, target, referer, user_agent] = &gw.log;
+        let [method, target, referer, user_agent] = saved;
         let entry =
             crate::access_log::Entry { method, target, version: version.as_str().as_bytes(), referer, user_agent };
         let bytes = match framing {
@@ -172,9 +218,9 @@ impl Conn {
             _ => 0,
         };
         // Logged now that the status is known, from the request's saved pieces.
-        if let Some(log) = svc.access.as_mut() {
+        if let Some(access) = svc.access.as_mut() {
             let tls = svc.config.access_log_tls.then(|| self.io.log_fields());
-            log.entry(self.peer.ip(), svc.clock.http_date(), &entry, head.status, bytes, tls);
+            access.entry(self.peer.ip(), svc.clock.http_date(), &entry, head.status, bytes, tls);
         }
         self.queue_head(svc, head.status, framing, version);
     }

@@ -7,8 +7,9 @@
 //! to a program's command line is a door we keep shut. A program always gets
 //! an empty argument list (or only its own path, for an interpreter).
 
-use std::ffi::OsString;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::borrow::Cow;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -83,8 +84,10 @@ pub fn find_by_extension(tree: Tree<'_>, ext: &str) -> Option<Result<Script, u16
 /// `ext`, a file with that extension (run by an interpreter or a FastCGI
 /// server), else a program marked executable.
 fn walk(dir: &Path, prefix: &[u8], rest: &[u8], ext: Option<&str>, confine: bool) -> Result<Script, u16> {
-    let base = canonical_dir(dir).map_err(|_| 500u16)?;
-    let mut fs_path = base.clone();
+    // The path is built on the directory's resolved one, which is its first
+    // `base_len` bytes.
+    let mut fs_path = canonical_dir(dir).map_err(|_| 500u16)?;
+    let base_len = fs_path.as_os_str().len();
     let mut consumed = 0;
     // Whether a symbolic link was met under `base`: only then can the file
     // be elsewhere than `fs_path` says, and only then is the path resolved
@@ -113,11 +116,19 @@ fn walk(dir: &Path, prefix: &[u8], rest: &[u8], ext: Option<&str>, confine: bool
         if !meta.is_file() {
             return Err(403);
         }
-        // Only files inside the directory: a symlink may not lead out.
-        let real = if saw_link { fs_path.canonicalize().map_err(|_| 404u16)? } else { fs_path };
-        if confine && !real.starts_with(&base) {
-            return Err(403);
-        }
+        // Only files inside the directory: a symlink may not lead out. Only a
+        // symlink can: without one the path is the directory's and segments
+        // that are never `..` (names starting with a dot are refused above).
+        let real = if saw_link {
+            let real = fs_path.canonicalize().map_err(|_| 404u16)?;
+            let base = Path::new(OsStr::from_bytes(fs_path.as_os_str().as_bytes().get(..base_len).unwrap_or_default()));
+            if confine && !real.starts_with(base) {
+                return Err(403);
+            }
+            real
+        } else {
+            fs_path
+        };
         let script_end = (consumed + segment.len()).min(rest.len());
         let mut name = prefix.to_vec();
         name.extend_from_slice(rest.get(..script_end).unwrap_or_default());
@@ -211,69 +222,77 @@ pub struct Meta<'a> {
     pub https: bool,
 }
 
-/// The meta-variables of RFC 3875 §4.1, plus those PHP and frameworks expect.
+/// The meta-variables of RFC 3875 §4.1, plus those PHP and frameworks
+/// expect, handed to `set` as name and value, each name once.
 /// The server's own environment is not passed on: only PATH is set.
-pub fn environment(req: &Request<'_, '_>, meta: &Meta<'_>) -> Vec<(OsString, OsString)> {
-    let mut env: Vec<(OsString, OsString)> = Vec::with_capacity(32 + req.headers.len());
-    let mut set = |k: &str, v: &[u8]| env.push((OsString::from(k), OsString::from_vec(v.to_vec())));
+///
+/// Nothing is collected here: CGI gathers the pairs for `Command::envs`
+/// ([`environment_list`]), FastCGI encodes each into its PARAMS records as
+/// it comes (`conn/upstream/fastcgi.rs`), as nginx writes its parameters
+/// straight into the request buffer. Numbers and addresses are written in
+/// stack buffers, so a request costs no allocation here unless a header
+/// field is repeated (its lines are joined) or there is a PATH_INFO.
+pub fn environment(req: &Request<'_, '_>, meta: &Meta<'_>, mut set: impl FnMut(&[u8], &[u8])) {
     let script = meta.script;
     let document_root = script.document_root.as_deref().unwrap_or(meta.document_root);
+    let mut digits = [0u8; 20];
     // RFC 3875 §4.1.1: the authentication scheme, when the client sent credentials.
     let auth = req.header("authorization").and_then(|v| v.split(|&b| b == b' ').next()).unwrap_or_default();
-    set("AUTH_TYPE", auth);
+    set(b"AUTH_TYPE", auth);
     // RFC 3875 §4.1.2: exact length of the body; absent when there is none.
     if let Some(n) = meta.content_length {
-        set("CONTENT_LENGTH", n.to_string().as_bytes());
+        set(b"CONTENT_LENGTH", decimal(n, &mut digits));
     }
     // RFC 3875 §4.1.3.
     if let Some(ct) = req.header("content-type") {
-        set("CONTENT_TYPE", ct);
+        set(b"CONTENT_TYPE", ct);
     }
-    set("GATEWAY_INTERFACE", b"CGI/1.1");
+    set(b"GATEWAY_INTERFACE", b"CGI/1.1");
     // RFC 3875 §4.1.5-6: the path after the script, and where it would be on disk.
-    set("PATH_INFO", &script.path_info);
+    set(b"PATH_INFO", &script.path_info);
     if !script.path_info.is_empty() {
         let mut translated = document_root.as_os_str().as_bytes().to_vec();
         translated.extend_from_slice(&script.path_info);
-        set("PATH_TRANSLATED", &translated);
+        set(b"PATH_TRANSLATED", &translated);
     }
-    set("QUERY_STRING", meta.query);
-    set("REMOTE_ADDR", meta.peer.ip().to_string().as_bytes());
-    set("REMOTE_PORT", meta.peer.port().to_string().as_bytes());
-    set("REQUEST_METHOD", req.method.as_str().as_bytes());
-    set("SCRIPT_NAME", &script.name);
+    set(b"QUERY_STRING", meta.query);
+    let mut address = [0u8; IP_TEXT_MAX];
+    set(b"REMOTE_ADDR", ip_text(meta.peer.ip(), &mut address));
+    set(b"REMOTE_PORT", decimal(meta.peer.port().into(), &mut digits));
+    set(b"REQUEST_METHOD", req.method.as_str().as_bytes());
+    set(b"SCRIPT_NAME", &script.name);
     // RFC 3875 §4.1.14: the host the client asked for, without the port.
     // RFC 9112 §3.2.2: with an absolute-form target, its authority is the
-    // host, whatever the Host field says.
-    let authority = req
-        .target
-        .split_once("://")
+    // host, whatever the Host field says. The usual origin-form target
+    // (§3.2.1) starts with '/' and has none: it is not searched.
+    let authority = Some(req.target)
+        .filter(|t| !t.starts_with('/'))
+        .and_then(|t| t.split_once("://"))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
         .map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or(rest).as_bytes());
     let server_name = authority.or(req.host).map(host_without_port).filter(|h| !h.is_empty());
     match server_name {
-        Some(h) => set("SERVER_NAME", h),
-        None => set("SERVER_NAME", meta.local.ip().to_string().as_bytes()),
+        Some(h) => set(b"SERVER_NAME", h),
+        None => set(b"SERVER_NAME", ip_text(meta.local.ip(), &mut address)),
     }
-    set("SERVER_PORT", meta.local.port().to_string().as_bytes());
-    set("SERVER_PROTOCOL", if req.version == Version::Http10 { b"HTTP/1.0" } else { b"HTTP/1.1" });
-    set("SERVER_SOFTWARE", concat!("wired/", env!("CARGO_PKG_VERSION")).as_bytes());
+    set(b"SERVER_PORT", decimal(meta.local.port().into(), &mut digits));
+    set(b"SERVER_PROTOCOL", if req.version == Version::Http10 { b"HTTP/1.0" } else { b"HTTP/1.1" });
+    set(b"SERVER_SOFTWARE", concat!("wired/", env!("CARGO_PKG_VERSION")).as_bytes());
     // De-facto variables: Apache's and nginx's names, which PHP and frameworks read.
-    set("REQUEST_URI", req.target.as_bytes());
-    set("SCRIPT_FILENAME", script.filename.as_os_str().as_bytes());
-    set("DOCUMENT_ROOT", document_root.as_os_str().as_bytes());
+    set(b"REQUEST_URI", req.target.as_bytes());
+    set(b"SCRIPT_FILENAME", script.filename.as_os_str().as_bytes());
+    set(b"DOCUMENT_ROOT", document_root.as_os_str().as_bytes());
     // Apache's and nginx's: how PHP's $_SERVER['HTTPS'] and frameworks learn
     // that the page was fetched over TLS, to build https URLs.
-    set("REQUEST_SCHEME", if meta.https { b"https" } else { b"http" });
+    set(b"REQUEST_SCHEME", if meta.https { b"https" } else { b"http" });
     if meta.https {
-        set("HTTPS", b"on");
+        set(b"HTTPS", b"on");
     }
     // php-cgi refuses to run (cgi.force_redirect) unless it sees this.
-    set("REDIRECT_STATUS", b"200");
-    set("PATH", b"/usr/local/bin:/usr/bin:/bin");
+    set(b"REDIRECT_STATUS", b"200");
+    set(b"PATH", b"/usr/local/bin:/usr/bin:/bin");
     // RFC 3875 §4.1.18: every request header as HTTP_NAME.
-    for field in req.headers {
-        let name = field.name.as_bytes();
+    let passed = |name: &str| {
         // Already given as CONTENT_*; never HTTP_PROXY (httpoxy, CVE-2016-5385:
         // programs take HTTP_PROXY as their outgoing proxy); like nginx, no
         // names with '_', which would be confused with '-' once converted;
@@ -281,28 +300,103 @@ pub fn environment(req: &Request<'_, '_>, meta: &Meta<'_>) -> Vec<(OsString, OsS
         // decoded a chunked body, and a program that saw
         // HTTP_TRANSFER_ENCODING=chunked would decode it again (Werkzeug
         // did, and read an empty body).
-        if name.eq_ignore_ascii_case(b"content-length")
-            || name.eq_ignore_ascii_case(b"content-type")
-            || name.eq_ignore_ascii_case(b"proxy")
-            || name.contains(&b'_')
-            || req.is_hop_by_hop(field.name)
-        {
+        !(name.eq_ignore_ascii_case("content-length")
+            || name.eq_ignore_ascii_case("content-type")
+            || name.eq_ignore_ascii_case("proxy")
+            || name.contains('_')
+            || req.is_hop_by_hop(name))
+    };
+    let mut variable = [0u8; HEADER_VARIABLE_MAX];
+    for (i, field) in req.headers.iter().enumerate() {
+        // Names differ only by case and '-' (no '_' is passed), so one
+        // variable is one name, case aside: given once, where it first occurs.
+        let same = |f: &httparse::Header<'_>| f.name.eq_ignore_ascii_case(field.name);
+        if !passed(field.name) || req.headers.get(..i).unwrap_or_default().iter().any(same) {
             continue;
         }
-        let mut key = String::with_capacity(5 + name.len());
-        key.push_str("HTTP_");
-        key.extend(name.iter().map(|&b| if b == b'-' { '_' } else { b.to_ascii_uppercase() as char }));
-        // RFC 3875 §4.1.18: repeated fields are joined with commas.
-        if let Some((_, v)) = env.iter_mut().find(|(k, _)| k.as_bytes() == key.as_bytes()) {
-            let mut joined = std::mem::take(v).into_vec();
-            joined.extend_from_slice(b", ");
-            joined.extend_from_slice(field.value);
-            *v = OsString::from_vec(joined);
+        let name = header_variable(field.name, &mut variable);
+        let later = req.headers.get(i + 1..).unwrap_or_default();
+        if later.iter().any(same) {
+            // RFC 3875 §4.1.18: repeated fields are joined with commas.
+            let mut joined = field.value.to_vec();
+            for f in later.iter().filter(|f| same(f)) {
+                joined.extend_from_slice(b", ");
+                joined.extend_from_slice(f.value);
+            }
+            set(&name, &joined);
         } else {
-            env.push((OsString::from(key), OsString::from_vec(field.value.to_vec())));
+            set(&name, field.value);
         }
     }
+}
+
+/// The meta-variables as a list, for `Command::envs`.
+pub fn environment_list(req: &Request<'_, '_>, meta: &Meta<'_>) -> Vec<(OsString, OsString)> {
+    let mut env = Vec::with_capacity(32 + req.headers.len());
+    environment(req, meta, |k, v| env.push((OsStr::from_bytes(k).to_owned(), OsStr::from_bytes(v).to_owned())));
     env
+}
+
+/// Longest HTTP_NAME built on the stack; a longer field name is allocated.
+const HEADER_VARIABLE_MAX: usize = 64;
+
+/// The meta-variable of a header field (RFC 3875 §4.1.18): HTTP_ and its
+/// name in upper case, '-' as '_'.
+fn header_variable<'b>(name: &str, buf: &'b mut [u8; HEADER_VARIABLE_MAX]) -> Cow<'b, [u8]> {
+    let converted = name.bytes().map(|b| if b == b'-' { b'_' } else { b.to_ascii_uppercase() });
+    match buf.get_mut(..5 + name.len()) {
+        Some(dst) => {
+            for (d, b) in dst.iter_mut().zip(b"HTTP_".iter().copied().chain(converted)) {
+                *d = b;
+            }
+            Cow::Borrowed(dst)
+        }
+        None => Cow::Owned(b"HTTP_".iter().copied().chain(converted).collect()),
+    }
+}
+
+/// `n` in decimal, written at the end of `buf`.
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+/// Longest text of an IP address: an IPv6 address written in full (39).
+const IP_TEXT_MAX: usize = 40;
+
+/// An address as `Display` writes it (1.2.3.4, ::1), without an allocation.
+fn ip_text(ip: std::net::IpAddr, buf: &mut [u8; IP_TEXT_MAX]) -> &[u8] {
+    let mut len = 0;
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            // Written by hand: the formatting machinery costs more than the rest.
+            let mut digits = [0u8; 20];
+            for (k, octet) in v4.octets().into_iter().enumerate() {
+                if k > 0 {
+                    buf[len] = b'.';
+                    len += 1;
+                }
+                let d = decimal(octet.into(), &mut digits);
+                buf[len..len + d.len()].copy_from_slice(d);
+                len += d.len();
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            let mut cursor = std::io::Cursor::new(&mut buf[..]);
+            // Cannot fail: the longest text fits.
+            let _ = std::io::Write::write_fmt(&mut cursor, format_args!("{v6}"));
+            len = cursor.position() as usize;
+        }
+    }
+    &buf[..len]
 }
 
 fn host_without_port(host: &[u8]) -> &[u8] {
@@ -344,12 +438,18 @@ pub enum HeadStatus {
 /// Largest header block accepted from a program.
 pub const MAX_OUTPUT_HEAD: usize = 16 * 1024;
 
+/// Bytes first set aside for the fields of an output head.
+const FIELDS_CAPACITY: usize = 256;
+
 /// Read the header block from the start of a program's output.
 pub fn parse_output_head(out: &[u8]) -> HeadStatus {
     // RFC 3875 §6.3: header lines end in NL; §7.2: on UNIX that is LF, and
     // a server should accept CR LF too, which programs also write.
     let mut pos = 0;
-    let mut head = OutputHead { status: 200, ..OutputHead::default() };
+    // The fields kept are part of the block: room for a usual block's at
+    // once, rather than growing a byte vector from nothing.
+    let fields = Vec::with_capacity(out.len().min(FIELDS_CAPACITY));
+    let mut head = OutputHead { status: 200, fields, ..OutputHead::default() };
     let mut status = None;
     let mut location: Option<&[u8]> = None;
     let mut fields_seen = 0;
@@ -513,7 +613,7 @@ mod tests {
             document_root: Path::new("/srv"),
             https: false,
         };
-        let env = environment(&req, &meta);
+        let env = environment_list(&req, &meta);
         let names: Vec<String> = env.iter().map(|(k, _)| k.to_string_lossy().into_owned()).collect();
         for hop in ["TRANSFER_ENCODING", "CONNECTION", "X_HOP", "TE", "KEEP_ALIVE", "TRAILER", "UPGRADE"] {
             assert!(!names.contains(&format!("HTTP_{hop}")), "HTTP_{hop} passed: {names:?}");
@@ -521,6 +621,96 @@ mod tests {
         assert!(!names.contains(&"HTTP_PROXY_CONNECTION".to_string()));
         assert!(names.contains(&"HTTP_X_END".to_string()) && names.contains(&"HTTP_HOST".to_string()));
         assert!(env.iter().any(|(k, v)| k == "CONTENT_LENGTH" && v == "11"));
+    }
+
+    #[test]
+    fn environment_in_order_with_repeated_fields_joined() {
+        let raw = b"GET /s/x.php/more?q=1 HTTP/1.0\r\nHost: example.com:8080\r\nX-Dup: 1\r\nAccept: */*\r\n\
+                    x-dup: 2\r\nAuthorization: Basic abc\r\nX_Under: no\r\nProxy: evil\r\nX-DUP: 3\r\n\r\n";
+        let mut fields = [wired_parser::EMPTY_HEADER; 16];
+        let limits = wired_parser::Limits::default();
+        let Ok(wired_parser::Status::Complete(req)) = wired_parser::HeadParser::new().parse(raw, &limits, &mut fields)
+        else {
+            panic!("the request parses")
+        };
+        let script = Script {
+            program: "/srv/s/x.php".into(),
+            filename: "/srv/s/x.php".into(),
+            interpreted: false,
+            name: b"/s/x.php".to_vec(),
+            path_info: b"/more".to_vec(),
+            document_root: None,
+        };
+        let meta = Meta {
+            script: &script,
+            query: b"q=1",
+            content_length: None,
+            peer: "[2001:db8::1]:65535".parse().unwrap(),
+            local: "10.0.0.255:80".parse().unwrap(),
+            document_root: Path::new("/srv"),
+            https: true,
+        };
+        let env: Vec<(String, String)> = environment_list(&req, &meta)
+            .into_iter()
+            .map(|(k, v)| (k.into_string().unwrap(), v.into_string().unwrap()))
+            .collect();
+        let expect = [
+            ("AUTH_TYPE", "Basic"),
+            ("GATEWAY_INTERFACE", "CGI/1.1"),
+            ("PATH_INFO", "/more"),
+            ("PATH_TRANSLATED", "/srv/more"),
+            ("QUERY_STRING", "q=1"),
+            ("REMOTE_ADDR", "2001:db8::1"),
+            ("REMOTE_PORT", "65535"),
+            ("REQUEST_METHOD", "GET"),
+            ("SCRIPT_NAME", "/s/x.php"),
+            ("SERVER_NAME", "example.com"),
+            ("SERVER_PORT", "80"),
+            ("SERVER_PROTOCOL", "HTTP/1.0"),
+            ("SERVER_SOFTWARE", concat!("wired/", env!("CARGO_PKG_VERSION"))),
+            ("REQUEST_URI", "/s/x.php/more?q=1"),
+            ("SCRIPT_FILENAME", "/srv/s/x.php"),
+            ("DOCUMENT_ROOT", "/srv"),
+            ("REQUEST_SCHEME", "https"),
+            ("HTTPS", "on"),
+            ("REDIRECT_STATUS", "200"),
+            ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            ("HTTP_HOST", "example.com:8080"),
+            // RFC 3875 §4.1.18: where the name first occurs, its lines joined.
+            ("HTTP_X_DUP", "1, 2, 3"),
+            ("HTTP_ACCEPT", "*/*"),
+            ("HTTP_AUTHORIZATION", "Basic abc"),
+        ];
+        let expect: Vec<(String, String)> = expect.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert_eq!(env, expect);
+    }
+
+    #[test]
+    fn numbers_and_addresses_as_display_writes_them() {
+        let mut digits = [0u8; 20];
+        for n in [0, 7, 10, 65535, u64::MAX] {
+            assert_eq!(decimal(n, &mut digits), n.to_string().as_bytes());
+        }
+        let mut text = [0u8; IP_TEXT_MAX];
+        for ip in ["0.0.0.0", "255.255.255.255", "10.0.100.9", "::", "::1", "::ffff:1.2.3.4", "fe80::1:2"]
+            .into_iter()
+            .chain(["ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "2001:db8:0:1:1:1:1:1"])
+        {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_text(ip, &mut text), ip.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn header_variables_short_and_long() {
+        let mut buf = [0u8; HEADER_VARIABLE_MAX];
+        assert_eq!(&*header_variable("x-forwarded-for", &mut buf), b"HTTP_X_FORWARDED_FOR");
+        // Longer than the stack buffer: allocated, the same conversion.
+        let long = format!("x-{}", "a-b".repeat(40));
+        let expect = format!("HTTP_X_{}", "A_B".repeat(40));
+        assert_eq!(&*header_variable(&long, &mut buf), expect.as_bytes());
+        let exact = "n".repeat(HEADER_VARIABLE_MAX - 5);
+        assert_eq!(&*header_variable(&exact, &mut buf), format!("HTTP_{}", exact.to_uppercase()).as_bytes());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Each function appends whole records to a caller's `Vec<u8>`, the bytes
 //! queued for the application's socket. Records this module builds are
 //! padded so that each is a multiple of 8 bytes long, as §3.3 recommends;
-//! the one exception is [`encode_stdin_header`], whose data the caller
+//! the one exception is [`stdin_header`], whose data the caller
 //! writes itself (see there why).
 
 use super::{
@@ -33,13 +33,9 @@ pub fn encode_begin(out: &mut Vec<u8>, request_id: u16, keep_conn: bool) {
 
 /// Append PARAMS records (§5.2) holding these name-value pairs (§3.4).
 ///
-/// The pairs are one stream, cut into records of at most 65535 bytes of
-/// content. A pair is never cut across two records when it fits in one,
-/// because php-fpm reads the pairs of each record separately and refuses
-/// one that runs past its record; a single pair longer than a record can
-/// only be cut, as §5.2 allows, and php-fpm will then refuse the request,
-/// so callers bound what they send. No records are written for no pairs.
-/// End the stream with [`encode_end_of_params`].
+/// The same records as a [`ParamsEncoder`] fed these pairs one by one and
+/// then finished; see there how the pairs are cut into records. No records
+/// are written for no pairs. End the stream with [`encode_end_of_params`].
 ///
 /// # Panics
 ///
@@ -54,20 +50,96 @@ pub fn encode_params<'a, I>(out: &mut Vec<u8>, request_id: u16, pairs: I)
 where
     I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
 {
-    let mut records = Records { out, kind: FCGI_PARAMS, request_id, open: None };
+    let mut params = ParamsEncoder::new(out, request_id);
     for (name, value) in pairs {
+        params.pair(name, value);
+    }
+    params.finish();
+}
+
+/// PARAMS records (§5.2) written a name-value pair (§3.4) at a time,
+/// straight into the caller's `Vec<u8>`: a web server can encode its
+/// meta-variables as it works them out, with no list of them in between.
+///
+/// The pairs are one stream, cut into records of at most 65535 bytes of
+/// content. A pair is never cut across two records when it fits in one,
+/// because php-fpm reads the pairs of each record separately and refuses
+/// one that runs past its record; a single pair longer than a record can
+/// only be cut, as §5.2 allows, and php-fpm will then refuse the request,
+/// so callers bound what they send.
+///
+/// The last record is closed (its header filled in, its padding added)
+/// when the encoder is finished or dropped; the stream still needs
+/// [`encode_end_of_params`] after it. More pairs may follow later from a
+/// new encoder on the same `Vec`: they go in records of their own.
+///
+/// ```
+/// use wired_parser::fastcgi::ParamsEncoder;
+/// let mut out = Vec::new();
+/// let mut params = ParamsEncoder::new(&mut out, 1);
+/// params.pair(b"SERVER_PORT", b"80");
+/// params.finish();
+/// assert_eq!(out, b"\x01\x04\x00\x01\x00\x0f\x01\x00\x0b\x02SERVER_PORT80\x00");
+/// ```
+#[derive(Debug)]
+pub struct ParamsEncoder<'o> {
+    records: Records<'o>,
+}
+
+impl<'o> ParamsEncoder<'o> {
+    /// Start writing PARAMS records for `request_id` at the end of `out`.
+    pub fn new(out: &'o mut Vec<u8>, request_id: u16) -> Self {
+        ParamsEncoder { records: Records { out, kind: FCGI_PARAMS, request_id, open: None } }
+    }
+
+    /// Append one name-value pair.
+    ///
+    /// # Panics
+    ///
+    /// If the name or value is 2³¹ bytes or longer, which §3.4 cannot express.
+    pub fn pair(&mut self, name: &[u8], value: &[u8]) {
         let (name_len, name_len_bytes) = pair_length(name.len());
         let (value_len, value_len_bytes) = pair_length(value.len());
         let whole = name_len_bytes + value_len_bytes + name.len() + value.len();
-        if whole <= MAX_CONTENT_LEN && whole > records.room() {
+        let records = &mut self.records;
+        if whole > MAX_CONTENT_LEN {
+            // Longer than a record: cut across records as they fill.
+            records.write(&name_len[..name_len_bytes]);
+            records.write(&value_len[..value_len_bytes]);
+            records.write(name);
+            records.write(value);
+            return;
+        }
+        if whole > records.room() {
             records.close();
         }
-        records.write(&name_len[..name_len_bytes]);
-        records.write(&value_len[..value_len_bytes]);
-        records.write(name);
-        records.write(value);
+        // The pair fits in the open record (or a new one): written in one go.
+        records.open();
+        records.out.reserve(whole);
+        if name_len_bytes == 1 && value_len_bytes == 1 {
+            // Both under 128 bytes, as nearly every meta-variable is: the two
+            // lengths in one fixed-size store rather than two copies.
+            records.out.extend_from_slice(&[name_len[0], value_len[0]]);
+        } else {
+            records.out.extend_from_slice(&name_len[..name_len_bytes]);
+            records.out.extend_from_slice(&value_len[..value_len_bytes]);
+        }
+        records.out.extend_from_slice(name);
+        records.out.extend_from_slice(value);
+        if records.room() == 0 {
+            records.close();
+        }
     }
-    records.close();
+
+    /// Close the record being written, as dropping the encoder does.
+    /// Nothing is written if no pair was.
+    pub fn finish(self) {}
+}
+
+impl Drop for ParamsEncoder<'_> {
+    fn drop(&mut self) {
+        self.records.close();
+    }
 }
 
 /// Append the empty PARAMS record that ends the parameters (§5.2).
@@ -97,8 +169,9 @@ pub fn encode_stdin(out: &mut Vec<u8>, request_id: u16, data: &[u8]) {
     records.close();
 }
 
-/// Append the header of a STDIN record (§5.3) whose `len` bytes of content
-/// the caller writes next, straight from its own buffer.
+/// The header of a STDIN record (§5.3) whose `len` bytes of content the
+/// caller writes next, straight from its own buffer: returned by value, for
+/// the caller to put in front of its data wherever that is.
 ///
 /// The record is not padded: padding is only recommended (§3.3), and
 /// padding here would make the caller write a third piece after its data
@@ -106,14 +179,12 @@ pub fn encode_stdin(out: &mut Vec<u8>, request_id: u16, data: &[u8]) {
 /// 0, which would end the body; use [`encode_end_of_stdin`] for that.
 ///
 /// ```
-/// let mut out = Vec::new();
 /// let body = b"q=fastcgi";
-/// wired_parser::fastcgi::encode_stdin_header(&mut out, 1, body.len() as u16);
-/// assert_eq!(out, b"\x01\x05\x00\x01\x00\x09\x00\x00");
-/// out.extend_from_slice(body); // or written from the caller's buffer with writev
+/// let header = wired_parser::fastcgi::stdin_header(1, body.len() as u16);
+/// assert_eq!(header, *b"\x01\x05\x00\x01\x00\x09\x00\x00");
 /// ```
-pub fn encode_stdin_header(out: &mut Vec<u8>, request_id: u16, len: u16) {
-    out.extend_from_slice(&header(FCGI_STDIN, request_id, len, 0));
+pub fn stdin_header(request_id: u16, len: u16) -> [u8; HEADER_LEN] {
+    header(FCGI_STDIN, request_id, len, 0)
 }
 
 /// Append the empty STDIN record that ends the request body (§5.3).
@@ -207,6 +278,7 @@ fn pair_length(len: usize) -> ([u8; 4], usize) {
 
 /// A stream of records of one type being written: bytes go into the open
 /// record until it holds 65535, and its header is filled in when it closes.
+#[derive(Debug)]
 struct Records<'o> {
     out: &'o mut Vec<u8>,
     kind: u8,
@@ -227,10 +299,7 @@ impl Records<'_> {
     /// Append `bytes`, opening and closing records as they fill.
     fn write(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
-            if self.open.is_none() {
-                self.open = Some(self.out.len());
-                self.out.extend_from_slice(&[0; HEADER_LEN]);
-            }
+            self.open();
             let room = self.room();
             let take = room.min(bytes.len());
             self.out.extend_from_slice(&bytes[..take]);
@@ -238,6 +307,15 @@ impl Records<'_> {
             if take == room {
                 self.close();
             }
+        }
+    }
+
+    /// Open a record, unless one is open: room for its header, filled in
+    /// when it closes.
+    fn open(&mut self) {
+        if self.open.is_none() {
+            self.open = Some(self.out.len());
+            self.out.extend_from_slice(&[0; HEADER_LEN]);
         }
     }
 

@@ -22,9 +22,10 @@
 //! ```
 //!
 //! The web server writes the left column with [`encode_begin`],
-//! [`encode_params`], [`encode_end_of_params`], [`encode_stdin`] (or
-//! [`encode_stdin_header`] followed by the body bytes straight from its own
-//! buffer) and [`encode_end_of_stdin`]; [`encode_abort`] asks the application
+//! [`encode_params`] (or a [`ParamsEncoder`], fed a pair at a time),
+//! [`encode_end_of_params`], [`encode_stdin`] (or a [`stdin_header`]
+//! followed by the body bytes straight from its own buffer) and
+//! [`encode_end_of_stdin`]; [`encode_abort`] asks the application
 //! to give up (§5.4). It reads the right column with a [`Decoder`] made for
 //! the request id it chose: STDOUT and STDERR content is handed out in
 //! pieces as it arrives, never buffered whole, and END_REQUEST ends the
@@ -71,8 +72,8 @@ mod tests;
 
 pub use decode::{Decoded, Decoder, Event, MAX_VALUES_BYTES, NameValuePairs, ProtocolStatus, name_value_pairs};
 pub use encode::{
-    encode_abort, encode_begin, encode_end_of_params, encode_end_of_stdin, encode_get_values, encode_params,
-    encode_stdin, encode_stdin_header,
+    ParamsEncoder, encode_abort, encode_begin, encode_end_of_params, encode_end_of_stdin, encode_get_values,
+    encode_params, encode_stdin, stdin_header,
 };
 
 /// `FCGI_VERSION_1`, the only version there is (§3.3, §8).

@@ -525,10 +525,60 @@ fn a_pair_that_fills_a_record_exactly() {
 }
 
 #[test]
+fn pairs_one_at_a_time_are_the_same_records() {
+    // encode_params is a ParamsEncoder fed in a loop: the same bytes for
+    // pairs that fill one record, several, or cut a huge one.
+    let small: Vec<(Vec<u8>, Vec<u8>)> = vec![(b"A".to_vec(), b"1".to_vec()), (b"EMPTY".to_vec(), vec![])];
+    let many: Vec<(Vec<u8>, Vec<u8>)> =
+        (0..100).map(|i| (format!("HTTP_X_{i}").into_bytes(), vec![b'x'; 1000 + i])).collect();
+    let huge = vec![(b"SHORT".to_vec(), b"1".to_vec()), (b"HUGE".to_vec(), vec![b'v'; 150_000])];
+    for pairs in [small, many, huge] {
+        let mut whole = Vec::new();
+        encode_params(&mut whole, 3, pairs.iter().map(|(n, v)| (&n[..], &v[..])));
+        let mut streamed = Vec::new();
+        let mut params = ParamsEncoder::new(&mut streamed, 3);
+        for (n, v) in &pairs {
+            params.pair(n, v);
+        }
+        params.finish();
+        assert_eq!(streamed, whole);
+    }
+}
+
+#[test]
+fn a_dropped_params_encoder_closes_its_record() {
+    let mut bytes = Vec::new();
+    {
+        let mut params = ParamsEncoder::new(&mut bytes, 1);
+        params.pair(b"SERVER_PORT", b"80");
+    }
+    assert_eq!(bytes, b"\x01\x04\x00\x01\x00\x0f\x01\x00\x0b\x02SERVER_PORT80\x00");
+}
+
+#[test]
+fn params_added_later_go_in_a_record_of_their_own() {
+    // A spooled body: the meta-variables first, CONTENT_LENGTH once known.
+    let mut bytes = Vec::new();
+    encode_params(&mut bytes, 1, [(&b"REQUEST_METHOD"[..], &b"POST"[..])]);
+    let mut params = ParamsEncoder::new(&mut bytes, 1);
+    params.pair(b"CONTENT_LENGTH", b"12");
+    params.finish();
+    encode_end_of_params(&mut bytes, 1);
+    let recs = records(&bytes);
+    let lens: Vec<usize> = recs.iter().map(|r| r.content.len()).collect();
+    assert_eq!(lens, [2 + 14 + 4, 2 + 14 + 2, 0]);
+    assert_eq!(
+        owned_pairs(&stream(&recs[..2], FCGI_PARAMS)),
+        [(b"REQUEST_METHOD".to_vec(), b"POST".to_vec()), (b"CONTENT_LENGTH".to_vec(), b"12".to_vec())]
+    );
+}
+
+#[test]
 fn no_pairs_write_nothing() {
     let mut bytes = Vec::new();
     encode_params(&mut bytes, 1, std::iter::empty());
     encode_stdin(&mut bytes, 1, b"");
+    ParamsEncoder::new(&mut bytes, 1).finish();
     assert!(bytes.is_empty());
 }
 
@@ -547,8 +597,7 @@ fn stdin_is_cut_into_records() {
 #[test]
 fn stdin_header_then_the_callers_bytes() {
     let body = b"name=value&x=1";
-    let mut bytes = Vec::new();
-    encode_stdin_header(&mut bytes, 1, body.len() as u16);
+    let mut bytes = stdin_header(1, body.len() as u16).to_vec();
     bytes.extend_from_slice(body);
     encode_end_of_stdin(&mut bytes, 1);
     let expect = [

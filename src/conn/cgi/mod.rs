@@ -25,7 +25,7 @@ use mio::unix::SourceFd;
 use mio::unix::pipe::{Receiver, Sender};
 use wired_parser::{Body, ChunkedDecoder, HeadParser, Request, Status, Version};
 
-use super::gateway::Gateway;
+use super::gateway::{Gateway, Who};
 use super::read_head::{HEADER_SLOTS, Parsed};
 use super::{Conn, Phase, Step};
 use crate::handler::cgi::{self, Meta, Script};
@@ -143,7 +143,7 @@ impl Conn {
             document_root: &svc.document_root,
             https: self.io.session().is_some(),
         };
-        let env = cgi::environment(req, &meta);
+        let env = cgi::environment_list(req, &meta);
         // RFC 9110 §10.1.1: the client waits for 100 Continue before sending a
         // body the server wants.
         if req.expect_continue && req.body != Body::None {
@@ -315,8 +315,7 @@ impl Conn {
             gw: Gateway::new(
                 launch.version,
                 launch.head_only,
-                launch.log.clone(),
-                format!("cgi {}", launch.script.filename.display()),
+                Who { kind: "cgi", path: launch.script.filename.clone() },
                 true,
             ),
             redirects,
@@ -478,16 +477,17 @@ impl Conn {
             let _ = svc.registry.deregister(&mut p);
         }
         let body_unread = cgi.body_left > 0;
-        // The gateway state is taken out while the connection queues the
-        // response, and put back.
+        // The gateway state (and the access log's view of the request) is
+        // taken out while the connection queues the response, and put back.
         let mut gw = std::mem::replace(&mut cgi.gw, Gateway::placeholder());
+        let saved = std::mem::take(&mut cgi.launch.log);
         let result = match read {
             Ok(0) => {
                 self.gateway_end(svc, &mut gw, body_unread);
                 Ok(true)
             }
             Ok(n) => {
-                self.gateway_output(svc, &mut gw, chunk.get(..n).unwrap_or_default(), body_unread);
+                self.gateway_output(svc, &mut gw, chunk.get(..n).unwrap_or_default(), body_unread, &saved);
                 Ok(true)
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
@@ -496,6 +496,7 @@ impl Conn {
         };
         if let Some(cgi) = self.cgi.as_mut() {
             cgi.gw = gw;
+            cgi.launch.log = saved;
         }
         result
     }

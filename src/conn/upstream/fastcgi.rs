@@ -4,16 +4,13 @@
 //! goes to the client through the same code as a CGI program's output
 //! (`conn/gateway.rs`). The record codec is `wired_parser::fastcgi`.
 
-use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
-
-use wired_parser::fastcgi::{self, Decoder, Event, ProtocolStatus};
+use wired_parser::fastcgi::{self, Decoder, Event, ParamsEncoder, ProtocolStatus};
 use wired_parser::{Body, Request};
 
 use super::{Exchange, Fail};
 use crate::buffer::Buffer;
 use crate::conn::Conn;
-use crate::conn::gateway::{Gateway, Out};
+use crate::conn::gateway::{Gateway, Out, Who};
 use crate::handler::cgi::{self, Meta};
 use crate::handler::upstream::FastcgiTarget;
 use crate::services::Services;
@@ -38,16 +35,20 @@ pub struct FastCgi {
 }
 
 impl FastCgi {
-    /// The FastCGI side of a request for `target`, and its CGI
-    /// meta-variables (the same function CGI uses), CONTENT_LENGTH among
-    /// them when the body has a length; a chunked one is spooled first.
+    /// The FastCGI side of a request for `target`, and the records that
+    /// open it: BEGIN_REQUEST (§5.1), then the CGI meta-variables (the same
+    /// function CGI uses) encoded as PARAMS records (§5.2) as they are
+    /// worked out, straight into the request's buffer. CONTENT_LENGTH is
+    /// among them when the body has a length; a chunked one is spooled
+    /// first and its length added by [`end_request_head`], which also ends
+    /// the PARAMS stream.
     pub(super) fn start(
         svc: &mut Services,
         req: &Request<'_, '_>,
-        target: &FastcgiTarget,
+        target: FastcgiTarget,
         conn: &mut Conn,
         head_only: bool,
-    ) -> (Box<FastCgi>, Vec<(OsString, OsString)>) {
+    ) -> (Box<FastCgi>, Vec<u8>) {
         let content_length = match req.body {
             Body::Length(n) => Some(n),
             Body::None | Body::Chunked => None,
@@ -62,24 +63,31 @@ impl FastCgi {
             document_root: &svc.document_root,
             https: conn.io.session().is_some(),
         };
-        let env = cgi::environment(req, &meta);
+        let keep_conn = svc.config.fastcgi_keep_conn && svc.config.upstream_pool.keepalive > 0;
+        let mut request = Vec::with_capacity(REQUEST_CAPACITY);
+        fastcgi::encode_begin(&mut request, REQUEST_ID, keep_conn);
+        let mut params = ParamsEncoder::new(&mut request, REQUEST_ID);
+        let mut count = 0;
+        cgi::environment(req, &meta, |name, value| {
+            params.pair(name, value);
+            count += 1;
+        });
+        params.finish();
         // RFC 9110 §10.1.1: the client waits for 100 Continue; a FastCGI
         // application has no way to say it, so wired says it for it.
         if req.expect_continue && req.body != Body::None {
             conn.queue_continue(svc);
         }
-        let log = crate::conn::observe::saved_log(svc, req);
         if svc.trace.is_some() {
             conn.trace_fmt(
                 svc,
-                format_args!("FastCGI: {} CGI meta-variables for {}", env.len(), target.script.filename.display()),
+                format_args!("FastCGI: {count} CGI meta-variables for {}", target.script.filename.display()),
             );
         }
-        let name = format!("fastcgi {}", target.script.filename.display());
-        let gw = Gateway::new(req.version, head_only, log, name, false);
-        let keep_conn = svc.config.fastcgi_keep_conn && svc.config.upstream_pool.keepalive > 0;
+        let name = Who { kind: "fastcgi", path: target.script.filename };
+        let gw = Gateway::new(req.version, head_only, name, false);
         let fcgi = FastCgi { decoder: Decoder::new(REQUEST_ID), gw, stderr_line: Vec::new(), keep_conn };
-        (Box::new(fcgi), env)
+        (Box::new(fcgi), request)
     }
 
     /// Start over on a new connection.
@@ -88,22 +96,27 @@ impl FastCgi {
     }
 }
 
-/// The records that open a request: BEGIN_REQUEST (§5.1), the
-/// meta-variables as PARAMS (§5.2) and their end, and when there is no
-/// body the empty STDIN that ends it (§5.3). `spooled`: the body's length
-/// was learnt by spooling it, so CONTENT_LENGTH is added now.
-pub(super) fn records(mut env: Vec<(OsString, OsString)>, length: u64, keep_conn: bool, spooled: bool) -> Vec<u8> {
+/// What a request's opening records are first given: enough for the
+/// meta-variables of a usual request (some 500 bytes for a bare GET, twice
+/// that with a browser's fields) without growing.
+const REQUEST_CAPACITY: usize = 2048;
+
+/// The rest of the records that open a request, after [`FastCgi::start`]'s:
+/// the end of the PARAMS stream (§5.2), and when there is no body the empty
+/// STDIN that ends it (§5.3). `spooled`: the body's length was learnt by
+/// spooling it, so CONTENT_LENGTH is added first, in a PARAMS record of its
+/// own.
+pub(super) fn end_request_head(request: &mut Vec<u8>, length: u64, spooled: bool) {
     if spooled {
-        env.push(("CONTENT_LENGTH".into(), length.to_string().into()));
+        let mut digits = [0u8; 20];
+        let mut params = ParamsEncoder::new(request, REQUEST_ID);
+        params.pair(b"CONTENT_LENGTH", cgi::decimal(length, &mut digits));
+        params.finish();
     }
-    let mut request = Vec::with_capacity(1024);
-    fastcgi::encode_begin(&mut request, REQUEST_ID, keep_conn);
-    fastcgi::encode_params(&mut request, REQUEST_ID, env.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())));
-    fastcgi::encode_end_of_params(&mut request, REQUEST_ID);
+    fastcgi::encode_end_of_params(request, REQUEST_ID);
     if length == 0 {
-        fastcgi::encode_end_of_stdin(&mut request, REQUEST_ID);
+        fastcgi::encode_end_of_stdin(request, REQUEST_ID);
     }
-    request
 }
 
 impl Conn {
@@ -134,7 +147,7 @@ impl Conn {
                 }
                 Event::Stdout(r) => {
                     let data = bytes.get(r).unwrap_or_default();
-                    self.gateway_output(svc, &mut fcgi.gw, data, body_unread);
+                    self.gateway_output(svc, &mut fcgi.gw, data, body_unread, &ex.log);
                     if fcgi.gw.answered {
                         ex.answered = true;
                     }

@@ -168,7 +168,9 @@ impl Info {
 #[derive(Debug)]
 pub struct Spooled {
     fcgi: Box<fastcgi::FastCgi>,
-    env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+    /// BEGIN_REQUEST and the PARAMS records so far: CONTENT_LENGTH and the
+    /// end of the stream come once the body's length is known.
+    request: Vec<u8>,
     info: Info,
     group: usize,
 }
@@ -269,10 +271,11 @@ impl Conn {
         target: FastcgiTarget,
         head_only: bool,
     ) {
-        let (fcgi, env) = fastcgi::FastCgi::start(svc, req, &target, self, head_only);
+        let group = target.group;
+        let (fcgi, mut request) = fastcgi::FastCgi::start(svc, req, target, self, head_only);
         let info = Info::of(svc, req, head_only);
         if req.body == Body::Chunked {
-            let spooled = Spooled { fcgi, env, info, group: target.group };
+            let spooled = Spooled { fcgi, request, info, group };
             self.start_spool(slot, svc, AfterSpool::FastCgi(Box::new(spooled)));
             return;
         }
@@ -280,15 +283,10 @@ impl Conn {
             Body::Length(n) => n,
             _ => 0,
         };
-        let request = fastcgi::records(
-            env,
-            length,
-            svc.config.fastcgi_keep_conn && svc.config.upstream_pool.keepalive > 0,
-            false,
-        );
+        fastcgi::end_request_head(&mut request, length, false);
         self.trace_fastcgi_request(svc, &request, length);
         let body = if length > 0 { BodyIn::Length(length) } else { BodyIn::Done };
-        self.start_exchange(slot, svc, info, target.group, Proto::FastCgi(fcgi), request, body);
+        self.start_exchange(slot, svc, info, group, Proto::FastCgi(fcgi), request, body);
     }
 
     /// A spooled chunked body is complete: send the FastCGI request, its
@@ -301,9 +299,8 @@ impl Conn {
         file: std::fs::File,
         length: u64,
     ) {
-        let Spooled { fcgi, env, info, group } = spooled;
-        let request =
-            fastcgi::records(env, length, svc.config.fastcgi_keep_conn && svc.config.upstream_pool.keepalive > 0, true);
+        let Spooled { fcgi, mut request, info, group } = spooled;
+        fastcgi::end_request_head(&mut request, length, true);
         self.trace_fastcgi_request(svc, &request, length);
         let body = if length > 0 { BodyIn::File { file, left: length } } else { BodyIn::Done };
         self.start_exchange(slot, svc, info, group, Proto::FastCgi(fcgi), request, body);
@@ -528,8 +525,10 @@ impl Conn {
             match up.finish_connect() {
                 Ok(true) => {
                     progress = true;
-                    let name = self.server_name(svc, ex);
-                    self.trace_fmt(svc, format_args!("upstream: connected to {name}"));
+                    if svc.trace.is_some() {
+                        let name = self.server_name(svc, ex);
+                        self.trace_fmt(svc, format_args!("upstream: connected to {name}"));
+                    }
                 }
                 Ok(false) => return Ok(progress),
                 Err(e) => {
@@ -558,14 +557,17 @@ impl Conn {
                     ex.up = Some(key);
                     ex.reused = pooled;
                     ex.server = svc.upstreams.get_mut(key).map_or(0, |c| c.server);
-                    let name = self.server_name(svc, ex);
-                    if pooled {
-                        self.trace_fmt(svc, format_args!("upstream: a pooled connection to {name}"));
-                    } else {
+                    if !pooled {
                         // A fresh connection carries the request to this
                         // server: it is not tried twice for one request.
                         ex.tried |= bit(ex.server);
-                        self.trace_fmt(svc, format_args!("upstream: connecting to {name}"));
+                    }
+                    // The server's name is written out only for a trace:
+                    // formatting an address costs more than the rest of this.
+                    if svc.trace.is_some() {
+                        let name = self.server_name(svc, ex);
+                        let how = if pooled { "a pooled connection to" } else { "connecting to" };
+                        self.trace_fmt(svc, format_args!("upstream: {how} {name}"));
                     }
                     return Ok(());
                 }

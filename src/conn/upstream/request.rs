@@ -139,8 +139,7 @@ impl Conn {
                             return true;
                         }
                     };
-                    let mut header = Vec::with_capacity(HEADER);
-                    fastcgi::encode_stdin_header(&mut header, super::fastcgi::REQUEST_ID, n as u16);
+                    let header = fastcgi::stdin_header(super::fastcgi::REQUEST_ID, n as u16);
                     if let Some(h) = spare.get_mut(..HEADER) {
                         h.copy_from_slice(&header);
                     }
@@ -278,8 +277,7 @@ fn frame(to_up: &mut Buffer, data: &[u8], fcgi: bool, chunked: bool) {
 
 /// One STDIN record (an empty one ends the stream).
 fn push_stdin(to_up: &mut Buffer, data: &[u8]) {
-    let mut header = Vec::with_capacity(8);
-    fastcgi::encode_stdin_header(&mut header, super::fastcgi::REQUEST_ID, data.len() as u16);
-    to_up.push(&header);
+    // Lossless: callers frame at most MAX_RECORD bytes at a time.
+    to_up.push(&fastcgi::stdin_header(super::fastcgi::REQUEST_ID, data.len() as u16));
     to_up.push(data);
 }

@@ -354,7 +354,7 @@ impl Conn {
         let mut command = Command::new(&script.program);
         // A clean environment: the CGI meta-variables (RFC 3875 §4.1), as
         // websocketd passes them.
-        command.env_clear().envs(cgi::environment(req, &meta));
+        command.env_clear().envs(cgi::environment_list(req, &meta));
         if let Some(dir) = script.program.parent().filter(|d| !d.as_os_str().is_empty()) {
             command.current_dir(dir);
         }
