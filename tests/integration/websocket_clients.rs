@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use crate::common::*;
 
+mod browser;
 mod python;
 
 /// The committed fixtures: `tests/websocket/`.
