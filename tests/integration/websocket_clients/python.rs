@@ -264,6 +264,30 @@ fn wss_echo_through_the_tls_listener_trusting_the_test_ca() {
 }
 
 #[test]
+fn over_wss_the_program_and_the_proxied_app_learn_the_scheme_was_https() {
+    let app = WsApp::start();
+    let site = Site::new("wsc-wss-scheme");
+    let live = format!("/live/=http://127.0.0.1:{}/", app.port);
+    let server = site.start(&["--ws-program", &chat_route("/chat"), "--ws-proxy", &live]);
+    let ca = site.ca.display().to_string();
+    let base = format!("wss://localhost:{}", tls_port(&server));
+
+    let steps = ["recv", "send:env HTTPS", "recv", "send:env REQUEST_SCHEME", "recv"];
+    let events = client(&[&["--cafile", &ca, &format!("{base}/chat")][..], &steps[..]].concat());
+    assert_eq!(
+        messages(&events),
+        ["text welcome stranger to /chat? from 127.0.0.1", "text HTTPS=on", "text REQUEST_SCHEME=https"]
+    );
+
+    let events = client(&["--cafile", &ca, &format!("{base}/live/x"), "send:headers", "recv"]);
+    let got = messages(&events);
+    assert_eq!(got.len(), 1, "{events:#?}");
+    let fields: Vec<&str> = got[0].strip_prefix("text ").unwrap_or_default().split(", ").collect();
+    assert!(fields.contains(&"X-Forwarded-Proto=https"), "the app saw {fields:?}");
+    assert!(fields.contains(&format!("Host=localhost:{}", tls_port(&server)).as_str()), "the app saw {fields:?}");
+}
+
+#[test]
 fn a_chat_program_sees_the_request_and_its_exit_closes_with_1000() {
     let tree = site("wsc-chat");
     let server = Server::start(&tree.join("www"), &["--ws-program", &chat_route("/chat")]);
