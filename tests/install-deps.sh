@@ -83,3 +83,18 @@ for module in gunicorn uvicorn; do
         python3 -c "import $module"
     fi
 done
+# WebSocket tests: Python's `websockets`, as the client (tests/websocket/
+# client.py) and the upstream app (tests/upstream/ws_app.py). Both use its
+# asyncio implementation, `websockets.asyncio`, new in version 13: an older
+# copy is upgraded.
+if ! python3 -c 'import websockets.asyncio.client, websockets.asyncio.server' 2>/dev/null; then
+    echo "installing test dependency: websockets (pip)"
+    if python3 -m pip --version >/dev/null 2>&1; then
+        python3 -m pip install -q --upgrade websockets 2>/dev/null \
+            || python3 -m pip install -q --upgrade --break-system-packages websockets
+    else
+        apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-websockets
+    fi
+    python3 -c 'import websockets.asyncio.client, websockets.asyncio.server'
+fi

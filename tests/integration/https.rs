@@ -26,7 +26,7 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
 use crate::common::*;
 
-mod browser;
+pub(crate) mod browser;
 mod clients;
 mod hostile;
 mod openssl;
@@ -65,10 +65,10 @@ struct Pair {
 /// (P-256), `*.wild.test` (P-256), `rsa.test` (RSA) and `ed.test` (Ed25519).
 /// Each leaf's subject CN is its first name, so `s_client` shows which one
 /// was sent. Removed when dropped.
-struct Site {
-    tree: TempTree,
-    root: PathBuf,
-    ca: PathBuf,
+pub(crate) struct Site {
+    pub(crate) tree: TempTree,
+    pub(crate) root: PathBuf,
+    pub(crate) ca: PathBuf,
     ca_der: CertificateDer<'static>,
     ca_params: CertificateParams,
     ca_key: KeyPair,
@@ -89,7 +89,7 @@ fn valid_now(p: &mut CertificateParams) {
 }
 
 impl Site {
-    fn new(name: &str) -> Site {
+    pub(crate) fn new(name: &str) -> Site {
         let tree = TempTree::new(&format!("https-{name}"));
         let root = tree.join("root");
         fs::create_dir_all(&root).unwrap();
@@ -169,7 +169,7 @@ impl Site {
 
     /// Start wired with a plain and a TLS listener, every certificate, and
     /// `extra` arguments.
-    fn start(&self, extra: &[&str]) -> Server {
+    pub(crate) fn start(&self, extra: &[&str]) -> Server {
         let mut args = self.tls_args();
         args.extend(extra.iter().map(|a| a.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -195,7 +195,7 @@ fn path(p: &std::path::Path) -> String {
 }
 
 /// The TLS port of a server started with `--listen-tls`.
-fn tls_port(server: &Server) -> u16 {
+pub(crate) fn tls_port(server: &Server) -> u16 {
     server.tls_addr.expect("a --listen-tls address").port()
 }
 

@@ -13,3 +13,4 @@ mod tls_shim;
 mod trace_docs;
 mod upstream;
 mod websocket;
+mod websocket_clients;

@@ -11,7 +11,7 @@ use super::*;
 
 /// A fresh `$HOME` whose NSS database trusts `ca` (if given) to identify
 /// web sites (`-t "C,,"`).
-fn home_with_nssdb(dir: &Path, ca: Option<&Path>) {
+pub(crate) fn home_with_nssdb(dir: &Path, ca: Option<&Path>) {
     let db = dir.join(".pki/nssdb");
     fs::create_dir_all(&db).unwrap();
     let db = format!("sql:{}", db.display());
