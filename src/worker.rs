@@ -447,6 +447,15 @@ impl Worker {
             for (mut l, _, _) in self.listeners.drain(..) {
                 let _ = self.poll.registry().deregister(&mut l);
             }
+            // Open WebSockets are told the server is going (RFC 6455
+            // §7.4.1: 1001) and closed once the client answers.
+            let sockets: Vec<usize> = self.conns.iter().filter(|(_, c)| c.is_websocket()).map(|(k, _)| k).collect();
+            for slot in sockets {
+                if let Some(conn) = self.conns.get_mut(slot) {
+                    conn.going_away();
+                }
+                self.drive(slot);
+            }
         }
         let idle: Vec<usize> = self.conns.iter().filter(|(_, c)| c.is_idle()).map(|(k, _)| k).collect();
         for slot in idle {

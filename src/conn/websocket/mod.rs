@@ -701,6 +701,20 @@ impl Conn {
         }
     }
 
+    /// The server is shutting down: a Close with 1001 ("going away",
+    /// RFC 6455 §7.4.1) is queued, and the connection ends with the close
+    /// handshake. The caller drives the connection.
+    pub fn going_away(&mut self) {
+        if let Some(ws) = self.ws.as_mut() {
+            ws.send_close(Some(code::GOING_AWAY), "server shutting down");
+        }
+    }
+
+    /// Whether this connection is a WebSocket.
+    pub fn is_websocket(&self) -> bool {
+        matches!(self.phase, Phase::WebSocket)
+    }
+
     /// Drop the WebSocket of a closing connection.
     pub fn drop_websocket(&mut self, svc: &mut Services) {
         if let Some(ws) = self.ws.take() {

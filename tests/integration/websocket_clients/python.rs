@@ -333,15 +333,11 @@ fn a_chat_program_that_fails_closes_with_1011() {
     assert_eq!(closed.int("code"), Some(1011), "the program exited 3: {closed:?}");
 }
 
-/// Bug: SIGTERM leaves open WebSockets hanging. Each client should get a
-/// Close 1001 ("going away", RFC 6455 §7.4.1, whose example is a server
-/// going down) and wired should exit once the close handshakes are done.
-/// Instead the sockets, idle between messages, count as responses in
-/// flight (`Conn::is_idle` is true only in the Head phase): wired waits
-/// the whole `--drain-timeout`, then cuts TCP with no Close frame, which
-/// the clients see as 1006 (abnormal closure), and a program is killed.
+/// SIGTERM: each open WebSocket gets a Close 1001 ("going away", RFC 6455
+/// §7.4.1, whose example is a server going down), and wired exits once the
+/// close handshakes are done, not at `--drain-timeout` with the sockets cut
+/// (1006). A regression test: they used to count as responses in flight.
 #[test]
-#[ignore = "bug: on SIGTERM open WebSockets get no Close 1001; they are cut at --drain-timeout (1006)"]
 fn shutdown_closes_open_websockets_with_1001() {
     let tree = site("wsc-shutdown");
     let mut server = Server::start(
