@@ -4,7 +4,7 @@ FUZZ_TIME ?= 60
 ADDR      ?= 127.0.0.1:8080
 QUICK     ?=
 
-.PHONY: all build run test test-deps lint fmt fuzz doc bench bench-sendfile soak e2e clean
+.PHONY: all build run test test-deps lint fmt fuzz doc bench bench-sendfile soak e2e clean autobahn
 
 all: build
 
@@ -22,6 +22,8 @@ test: test-deps
 	$(CARGO) test --workspace
 	# The raw-socket suites again, every connection through a TLS client
 	WIRED_TEST_TLS=1 $(CARGO) test --test integration -- core:: static_files:: hostile:: cgi:: upstream:: websocket::
+	# Autobahn|Testsuite, a sample of every section, plain and compressed
+	tests/autobahn/run.sh --cases quick --binary target/debug/wired
 	$(MAKE) doc
 
 # Real components the tests use, installed when missing (Debian; needs root).
@@ -69,3 +71,11 @@ bench-sendfile: build
 
 clean:
 	$(CARGO) clean
+
+# Autobahn|Testsuite's fuzzingclient, every case of sections 1-7, 9, 12 and
+# 13, against --ws-echo, plain and with permessage-deflate; fails on any
+# case not OK, NON-STRICT or INFORMATIONAL. Python 2.7 is installed in a
+# virtualenv under target/autobahn (tests/autobahn/install.sh). The summary
+# and the report's index go to docs/autobahn/.
+autobahn: build
+	tests/autobahn/run.sh --cases full --binary target/release/wired --docs

@@ -98,3 +98,5 @@ if ! python3 -c 'import websockets.asyncio.client, websockets.asyncio.server' 2>
     fi
     python3 -c 'import websockets.asyncio.client, websockets.asyncio.server'
 fi
+# WebSockets: Autobahn|Testsuite's wstest (Python 2.7, in a virtualenv).
+tests/autobahn/install.sh
