@@ -173,7 +173,10 @@ mod tests {
     fn choice_follows_the_client() {
         assert_eq!(choose(Some(b"gzip, deflate, br, zstd")), Some(Coding::Br));
         assert_eq!(choose(Some(b"gzip")), Some(Coding::Gzip));
-        assert_eq!(choose(Some(b"zstd;q=0.9, gzip;q=0.5")), Some(Coding::Zstd));
+        assert_eq!(choose(Some(b"zstd, gzip;q=0.5")), Some(Coding::Zstd));
+        // Identity is acceptable at q=1 unless named (RFC 9110 §12.5.3):
+        // a client that weights every coding lower prefers none.
+        assert_eq!(choose(Some(b"zstd;q=0.9, gzip;q=0.5")), None);
         assert_eq!(choose(Some(b"identity")), None);
         assert_eq!(choose(Some(b"gzip;q=0")), None);
         assert_eq!(choose(None), None);
