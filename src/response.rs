@@ -60,6 +60,40 @@ impl Fields {
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf
     }
+
+    /// Each field line's name and value, in order.
+    pub fn lines(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.buf.split(|&b| b == b'\n').filter_map(|line| {
+            let line = line.strip_suffix(b"\r")?;
+            let colon = line.iter().position(|&b| b == b':')?;
+            Some((line.get(..colon)?, line.get(colon + 1..)?.trim_ascii()))
+        })
+    }
+
+    /// The value of the first field named `name` (any case).
+    pub fn value(&self, name: &str) -> Option<&[u8]> {
+        self.lines().find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v)
+    }
+
+    /// Take out every field named `name`, returning the first one's value.
+    pub fn remove(&mut self, name: &str) -> Option<Vec<u8>> {
+        let mut first = None;
+        let mut kept = Vec::with_capacity(self.buf.len());
+        for (n, v) in self.lines() {
+            if n.eq_ignore_ascii_case(name.as_bytes()) {
+                first.get_or_insert_with(|| v.to_vec());
+                continue;
+            }
+            kept.extend_from_slice(n);
+            kept.extend_from_slice(b": ");
+            kept.extend_from_slice(v);
+            kept.extend_from_slice(b"\r\n");
+        }
+        if first.is_some() {
+            self.buf = kept;
+        }
+        first
+    }
 }
 
 /// A piece of a response body held in a file: `len` bytes from `offset`.

@@ -10,8 +10,11 @@ use std::path::PathBuf;
 
 use wired_parser::Version;
 
+use wired_parser::values::accept_encoding::Coding;
+
 use crate::conn::{Conn, Framing};
 use crate::handler::cgi::{self, HeadStatus};
+use crate::handler::compress::{self, Stream};
 use crate::services::Services;
 
 /// Where the gateway's output is.
@@ -45,6 +48,10 @@ pub struct Gateway {
     head_only: bool,
     /// Who answers, for the error log.
     pub name: Who,
+    /// The coding the client accepts for a compressed answer, if any.
+    coding: Option<Coding>,
+    /// The body is being compressed, and the coded bytes not yet framed.
+    compress: Option<(Box<Stream>, Vec<u8>)>,
 }
 
 /// Who answers a gateway request, for the error log: `cgi PATH` or
@@ -66,8 +73,10 @@ impl fmt::Display for Who {
 
 impl Gateway {
     /// A response not yet begun.
-    pub fn new(version: Version, head_only: bool, name: Who, local_redirects: bool) -> Self {
+    pub fn new(version: Version, head_only: bool, name: Who, local_redirects: bool, coding: Option<Coding>) -> Self {
         Gateway {
+            coding,
+            compress: None,
             head: Vec::new(),
             out: Out::Head,
             answered: false,
@@ -81,7 +90,7 @@ impl Gateway {
 
     /// An empty stand-in, while the real one is lent out.
     pub fn placeholder() -> Self {
-        Gateway::new(Version::Http11, false, Who::default(), false)
+        Gateway::new(Version::Http11, false, Who::default(), false, None)
     }
 }
 
@@ -148,6 +157,21 @@ impl Conn {
                 if bytes.is_empty() {
                     return;
                 }
+                if let Out::Body { left: Some(l), .. } = &mut gw.out {
+                    *l -= bytes.len() as u64;
+                }
+                let from = if gw.local_redirects { "CGI output" } else { "FastCGI output" };
+                if let Some((stream, packed)) = gw.compress.as_mut() {
+                    if let Err(e) = stream.write(bytes, packed) {
+                        log::warn!("{}: compressing: {e}", gw.name);
+                    }
+                    if !packed.is_empty() {
+                        push_chunk(out, packed);
+                        self.trace_relayed_body(svc, from, true, packed);
+                        packed.clear();
+                    }
+                    return;
+                }
                 if chunked {
                     // RFC 9112 §7.1: chunk-size in hex, CRLF, data, CRLF.
                     let mut size = [0u8; 20];
@@ -158,10 +182,6 @@ impl Conn {
                 } else {
                     out.push(bytes);
                 }
-                if let Out::Body { left: Some(l), .. } = &mut gw.out {
-                    *l -= bytes.len() as u64;
-                }
-                let from = if gw.local_redirects { "CGI output" } else { "FastCGI output" };
                 self.trace_relayed_body(svc, from, chunked, bytes);
             }
             Out::Discard => {}
@@ -189,6 +209,22 @@ impl Conn {
         }
         let version = gw.version;
         let no_body = crate::response::bodiless(head.status, gw.head_only);
+        svc.handlers.fields.clear();
+        svc.handlers.fields.add_raw(&head.fields);
+        if let (Some(coding), false) = (gw.coding, head.status < 200 || head.status == 204 || head.status == 304) {
+            let settings = &svc.config.compress;
+            if let Some(stream) =
+                compress::begin(&mut svc.handlers.fields, head.status, coding, head.content_length, settings)
+            {
+                // The coded length is known only at the end: chunked, and
+                // the program's length now counts what comes in.
+                gw.compress = Some((stream, Vec::new()));
+                gw.out = if no_body { Out::Discard } else { Out::Body { chunked: true, left: head.content_length } };
+                self.log_gateway(svc, gw, &head, saved, 0);
+                self.queue_head(svc, head.status, Framing::Chunked, version);
+                return;
+            }
+        }
         let framing = match head.content_length {
             _ if head.status < 200 || head.status == 204 || head.status == 304 => Framing::None,
             Some(n) => Framing::Length(n),
@@ -208,21 +244,31 @@ impl Conn {
             Framing::UntilClose => Out::Body { chunked: false, left: None },
             Framing::None => Out::Discard,
         };
-        svc.handlers.fields.clear();
-        svc.handlers.fields.add_raw(&head.fields);
-        let [method, target, referer, user_agent] = saved;
-        let entry =
-            crate::access_log::Entry { method, target, version: version.as_str().as_bytes(), referer, user_agent };
         let bytes = match framing {
             Framing::Length(n) => n,
             _ => 0,
         };
-        // Logged now that the status is known, from the request's saved pieces.
+        self.log_gateway(svc, gw, &head, saved, bytes);
+        self.queue_head(svc, head.status, framing, version);
+    }
+
+    /// The access log's line, now that the status is known, from the
+    /// request's saved pieces.
+    fn log_gateway(
+        &mut self,
+        svc: &mut Services,
+        gw: &Gateway,
+        head: &cgi::OutputHead,
+        saved: &[Vec<u8>; 4],
+        bytes: u64,
+    ) {
+        let [method, target, referer, user_agent] = saved;
+        let entry =
+            crate::access_log::Entry { method, target, version: gw.version.as_str().as_bytes(), referer, user_agent };
         if let Some(access) = svc.access.as_mut() {
             let tls = svc.config.access_log_tls.then(|| self.io.log_fields());
             access.entry(self.peer.ip(), svc.clock.http_date(), &entry, head.status, bytes, tls);
         }
-        self.queue_head(svc, head.status, framing, version);
     }
 
     /// The gateway's output ended (the program closed its stdout; the
@@ -236,7 +282,20 @@ impl Conn {
                 gw.out = Out::Discard;
                 self.queue_error(svc, 502, body_unread);
             }
+            Out::Body { left: Some(l), .. } if l > 0 => {
+                // The program promised more than it wrote: the client will see
+                // a short body, and only a close can tell it so (a chunked
+                // one ends without its last chunk).
+                self.close_after = true;
+                gw.out = Out::Discard;
+            }
             Out::Body { chunked: true, .. } => {
+                if let (Some((stream, mut packed)), Some(out)) = (gw.compress.take(), self.output.as_mut()) {
+                    match stream.finish(&mut packed) {
+                        Ok(()) => push_chunk(out, &packed),
+                        Err(e) => log::warn!("{}: compressing: {e}", gw.name),
+                    }
+                }
                 // RFC 9112 §7.1: the last chunk, and no trailers.
                 if let Some(out) = self.output.as_mut() {
                     out.push(b"0\r\n\r\n");
@@ -244,15 +303,20 @@ impl Conn {
                 self.trace_queued(svc, "last chunk", b"0\r\n\r\n");
                 gw.out = Out::Discard;
             }
-            Out::Body { chunked: false, left: Some(l) } if l > 0 => {
-                // The program promised more than it wrote: the client will see
-                // a short body, and only a close can tell it so.
-                self.close_after = true;
-                gw.out = Out::Discard;
-            }
             _ => {}
         }
     }
+}
+
+/// `data` as one chunk (RFC 9112 §7.1: chunk-size in hex, CRLF, data, CRLF).
+pub(super) fn push_chunk(out: &mut crate::buffer::Buffer, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    let mut size = [0u8; 20];
+    out.push(hex_line(data.len(), &mut size));
+    out.push(data);
+    out.push(b"\r\n");
 }
 
 /// `len` in hex followed by CRLF: a chunk-size line (RFC 9112 §7.1).

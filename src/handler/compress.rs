@@ -11,9 +11,13 @@
 //!   for it is a copy from memory, like a precompressed `FILE.gz`. The
 //!   cached form goes when the file changes (the cache revalidates each
 //!   second). The size bound is what keeps one request's compression short.
-//! - A **CGI, FastCGI or proxied response** is to be compressed as it
-//!   streams, a piece at a time ([`Stream`], flushed per piece); that path
-//!   is not wired into the relays yet, so such responses go as they come.
+//! - A **CGI, FastCGI or proxied response** is compressed as it streams,
+//!   a piece at a time ([`Stream`], each piece flushed, so a slow stream
+//!   reaches the client as it is written): the coding is chosen when the
+//!   request starts ([`for_request`]), and the response head decides
+//!   whether it applies ([`begin`]). A piece is at most one read of the
+//!   program's or upstream's output, so no one response holds the worker
+//!   for long.
 //!
 //! A compressed response has `Content-Encoding`, no `Content-Length` for a
 //! stream (its length is known only at the end: chunked), `Vary:
@@ -26,7 +30,10 @@ use std::io::Write;
 
 use wired_parser::values::accept_encoding::{AcceptEncoding, Coding};
 
+use wired_parser::{Request, Version};
+
 use crate::config::CompressSettings;
+use crate::response::Fields;
 
 /// Files up to this size are compressed whole and kept (see the module
 /// documentation); larger ones are sent as they are.
@@ -52,6 +59,81 @@ pub fn choose(accept_encoding: Option<&[u8]>) -> Option<Coding> {
         Some(Coding::Identity) | None => None,
         chosen => chosen,
     }
+}
+
+/// The coding a generated response to `req` (CGI, FastCGI, proxy) would be
+/// compressed with, chosen while the request is at hand. Only for
+/// HTTP/1.1: a compressed stream's length is unknown until its end, and an
+/// HTTP/1.0 client cannot take chunked framing (nginx's
+/// `gzip_http_version 1.1` draws the same line).
+pub fn for_request(req: &Request<'_, '_>, settings: &CompressSettings) -> Option<Coding> {
+    if !settings.enabled || req.version != Version::Http11 {
+        return None;
+    }
+    choose(req.headers.iter().find(|h| h.name.eq_ignore_ascii_case("accept-encoding")).map(|h| h.value))
+}
+
+/// Whether a generated response, whose head is in `fields`, is compressed
+/// with `coding`; if so its fields are rewritten for the coded form and the
+/// encoder is returned. `length`: the body's length when the program or
+/// upstream gave one.
+pub fn begin(
+    fields: &mut Fields,
+    status: u16,
+    coding: Coding,
+    length: Option<u64>,
+    settings: &CompressSettings,
+) -> Option<Box<Stream>> {
+    // The statuses nginx's gzip filter codes: a success, and the error
+    // pages a site makes itself. Never a 206 (a range of the coded stream
+    // is not the range asked for).
+    if !matches!(status, 200 | 403 | 404) {
+        return None;
+    }
+    // Already coded (RFC 9110 §8.4): coding again would need the client to
+    // undo both, and it asked for one.
+    if fields.value("content-encoding").is_some() || fields.value("content-range").is_some() {
+        return None;
+    }
+    // RFC 9111 §5.2.2.6: `no-transform` forbids an intermediary to change
+    // the content, and a gateway is one (RFC 9110 §7.7).
+    let no_transform = fields
+        .value("cache-control")
+        .is_some_and(|v| v.split(|&b| b == b',').any(|d| d.trim_ascii().eq_ignore_ascii_case(b"no-transform")));
+    if no_transform || !compressible(fields.value("content-type")?, settings) {
+        return None;
+    }
+    if length.is_some_and(|n| n < settings.min_length) {
+        return None;
+    }
+    let stream = Box::new(Stream::new(coding, settings)?);
+    fields.add("Content-Encoding", coding.as_str().as_bytes());
+    // RFC 9110 §12.5.5: the answer depended on Accept-Encoding.
+    match fields.remove("vary") {
+        Some(v) if v.trim_ascii() == b"*" || has_token(&v, b"accept-encoding") => fields.add("Vary", &v),
+        Some(mut v) => {
+            v.extend_from_slice(b", Accept-Encoding");
+            fields.add("Vary", &v);
+        }
+        None => fields.add("Vary", b"Accept-Encoding"),
+    }
+    // RFC 9110 §8.8.1: the coded bytes depend on the encoder, so a strong
+    // validator no longer holds; a weak one still names the same content.
+    if let Some(tag) = fields.remove("etag") {
+        if tag.starts_with(b"W/") {
+            fields.add("ETag", &tag);
+        } else {
+            let mut weak = b"W/".to_vec();
+            weak.extend_from_slice(&tag);
+            fields.add("ETag", &weak);
+        }
+    }
+    Some(stream)
+}
+
+/// Whether a comma-separated list holds `token` (any case).
+fn has_token(list: &[u8], token: &[u8]) -> bool {
+    list.split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
 }
 
 /// Compress `data` whole.
@@ -180,6 +262,40 @@ mod tests {
         assert_eq!(choose(Some(b"identity")), None);
         assert_eq!(choose(Some(b"gzip;q=0")), None);
         assert_eq!(choose(None), None);
+    }
+
+    #[test]
+    fn a_generated_head_is_rewritten_for_the_coded_form() {
+        let s = settings();
+        let mut f = Fields::new();
+        f.add("Content-Type", b"text/html");
+        f.add("ETag", b"\"a\"");
+        f.add("Vary", b"Cookie");
+        assert!(begin(&mut f, 200, Coding::Gzip, None, &s).is_some());
+        assert_eq!(f.value("content-encoding"), Some(&b"gzip"[..]));
+        assert_eq!(f.value("etag"), Some(&b"W/\"a\""[..]));
+        assert_eq!(f.value("vary"), Some(&b"Cookie, Accept-Encoding"[..]));
+        assert_eq!(f.value("content-type"), Some(&b"text/html"[..]));
+        // Left alone: a partial answer, a short one, a coded one, a
+        // no-transform one, an image.
+        let head = |extra: &[(&str, &[u8])]| {
+            let mut f = Fields::new();
+            f.add("Content-Type", b"text/plain");
+            for (n, v) in extra {
+                f.add(n, v);
+            }
+            f
+        };
+        assert!(begin(&mut head(&[]), 206, Coding::Gzip, None, &s).is_none());
+        assert!(begin(&mut head(&[]), 200, Coding::Gzip, Some(10), &s).is_none());
+        assert!(begin(&mut head(&[("Content-Encoding", b"br")]), 200, Coding::Gzip, None, &s).is_none());
+        assert!(
+            begin(&mut head(&[("Cache-Control", b"max-age=1, No-Transform")]), 200, Coding::Gzip, None, &s).is_none()
+        );
+        let mut png = Fields::new();
+        png.add("Content-Type", b"image/png");
+        assert!(begin(&mut png, 200, Coding::Gzip, None, &s).is_none());
+        assert_eq!(png.as_bytes(), b"Content-Type: image/png\r\n");
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub struct Launch {
     host: Vec<u8>,
     /// The access log's view of the request: method, target, referer, user agent.
     log: [Vec<u8>; 4],
+    /// The coding the output may be compressed with.
+    coding: Option<wired_parser::values::accept_encoding::Coding>,
 }
 
 /// A chunked request body being written to a temporary file.
@@ -152,8 +154,9 @@ impl Conn {
             self.trace_queued(svc, "interim response", b"HTTP/1.1 100 Continue\r\n\r\n");
         }
         let log = crate::conn::observe::saved_log(svc, req);
-        let launch =
-            Launch { script, env, head_only, version: req.version, host: req.host.unwrap_or_default().to_vec(), log };
+        let coding = crate::handler::compress::for_request(req, &svc.config.compress);
+        let host = req.host.unwrap_or_default().to_vec();
+        let launch = Launch { script, env, head_only, version: req.version, host, log, coding };
         match req.body {
             Body::Chunked => self.start_spool(slot, svc, AfterSpool::Cgi(Box::new(launch))),
             _ => self.spawn(slot, svc, launch, None, content_length.unwrap_or(0), 0),
@@ -317,6 +320,7 @@ impl Conn {
                 launch.head_only,
                 Who { kind: "cgi", path: launch.script.filename.clone() },
                 true,
+                launch.coding,
             ),
             redirects,
             stderr_line: Vec::new(),

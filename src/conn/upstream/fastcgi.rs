@@ -85,7 +85,8 @@ impl FastCgi {
             );
         }
         let name = Who { kind: "fastcgi", path: target.script.filename };
-        let gw = Gateway::new(req.version, head_only, name, false);
+        let coding = crate::handler::compress::for_request(req, &svc.config.compress);
+        let gw = Gateway::new(req.version, head_only, name, false, coding);
         let fcgi = FastCgi { decoder: Decoder::new(REQUEST_ID), gw, stderr_line: Vec::new(), keep_conn };
         (Box::new(fcgi), request)
     }

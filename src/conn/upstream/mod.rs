@@ -29,11 +29,13 @@ mod request;
 
 use std::io::ErrorKind;
 
+use wired_parser::values::accept_encoding::Coding;
 use wired_parser::{Body, ChunkedDecoder, Method, Request, Version};
 
 use super::cgi::AfterSpool;
 use super::{Conn, Phase, Step};
 use crate::buffer::Buffer;
+use crate::handler::compress::Stream;
 use crate::handler::upstream::{FastcgiTarget, ProxyTarget};
 use crate::services::Services;
 use crate::upstream::{NoConnection, Owner};
@@ -116,6 +118,11 @@ pub struct Exchange {
     upgrade: bool,
     /// The upstream agreed (101): the exchange is a two-way byte pipe.
     tunnel: bool,
+    /// The coding the client accepts for a compressed answer, if any.
+    coding: Option<Coding>,
+    /// The response body is being compressed, and the coded bytes not yet
+    /// framed.
+    compress: Option<(Box<Stream>, Vec<u8>)>,
 }
 
 /// What is left of the client's request body.
@@ -147,6 +154,8 @@ pub struct Info {
     log: [Vec<u8>; 4],
     /// The `Upgrade` field is passed upstream.
     upgrade: bool,
+    /// The coding the client accepts for a compressed answer, if any.
+    coding: Option<Coding>,
 }
 
 impl Info {
@@ -160,6 +169,7 @@ impl Info {
             expect_continue: req.expect_continue && req.body != Body::None,
             log,
             upgrade: false,
+            coding: crate::handler::compress::for_request(req, &svc.config.compress),
         }
     }
 }
@@ -353,6 +363,8 @@ impl Conn {
             out_bodiless: false,
             armed_for: None,
             upgrade: info.upgrade,
+            coding: info.coding,
+            compress: None,
             tunnel: false,
         };
         if svc.trace.is_some()

@@ -18,8 +18,9 @@ use wired_parser::{ChunkedDecoder, EMPTY_HEADER, Request, Status, Version};
 use super::{Exchange, Fail};
 use crate::buffer::Buffer;
 use crate::config::ProxyHost;
-use crate::conn::gateway::hex_line;
+use crate::conn::gateway::{hex_line, push_chunk};
 use crate::conn::{Conn, Framing};
+use crate::handler::compress;
 use crate::handler::upstream::ProxyTarget;
 use crate::services::Services;
 
@@ -404,6 +405,19 @@ impl Conn {
         via.extend_from_slice(VIA);
         fields_out.add("Via", &via);
         let status = resp.status;
+        let mut framing = framing;
+        if let (Some(coding), false) = (ex.coding, framing == Framing::None && !ex.head_only) {
+            let length = match resp.body {
+                ResponseBody::Length(n) => Some(n),
+                _ => content_length(&resp),
+            };
+            if let Some(stream) = compress::begin(fields_out, status, coding, length, &svc.config.compress) {
+                // The coded length is known only at the end (RFC 9112 §7.1).
+                framing = Framing::Chunked;
+                ex.out_chunked = true;
+                ex.compress = Some((stream, Vec::new()));
+            }
+        }
         let length = match framing {
             Framing::Length(n) => n,
             _ => 0,
@@ -458,11 +472,22 @@ impl Conn {
     }
 
     /// Body bytes for the client, framed as decided.
-    fn relay(&mut self, svc: &mut Services, ex: &Exchange, data: &[u8]) {
+    fn relay(&mut self, svc: &mut Services, ex: &mut Exchange, data: &[u8]) {
         if data.is_empty() || ex.out_bodiless {
             return;
         }
         let Some(out) = self.output.as_mut() else { return };
+        if let Some((stream, packed)) = ex.compress.as_mut() {
+            if let Err(e) = stream.write(data, packed) {
+                log::warn!("upstream {}: compressing: {e}", svc.upstreams.name(ex.group));
+            }
+            if !packed.is_empty() {
+                push_chunk(out, packed);
+                self.trace_relayed_body(svc, "upstream body, compressed", true, packed);
+                packed.clear();
+            }
+            return;
+        }
         if ex.out_chunked {
             // RFC 9112 §7.1: chunk-size in hex, CRLF, data, CRLF.
             let mut line = [0u8; 20];
@@ -480,6 +505,13 @@ impl Conn {
         if ex.out_chunked && !ex.out_bodiless {
             ex.out_chunked = false;
             if let Some(out) = self.output.as_mut() {
+                if let Some((stream, mut packed)) = ex.compress.take() {
+                    match stream.finish(&mut packed) {
+                        Ok(()) => push_chunk(out, &packed),
+                        Err(e) => log::warn!("upstream {}: compressing: {e}", svc.upstreams.name(ex.group)),
+                    }
+                }
+                // RFC 9112 §7.1: the last chunk, and no trailers.
                 out.push(b"0\r\n\r\n");
             }
             self.trace_queued(svc, "last chunk", b"0\r\n\r\n");

@@ -2,6 +2,7 @@
 //! root for another user, and systemd's socket activation and readiness
 //! protocol (the variables set by the test, as systemd sets them).
 
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 
 use super::*;
@@ -189,4 +190,119 @@ fn compression_on_the_fly_by_accept_encoding() {
     assert_eq!((range.status, range.header("content-encoding"), range.body.len()), (206, None, 10));
     assert_eq!(fetch("/tiny.html", "Accept-Encoding: gzip\r\n").header("content-encoding"), None);
     assert_eq!(fetch("/logo.png", "Accept-Encoding: gzip\r\n").header("content-encoding"), None);
+}
+
+/// Decode a body in `coding` (gzip, br, zstd).
+fn decode(coding: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    match coding {
+        "gzip" => {
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body), &mut out).unwrap();
+        }
+        "br" => brotli::BrotliDecompress(&mut &body[..], &mut out).unwrap(),
+        _ => out = zstd::decode_all(body).unwrap(),
+    }
+    out
+}
+
+/// An upstream whose answer depends on the path: the page as HTML with a
+/// strong tag and its own Vary, chunked or with a length, or the same bytes
+/// as an image, already gzipped, or marked `no-transform`.
+fn page_upstream(page: &'static str) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().map_while(Result::ok) {
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).is_ok_and(|n| n == 1) {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let path = head.split(' ').nth(1).unwrap_or_default().to_string();
+            let fields = match path.as_str() {
+                "/png" => "Content-Type: image/png\r\n",
+                "/coded" => "Content-Type: text/html\r\nContent-Encoding: gzip\r\n",
+                "/no-transform" => "Content-Type: text/html\r\nCache-Control: public, no-transform\r\n",
+                _ => "Content-Type: text/html\r\nETag: \"v1\"\r\nVary: Cookie\r\n",
+            };
+            let _ = if path == "/chunked" {
+                let mut out =
+                    format!("HTTP/1.1 200 OK\r\n{fields}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+                for piece in page.as_bytes().chunks(5000) {
+                    out.push_str(&format!("{:x}\r\n{}\r\n", piece.len(), String::from_utf8_lossy(piece)));
+                }
+                out.push_str("0\r\n\r\n");
+                conn.write_all(out.as_bytes())
+            } else {
+                write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\n{fields}Content-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                    page.len()
+                )
+            };
+        }
+    });
+    addr
+}
+
+#[test]
+fn compression_of_cgi_and_proxied_responses_as_they_stream() {
+    const PAGE: &str = "<li>the quick brown fox jumps over the lazy dog</li>\n";
+    let page: &'static str = PAGE.repeat(800).leak();
+    let upstream = page_upstream(page);
+    let site = Site::new("operate-compress-dynamic", &["www", "bin"]);
+    // 800 lines in 8 writes, so the output comes in pieces.
+    site.write(
+        "bin/page.sh",
+        &format!(
+            "#!/bin/sh\nprintf 'Content-Type: text/html\\nETag: \"c1\"\\n\\n'\nfor i in 1 2 3 4 5 6 7 8; do\n  \
+             j=0; while [ $j -lt 100 ]; do echo '{}'; j=$((j+1)); done\ndone\n",
+            PAGE.trim_end()
+        ),
+    );
+    std::fs::set_permissions(site.path("bin/page.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    site.config(&format!(
+        "[[server]]\nroot = \"@/www\"\n[[server.location]]\npath = \"/cgi-bin/\"\ncgi = \"@/bin\"\n\
+         [[server.location]]\npath = \"/app/\"\nproxy = \"http://{upstream}/\"\n"
+    ));
+    let server = site.start(&["--compress"]);
+    let fetch = |request: &str| {
+        let mut s = server.connect();
+        write!(s, "{request}").unwrap();
+        read_response(&mut s, request.starts_with("HEAD")).unwrap()
+    };
+    for (path, vary) in [
+        ("/cgi-bin/page.sh", "Accept-Encoding"),
+        ("/app/", "Cookie, Accept-Encoding"),
+        ("/app/chunked", "Cookie, Accept-Encoding"),
+    ] {
+        for (accept, coding) in [("gzip", "gzip"), ("br, gzip", "br"), ("zstd", "zstd")] {
+            let r = fetch(&format!(
+                "GET {path} HTTP/1.1\r\nHost: h\r\nAccept-Encoding: {accept}\r\nConnection: close\r\n\r\n"
+            ));
+            assert_eq!((r.status, r.header("content-encoding")), (200, Some(coding)), "{path} {accept}");
+            // RFC 9112 §6.1: a length known only at the end goes chunked.
+            assert_eq!((r.header("transfer-encoding"), r.header("content-length")), (Some("chunked"), None), "{path}");
+            assert_eq!(r.header("vary"), Some(vary), "{path}");
+            assert!(r.header("etag").is_some_and(|e| e.starts_with("W/\"")), "{path}: {:?}", r.header("etag"));
+            assert!(r.body.len() < page.len() / 5, "{path} {coding}: {} bytes", r.body.len());
+            assert_eq!(decode(coding, &r.body), page.as_bytes(), "{path} {coding}");
+        }
+        // Without Accept-Encoding, and from an HTTP/1.0 client (which cannot
+        // take chunked framing): as they come.
+        let plain = fetch(&format!("GET {path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"));
+        assert_eq!((plain.header("content-encoding"), plain.body.len()), (None, page.len()), "{path}");
+        let old = fetch(&format!("GET {path} HTTP/1.0\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n"));
+        assert_eq!((old.header("content-encoding"), old.body.len()), (None, page.len()), "{path}");
+    }
+    // HEAD: the fields a GET would get, and no body.
+    let head = fetch("HEAD /app/ HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n");
+    assert_eq!((head.status, head.header("content-encoding"), head.body.len()), (200, Some("gzip"), 0));
+    // Not compressible, already coded, or forbidden: untouched.
+    for path in ["/app/png", "/app/coded", "/app/no-transform"] {
+        let r = fetch(&format!("GET {path} HTTP/1.1\r\nHost: h\r\nAccept-Encoding: br\r\nConnection: close\r\n\r\n"));
+        assert_eq!(r.body.len(), page.len(), "{path}");
+        assert_ne!(r.header("content-encoding"), Some("br"), "{path}");
+    }
 }
