@@ -71,8 +71,10 @@ impl Control {
 /// The signal thread's loop (`src/main.rs::serve`): SIGUSR1 reopens the
 /// logs; SIGHUP asks `load` for the configuration again and, if it is
 /// sound, publishes it (a bad one is refused and the old one keeps
-/// serving), telling systemd it is reloading (sd_notify(3)); SIGINT and
-/// SIGTERM: the first drains, the second aborts. The workers do the
+/// serving), telling systemd it is reloading (sd_notify(3)); SIGUSR2
+/// starts a new binary on the same sockets and, once it serves, drains
+/// (`src/upgrade.rs`); SIGINT and SIGTERM: the first drains, the second
+/// aborts. The workers do the
 /// closing (a CGI program's group dies with its connection); if they have
 /// not stopped a second after an abort, the process exits anyway. `say`
 /// writes a line to stderr without ever panicking.
@@ -80,6 +82,7 @@ pub fn signal_loop(
     control: &Control,
     wakers: &[mio::Waker],
     load: impl Fn(&Config) -> Result<Config, String>,
+    mut upgrade: Option<crate::upgrade::Upgrade>,
     say: fn(std::fmt::Arguments<'_>),
 ) {
     let wake = || wakers.iter().for_each(|w| drop(w.wake()));
@@ -105,7 +108,33 @@ pub fn signal_loop(
             }
             continue;
         }
+        if sig == libc::SIGUSR2 {
+            if seen > 0 {
+                say(format_args!("SIGUSR2: already stopping, no upgrade"));
+                continue;
+            }
+            let Some(up) = upgrade.as_mut() else {
+                say(format_args!("SIGUSR2: no upgrade possible (the sockets could not be copied at startup)"));
+                continue;
+            };
+            match up.start() {
+                Ok(pid) => {
+                    up.release();
+                    seen = 1;
+                    say(format_args!(
+                        "SIGUSR2: process {pid} is serving on the same sockets; finishing responses in flight, then exiting"
+                    ));
+                    control.shutdown.store(stop::DRAIN, Ordering::Relaxed);
+                    wake();
+                }
+                Err(e) => say(format_args!("SIGUSR2: upgrade failed, this process goes on serving: {e}")),
+            }
+            continue;
+        }
         seen += 1;
+        if let Some(up) = upgrade.as_mut() {
+            up.release();
+        }
         if seen == 1 {
             let _ = crate::sys::systemd::notify("STOPPING=1");
             say(format_args!("signal {sig}: finishing responses in flight, then exiting"));

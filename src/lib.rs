@@ -26,5 +26,6 @@ pub mod timer;
 pub mod tls;
 pub mod token;
 pub mod trace;
+pub mod upgrade;
 pub mod upstream;
 pub mod worker;

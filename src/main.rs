@@ -684,9 +684,6 @@ fn serve(mut config: Config, args: &[String]) -> Result<(), String> {
     let become_user = match (&config.user, &config.group) {
         (None, None) => None,
         (user, group) => {
-            if !sys::user::is_root() {
-                return Err("--user and --group need wired to start as root (to bind low ports first)".into());
-            }
             let (uid, user_gid) = match user {
                 Some(u) => sys::user::lookup_user(u).map_err(|e| format!("--user {u}: {e}"))?,
                 None => (0, 0),
@@ -695,10 +692,27 @@ fn serve(mut config: Config, args: &[String]) -> Result<(), String> {
                 Some(g) => sys::user::lookup_group(g).map_err(|e| format!("--group {g}: {e}"))?,
                 None => user_gid,
             };
-            Some((uid, gid))
+            if sys::user::is_root() {
+                Some((uid, gid))
+            } else if sys::user::current() == (uid, gid) {
+                // Already that user: the new process of a SIGUSR2 upgrade,
+                // started by one that dropped root, its sockets passed.
+                None
+            } else {
+                return Err("--user and --group need wired to start as root (to bind low ports first)".into());
+            }
         }
     };
     let (listeners, bound) = wired::listen::bind_all(&config)?;
+    // Copies of the sockets for a SIGUSR2 upgrade, made before the workers
+    // take them.
+    let upgrade = match wired::upgrade::Upgrade::new(&listeners) {
+        Ok(u) => Some(u),
+        Err(e) => {
+            log::warn!("no binary upgrade on SIGUSR2: {e}");
+            None
+        }
+    };
     // Signals are blocked here, before any thread starts, so that every
     // thread inherits the mask and the signal thread alone takes them.
     sys::block_signals().map_err(|e| format!("cannot block signals: {e}"))?;
@@ -763,7 +777,8 @@ fn serve(mut config: Config, args: &[String]) -> Result<(), String> {
 
     // The signal thread. SIGUSR1 reopens the logs; SIGHUP reads the
     // configuration again and, if it is sound, hands it to the workers (a
-    // bad one is refused and the old one keeps serving). SIGINT and
+    // bad one is refused and the old one keeps serving); SIGUSR2 starts a
+    // new binary on the same sockets, then drains (src/upgrade.rs). SIGINT and
     // SIGTERM: the first drains, the second aborts. The workers do the
     // closing (a CGI program's group dies with its connection); if they
     // have not stopped a second after an abort, the process exits anyway.
@@ -772,7 +787,7 @@ fn serve(mut config: Config, args: &[String]) -> Result<(), String> {
     let load = move |running: &Config| reload(&args, running, &requested);
     std::thread::Builder::new()
         .name("wired-signals".into())
-        .spawn(move || wired::control::signal_loop(&signals, &wakers, load, say))
+        .spawn(move || wired::control::signal_loop(&signals, &wakers, load, upgrade, say))
         .map_err(|e| e.to_string())?;
 
     let mut failed = None;

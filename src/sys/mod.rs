@@ -4,6 +4,7 @@
 
 pub mod fs;
 pub mod systemd;
+pub mod upgrade;
 pub mod user;
 
 use std::io;
@@ -212,11 +213,12 @@ fn signal_set() -> libc::sigset_t {
         libc::sigaddset(&mut set, libc::SIGTERM);
         libc::sigaddset(&mut set, libc::SIGHUP);
         libc::sigaddset(&mut set, libc::SIGUSR1);
+        libc::sigaddset(&mut set, libc::SIGUSR2);
         set
     }
 }
 
-/// Wait for SIGINT, SIGTERM, SIGHUP or SIGUSR1 (blocked by
+/// Wait for SIGINT, SIGTERM, SIGHUP, SIGUSR1 or SIGUSR2 (blocked by
 /// `block_signals`) and return it.
 pub fn wait_signal() -> io::Result<i32> {
     let set = signal_set();
@@ -238,6 +240,16 @@ pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     let fd = RawFd::try_from(ret).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
     // SAFETY: the kernel just returned this descriptor to us and nobody else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Send `sig` to the process `pid`.
+pub fn kill(pid: u32, sig: libc::c_int) {
+    if let Ok(pid) = libc::pid_t::try_from(pid)
+        && pid > 1
+    {
+        // SAFETY: kill(2) takes no pointers.
+        unsafe { libc::kill(pid, sig) };
+    }
 }
 
 /// Send SIGKILL to a whole process group (a CGI program and anything it started).

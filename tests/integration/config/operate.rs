@@ -2,8 +2,12 @@
 //! root for another user, and systemd's socket activation and readiness
 //! protocol (the variables set by the test, as systemd sets them).
 
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use super::*;
 
@@ -304,5 +308,144 @@ fn compression_of_cgi_and_proxied_responses_as_they_stream() {
         let r = fetch(&format!("GET {path} HTTP/1.1\r\nHost: h\r\nAccept-Encoding: br\r\nConnection: close\r\n\r\n"));
         assert_eq!(r.body.len(), page.len(), "{path}");
         assert_ne!(r.header("content-encoding"), Some("br"), "{path}");
+    }
+}
+
+/// A process the test did not start itself (the new wired of an upgrade,
+/// a child of the old one): stopped by its pid when the test ends.
+struct Adopted(u32);
+
+impl Adopted {
+    /// Whether it still runs (a zombie waiting for its reaper does not).
+    fn running(&self) -> bool {
+        std::fs::read_to_string(format!("/proc/{}/stat", self.0))
+            .is_ok_and(|s| s.rsplit(')').next().and_then(|r| r.split_whitespace().next()) != Some("Z"))
+    }
+}
+
+impl Drop for Adopted {
+    fn drop(&mut self) {
+        if self.running() {
+            signal(self.0, libc::SIGKILL);
+        }
+    }
+}
+
+#[test]
+fn sigusr2_hands_the_sockets_to_a_new_binary_without_refusing_a_connection() {
+    let site = Site::new("operate-upgrade", &["www", "bin"]);
+    site.write("www/index.html", "hello\n");
+    site.write("bin/slow.sh", "#!/bin/sh\nsleep 1\nprintf 'Content-Type: text/plain\\n\\nslow and done\\n'\n");
+    std::fs::set_permissions(site.path("bin/slow.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    site.config("[[server]]\nroot = \"@/www\"\n[[server.location]]\npath = \"/cgi-bin/\"\ncgi = \"@/bin\"\n");
+    let config = site.path("wired.toml").display().to_string();
+    let args = ["--config", &config, "--listen", "127.0.0.1:0", "--workers", "2"].map(String::from);
+    let mut server = Server::start_args(&site.path(""), &args, None);
+    let old = server.pid();
+    let addr = server.addr;
+
+    // Clients that open a new connection for every request, all along.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(Mutex::new(Vec::new())));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (stop, ok, failed) = (Arc::clone(&stop), Arc::clone(&ok), Arc::clone(&failed));
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let outcome = TcpStream::connect(addr).map_err(|e| e.to_string()).and_then(|mut s| {
+                        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                        s.write_all(b"GET /index.html HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+                            .map_err(|e| e.to_string())?;
+                        read_response(&mut s, false)
+                    });
+                    match outcome {
+                        Ok(r) if r.status == 200 && r.body == b"hello\n" => {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(r) => failed.lock().unwrap().push(format!("status {}", r.status)),
+                        Err(e) => failed.lock().unwrap().push(e),
+                    }
+                }
+            })
+        })
+        .collect();
+    // A response in flight across the upgrade: it finishes on the old process.
+    let slow = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(b"GET /cgi-bin/slow.sh HTTP/1.1\r\nHost: h\r\n\r\n").unwrap();
+        read_response(&mut s, false)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let before = ok.load(Ordering::Relaxed);
+    signal(old, libc::SIGUSR2);
+
+    // The old process names its successor, then drains and exits 0.
+    let started = Instant::now();
+    let new = loop {
+        let said = server.stderr.lock().unwrap().clone();
+        if let Some(pid) = said
+            .iter()
+            .find_map(|l| l.split("SIGUSR2: process ").nth(1)?.split_whitespace().next()?.parse::<u32>().ok())
+        {
+            break Adopted(pid);
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no upgrade: {said:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_ne!(new.0, old);
+    let status = server.wait_exit(Duration::from_secs(20)).expect("the old process exits once drained");
+    assert!(status.success(), "{status:?}");
+    let slow = slow.join().unwrap().expect("the in-flight response");
+    assert_eq!((slow.status, slow.text().as_str()), (200, "slow and done\n"));
+    let at_exit = ok.load(Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    clients.into_iter().for_each(|c| c.join().unwrap());
+
+    let failed = failed.lock().unwrap();
+    let total = ok.load(Ordering::Relaxed);
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {:?}",
+        failed.len(),
+        total + failed.len(),
+        &failed[..failed.len().min(5)]
+    );
+    assert!(before > 0 && at_exit > before && total > at_exit, "served throughout: {before}, {at_exit}, {total}");
+    // The new process serves alone now, and stops as any wired does.
+    assert!(new.running());
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(b"GET /index.html HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut s, false).unwrap().status, 200);
+    signal(new.0, libc::SIGTERM);
+    let started = Instant::now();
+    while new.running() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!new.running(), "the new process stops on SIGTERM");
+}
+
+#[test]
+fn a_new_binary_that_cannot_start_leaves_the_old_one_serving() {
+    let site = Site::new("operate-upgrade-fails", &["www"]);
+    site.write("www/index.html", "hello\n");
+    site.config("[[server]]\nroot = \"@/www\"\n");
+    let server = site.start(&[]);
+    // The new process reads the same file, now broken.
+    site.config("[[server]]\nroot = \"@/www\"\nno_such_key = 1\n");
+    signal(server.pid(), libc::SIGUSR2);
+    let started = Instant::now();
+    loop {
+        let said = server.stderr.lock().unwrap().clone();
+        if let Some(line) = said.iter().find(|l| l.contains("SIGUSR2: upgrade failed")) {
+            assert!(line.contains("exited before it was ready"), "{line}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no word of the upgrade: {said:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for _ in 0..3 {
+        assert_eq!(get(&server, "h", "/index.html").text(), "hello\n");
     }
 }
