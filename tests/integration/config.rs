@@ -97,7 +97,7 @@ fn get(server: &Server, host: &str, target: &str) -> Response {
 
 /// A tiny HTTP upstream on an ephemeral port: each connection gets one
 /// response whose body is the request line and the Host it was sent.
-fn echo_upstream() -> std::net::SocketAddr {
+pub(crate) fn echo_upstream() -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {

@@ -403,3 +403,47 @@ fn fastcgi_requests_are_in_the_access_log_with_their_status() {
     assert!(access_line(&log, "\"GET /get.php?a=1 HTTP/1.1\" 200").contains("127.0.0.1"));
     access_line(&log, "\"GET /status.php?code=451 HTTP/1.1\" 451");
 }
+
+/// The README's two-site configuration, as printed there, with its paths
+/// and addresses pointed at this test's: a PHP blog through a real php-fpm
+/// and an application behind the proxy (two servers, round robin).
+#[test]
+fn the_readmes_two_site_configuration_serves_php_and_a_proxied_app() {
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme.split("## A configuration file").nth(1).expect("the README's configuration section");
+    let toml = section.split("```toml\n").nth(1).and_then(|s| s.split("```").next()).expect("a toml block");
+    let tree = TempTree::new("php-fpm-readme");
+    let blog = tree.0.canonicalize().unwrap().join("blog");
+    copy_tree(&fixtures().join("php"), &blog);
+    let fpm = PhpFpm::start(&tree.join("fpm"));
+    let (one, two) = (crate::config::echo_upstream(), crate::config::echo_upstream());
+    let config = toml
+        .replace("listen = [\"0.0.0.0:80\"]\n", "")
+        .replace("unix:/run/php/php8.2-fpm.sock", &fpm.addr())
+        .replace("127.0.0.1:8001", &one.to_string())
+        .replace("127.0.0.1:8002", &two.to_string())
+        .replace("/srv/blog", &blog.display().to_string());
+    for (was, what) in [("0.0.0.0:80", "listen"), ("/run/php", "the socket"), ("8001", "app 1"), ("/srv/blog", "root")]
+    {
+        assert!(toml.contains(was) && !config.contains(was), "the README's {what} ({was}) was not replaced");
+    }
+    fs::write(tree.join("wired.toml"), &config).unwrap();
+    let config_path = tree.join("wired.toml").display().to_string();
+    let args = ["--config", &config_path, "--listen", "127.0.0.1:0", "--workers", "1"].map(String::from);
+    let server = Server::start_args(&blog, &args, None);
+    let ask = |host: &str, target: &str| {
+        let mut s = connect(&server);
+        roundtrip(&mut s, &format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"))
+    };
+    let php = ask("blog.example.com", "/get.php?a=1");
+    assert_eq!((php.status, php.text().as_str()), (200, r#"{"a":"1"}"#));
+    assert_eq!(
+        ask("blog.example.com", "/plain.txt").text().trim_end(),
+        fs::read_to_string(blog.join("plain.txt")).unwrap().trim_end()
+    );
+    for host in ["app.example.com", "eu.app.example.com", "unknown.example.org"] {
+        let app = ask(host, "/users?page=2");
+        assert_eq!((app.status, app.text()), (200, format!("GET /users?page=2 HTTP/1.1\nhost {host}\n")), "{host}");
+    }
+    assert_eq!(ask("app.example.com", "/healthz").text(), "ok\n");
+}
