@@ -431,7 +431,10 @@ impl Worker {
             }
         }
         self.svc.handlers = handlers;
-        self.svc.upstreams.reconfigure(config.upstreams.clone(), config.upstream_pool);
+        let moved = self.svc.upstreams.reconfigure(config.upstreams.clone(), config.upstream_pool);
+        for (_, conn) in self.conns.iter_mut() {
+            conn.regroup(&moved);
+        }
         let root = config.root.clone();
         self.svc.document_root = std::path::absolute(&root).unwrap_or(root);
         self.svc.config = config;

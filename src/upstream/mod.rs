@@ -409,7 +409,12 @@ impl Upstreams {
     /// A reloaded configuration's groups (SIGHUP). Idle connections are
     /// closed (their servers may be gone from the new groups), busy ones
     /// finish their exchange and are closed then, never pooled again.
-    pub fn reconfigure(&mut self, groups: Vec<Group>, config: PoolConfig) {
+    /// Returns, for each old group number, the new number of the group of
+    /// the same name, if the new configuration has one: exchanges routed
+    /// before the reload are renumbered with it (`Conn::regroup`), so a
+    /// retry never goes to whatever group took their old number.
+    pub fn reconfigure(&mut self, groups: Vec<Group>, config: PoolConfig) -> Vec<Option<usize>> {
+        let moved = self.groups.iter().map(|old| groups.iter().position(|g| g.name == old.name)).collect();
         for state in &mut self.state {
             for key in state.idle.drain(..) {
                 self.conns.try_remove(key);
@@ -419,6 +424,7 @@ impl Upstreams {
             conn.retired = true;
         }
         *self = Upstreams { conns: std::mem::take(&mut self.conns), ..Upstreams::new(groups, config) };
+        moved
     }
 
     /// Close a connection whoever holds it (an error, the client gone).

@@ -56,7 +56,7 @@ pub struct Launch {
 /// A chunked request body being written to a temporary file.
 #[derive(Debug)]
 pub struct Spool {
-    next: AfterSpool,
+    pub(in crate::conn) next: AfterSpool,
     decoder: ChunkedDecoder,
     file: File,
 }

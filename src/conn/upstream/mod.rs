@@ -558,6 +558,26 @@ impl Conn {
         Ok(progress)
     }
 
+    /// After a reload (`src/worker.rs::Worker::reload`): renumber the
+    /// upstream group of an exchange under way, or of a request whose body
+    /// is being spooled, by `moved` (old number to new, by name). A group
+    /// the new configuration lacks becomes a number that names none: the
+    /// next connection it needs fails with 502.
+    pub fn regroup(&mut self, moved: &[Option<usize>]) {
+        let renumber = |group: &mut usize| *group = moved.get(*group).copied().flatten().unwrap_or(usize::MAX);
+        if let Some(ex) = self.exchange.as_mut() {
+            renumber(&mut ex.group);
+            // Its servers' numbers were the old group's.
+            ex.tried = 0;
+            ex.server = usize::MAX;
+        }
+        if let Some(spool) = self.spool.as_mut()
+            && let AfterSpool::FastCgi(spooled) = &mut spool.next
+        {
+            renumber(&mut spooled.group);
+        }
+    }
+
     /// Get a connection: an idle one from the pool, or a new one to the
     /// next live server.
     fn upstream_connect(&mut self, slot: usize, svc: &mut Services, ex: &mut Exchange) -> Result<(), Fail> {

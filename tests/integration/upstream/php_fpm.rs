@@ -447,3 +447,48 @@ fn the_readmes_two_site_configuration_serves_php_and_a_proxied_app() {
     }
     assert_eq!(ask("app.example.com", "/healthz").text(), "ok\n");
 }
+
+/// A reload while a chunked upload is being spooled for php-fpm, with a new
+/// group that takes the old group's number: the request still goes to the
+/// group it was routed to (by name), not to whatever has its number now.
+#[test]
+fn a_reload_during_a_spooled_upload_keeps_its_upstream_group() {
+    let tree = TempTree::new("php-fpm-reload-group");
+    let root = tree.0.canonicalize().unwrap().join("root");
+    copy_tree(&fixtures().join("php"), &root);
+    let fpm = PhpFpm::start(&tree.join("fpm"));
+    let write_config = |groups: &str| {
+        let text = format!(
+            "{groups}[upstream.php]\nservers = [\"{}\"]\n\n[[server]]\nroot = \"{}\"\n[[server.location]]\npath = \"/\"\n\
+             fastcgi = \"php\"\nfastcgi_ext = [\".php\"]\n",
+            fpm.addr(),
+            root.display()
+        );
+        fs::write(tree.join("wired.toml"), text).unwrap();
+    };
+    write_config("");
+    let config = tree.join("wired.toml").display().to_string();
+    let args = ["--config", &config, "--listen", "127.0.0.1:0", "--workers", "1"].map(String::from);
+    let server = Server::start_args(&root, &args, None);
+
+    let mut s = connect(&server);
+    s.write_all(b"POST /input_sha256.php HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // A group named before `php` (and a dead one): it is now group 0.
+    write_config("[upstream.aaa]\nservers = [\"unix:/nonexistent/wired-test.sock\"]\n\n");
+    signal(server.pid(), libc::SIGHUP);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.stderr.lock().unwrap().iter().any(|l| l.contains("configuration reloaded")) {
+        assert!(Instant::now() < deadline, "no reload");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    s.write_all(b"6\r\n world\r\n0\r\n\r\n").unwrap();
+    let r = read_response(&mut s, false).unwrap();
+    // sha256("hello world")
+    assert_eq!(
+        (r.status, r.text().trim_end()),
+        (200, "11 b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9")
+    );
+}
