@@ -42,6 +42,9 @@
 //!    ([`ResponseTo`], RFC 9112 §6.3), whether the upstream connection may be
 //!    reused, whether it is interim (1xx) or a switch to a tunnel (101), and
 //!    which of its fields are end-to-end and go on.
+//! 10. [`http2`]: the groundwork for HTTP/2 (RFC 9113), so far its header
+//!     compression, HPACK (RFC 7541), in [`http2::hpack`]: so far its
+//!     integers, its Huffman code and its tables.
 //!
 //! ```
 //! use wired_parser::{HeadParser, Limits, Status, Body};
@@ -68,6 +71,7 @@ pub mod error;
 pub mod fastcgi;
 pub mod framing;
 pub mod head;
+pub mod http2;
 pub mod limits;
 pub mod method;
 pub mod response;
