@@ -25,25 +25,48 @@
 //!    table after it in one address space (§2.3.3), with its size counted as
 //!    name + value + 32 per entry (§4.1) and the oldest entries evicted to
 //!    stay under its maximum (§4.4).
-//! 4. `decoder`: `Decoder::decode` reads a whole block, representation
+//! 4. [`decoder`]: [`Decoder::decode`] reads a whole block, representation
 //!    by representation, and hands each field to a callback, borrowed; a
 //!    size update is allowed only at the start and never above our
 //!    SETTINGS_HEADER_TABLE_SIZE (§4.2, §6.3), and the decoded list is
 //!    counted as it grows, so a small block that expands into megabytes of
 //!    fields (an "HPACK bomb") is refused when it passes our
 //!    SETTINGS_MAX_HEADER_LIST_SIZE, not after.
-//! 5. `encoder`: `Encoder::encode` writes a response's fields into a
+//! 5. [`encoder`]: [`Encoder::encode`] writes a response's fields into a
 //!    block: indexes where the tables hold the field, literals otherwise,
 //!    never indexed for credentials, Huffman where it is shorter, and a size
 //!    update first when the peer's SETTINGS changed the table size.
+//!
+//! ```
+//! use wired_parser::http2::hpack::{Decoder, Encoder};
+//!
+//! let mut encoder = Encoder::new();
+//! let mut block = Vec::new();
+//! encoder.encode([(":status", "200"), ("content-type", "text/html"), ("set-cookie", "id=42")], &mut block);
+//!
+//! let mut decoder = Decoder::new();
+//! let fields = decoder.decode_to_vec(&block)?;
+//! assert_eq!(fields[0].name, b":status");
+//! assert_eq!(fields[1].value, b"text/html");
+//! assert!(fields[2].never_indexed, "credentials are marked for every hop (§7.1.3)");
+//! assert!(decoder.table().entries().eq(encoder.table().entries()), "both tables in step");
+//! # Ok::<(), wired_parser::http2::hpack::Error>(())
+//! ```
 
 use core::fmt;
 
+pub mod decoder;
+pub mod encoder;
 pub mod huffman;
 pub mod integer;
 pub mod table;
 
+pub use decoder::{Decoder, Field, OwnedField};
+pub use encoder::{Encoder, Indexing};
 pub use table::Table;
+
+#[cfg(test)]
+mod tests;
 
 /// Why a header block could not be decoded.
 ///
@@ -53,7 +76,8 @@ pub use table::Table;
 /// would be misread. The decoder must not be used again.
 ///
 /// ```
-/// use wired_parser::http2::hpack::Error;
+/// use wired_parser::http2::hpack::{Decoder, Error};
+/// assert_eq!(Decoder::new().decode_to_vec(&[0x80]), Err(Error::IndexZero));
 /// assert_eq!(Error::IndexZero.to_string(), "index 0 (RFC 7541 §6.1)");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
