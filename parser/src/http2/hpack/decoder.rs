@@ -152,8 +152,8 @@ impl Decoder {
     }
 
     /// Applies the SETTINGS_MAX_HEADER_LIST_SIZE we sent.
-    pub fn set_max_header_list_size(&mut self, size: usize) {
-        self.max_header_list_size = size;
+    pub fn set_max_header_list_size(&mut self, size: u32) {
+        self.max_header_list_size = size as usize;
     }
 
     /// The tables as this decoder has built them.
