@@ -42,6 +42,15 @@
 //!    ([`ResponseTo`], RFC 9112 §6.3), whether the upstream connection may be
 //!    reused, whether it is interim (1xx) or a switch to a tunnel (101), and
 //!    which of its fields are end-to-end and go on.
+//! 10. [`http2`]: the groundwork for HTTP/2 (RFC 9113), so far its header
+//!     compression, HPACK (RFC 7541), in [`http2::hpack`]: a [`Decoder`]
+//!     that reads a whole header block into fields, refusing any block that
+//!     breaks §5 and §6 or expands past the header-list limit (the "HPACK
+//!     bomb"), and an [`Encoder`] that writes a response's fields back as
+//!     one, with the static and dynamic tables and the Huffman code between.
+//!
+//! [`Decoder`]: http2::hpack::Decoder
+//! [`Encoder`]: http2::hpack::Encoder
 //!
 //! ```
 //! use wired_parser::{HeadParser, Limits, Status, Body};
@@ -68,6 +77,7 @@ pub mod error;
 pub mod fastcgi;
 pub mod framing;
 pub mod head;
+pub mod http2;
 pub mod limits;
 pub mod method;
 pub mod response;
