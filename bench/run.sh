@@ -117,6 +117,11 @@ head -c $((100 * 1024)) /dev/urandom > "$WWW/100k.bin"
 head -c $((1024 * 1024)) /dev/urandom > "$WWW/1m.bin"
 head -c $((10 * 1024 * 1024)) /dev/urandom > "$WWW/10m.bin"
 [[ $(stat -c %s "$WWW/index.html") == 1024 ]] || { echo "index.html is not 1 KiB" >&2; exit 1; }
+# The compression cases' page: 100 KiB of HTML that gzips to about a
+# quarter, as real pages do (random bytes do not shrink, repeated ones
+# shrink to nothing); the same bytes every run (bench/html_page.py).
+python3 bench/html_page.py "$WWW/100k.html" $((100 * 1024))
+[[ $(stat -c %s "$WWW/100k.html") == 102400 ]] || { echo "100k.html is not 100 KiB" >&2; exit 1; }
 # The PHP page of php-c16, run by php-fpm from the same document root.
 cp bench/upstream/page.php "$WWW/page.php"
 chmod -R a+rX "$WORK"
