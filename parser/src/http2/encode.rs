@@ -213,3 +213,143 @@ pub fn encode_window_update(out: &mut Vec<u8>, stream: u32, increment: u32) {
     assert!((1..=STREAM_MASK).contains(&increment), "window increment {increment} outside 1..=2^31-1 (§6.9)");
     encode_frame(out, FrameType::WindowUpdate, 0, stream, &increment.to_be_bytes());
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each encoder's output read back by the decoder.
+
+    use super::*;
+    use crate::http2::frame::{Decoded, Frame, FrameDecoder, Payload};
+    use crate::http2::settings::SettingId;
+
+    /// Decode every frame in `wire`, which must hold whole frames only.
+    fn decode_all(wire: &[u8], max_frame_size: u32) -> Vec<Frame<'_>> {
+        let mut dec = FrameDecoder::new();
+        dec.set_max_frame_size(max_frame_size);
+        let (mut frames, mut pos) = (Vec::new(), 0);
+        while pos < wire.len() {
+            match dec.decode(&wire[pos..]) {
+                Ok(Decoded::Frame { frame, consumed }) => {
+                    frames.push(frame);
+                    pos += consumed;
+                }
+                other => panic!("at {pos}: {other:?}"),
+            }
+        }
+        frames
+    }
+
+    fn one(wire: &[u8]) -> Payload<'_> {
+        match decode_all(wire, 16_384).as_slice() {
+            [frame] => frame.payload,
+            frames => panic!("{} frames", frames.len()),
+        }
+    }
+
+    #[test]
+    fn a_data_header_then_its_payload() {
+        for (len, end_stream) in [(0, true), (5, false), (16_384, true)] {
+            let body = vec![b'x'; len];
+            let wire = [&data_header(9, len as u32, end_stream)[..], &body].concat();
+            assert_eq!(one(&wire), Payload::Data { data: &body, end_stream });
+        }
+    }
+
+    #[test]
+    fn field_blocks_split_at_the_max_frame_size() {
+        for (max, decoder_max) in [(16_384, 16_384), (20_000, 20_000), (0, 16_384), (u32::MAX, (1 << 24) - 1)] {
+            for len in [0usize, 1, 16_383, 16_384, 16_385, 20_000, 32_768, 40_000, 70_001] {
+                for end_stream in [false, true] {
+                    let block: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+                    let mut wire = Vec::new();
+                    encode_field_block(&mut wire, 3, &block, end_stream, max);
+                    let frames = decode_all(&wire, decoder_max);
+                    let piece = decoder_max as usize;
+                    assert_eq!(frames.len(), len.div_ceil(piece).max(1), "{len} bytes at {max}");
+                    let mut joined = Vec::new();
+                    for (i, frame) in frames.iter().enumerate() {
+                        let last = i + 1 == frames.len();
+                        assert_eq!(frame.stream(), 3);
+                        let fragment = match frame.payload {
+                            Payload::Headers { fragment, end_stream: es, end_headers } if i == 0 => {
+                                assert_eq!((es, end_headers), (end_stream, last));
+                                fragment
+                            }
+                            Payload::Continuation { fragment, end_headers } if i > 0 => {
+                                assert_eq!(end_headers, last);
+                                fragment
+                            }
+                            other => panic!("frame {i}: {other:?}"),
+                        };
+                        assert!(!fragment.is_empty() || len == 0, "no empty CONTINUATION");
+                        joined.extend_from_slice(fragment);
+                    }
+                    assert_eq!(joined, block);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn control_frames_read_back() {
+        let list = [
+            Setting { id: SettingId::HeaderTableSize, value: 0 },
+            Setting { id: SettingId::EnablePush, value: 0 },
+            Setting { id: SettingId::MaxConcurrentStreams, value: 100 },
+            Setting { id: SettingId::InitialWindowSize, value: (1 << 31) - 1 },
+            Setting { id: SettingId::MaxFrameSize, value: (1 << 24) - 1 },
+            Setting { id: SettingId::MaxHeaderListSize, value: 8192 },
+        ];
+        let mut wire = Vec::new();
+        encode_settings(&mut wire, &list);
+        let Payload::Settings { ack: false, settings } = one(&wire) else { panic!() };
+        assert_eq!(settings.iter().collect::<Vec<_>>(), list);
+
+        let mut wire = Vec::new();
+        encode_settings_ack(&mut wire);
+        assert!(matches!(one(&wire), Payload::Settings { ack: true, settings } if settings.is_empty()));
+
+        for ack in [false, true] {
+            let mut wire = Vec::new();
+            encode_ping(&mut wire, ack, *b"pingpong");
+            assert_eq!(one(&wire), Payload::Ping { ack, data: *b"pingpong" });
+        }
+
+        let mut wire = Vec::new();
+        encode_goaway(&mut wire, (1 << 31) - 1, ErrorCode::NoError, b"bye");
+        assert_eq!(one(&wire), Payload::GoAway { last_stream: (1 << 31) - 1, code: ErrorCode::NoError, debug: b"bye" });
+
+        let mut wire = Vec::new();
+        encode_rst_stream(&mut wire, 5, ErrorCode::Unknown(0x77));
+        assert_eq!(one(&wire), Payload::RstStream { code: ErrorCode::Unknown(0x77) });
+
+        for (stream, increment) in [(0, 1), (1, (1 << 31) - 1)] {
+            let mut wire = Vec::new();
+            encode_window_update(&mut wire, stream, increment);
+            let frames = decode_all(&wire, 16_384);
+            assert_eq!((frames[0].stream(), frames[0].payload), (stream, Payload::WindowUpdate { increment }));
+        }
+
+        let mut wire = Vec::new();
+        encode_frame(&mut wire, FrameType::Unknown(0xee), 0x3, 9, b"ext");
+        assert_eq!(one(&wire), Payload::Unknown { payload: b"ext" });
+    }
+
+    #[test]
+    #[should_panic(expected = "window increment 0")]
+    fn a_zero_increment_is_a_caller_bug() {
+        encode_window_update(&mut Vec::new(), 1, 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "does not fit in 31 bits")]
+    fn a_stream_past_31_bits_is_a_caller_bug() {
+        encode_rst_stream(&mut Vec::new(), 1 << 31, ErrorCode::Cancel);
+    }
+
+    #[test]
+    #[should_panic(expected = "does not fit in 24 bits")]
+    fn a_length_past_24_bits_is_a_caller_bug() {
+        data_header(1, 1 << 24, false);
+    }
+}

@@ -82,3 +82,65 @@ impl fmt::Display for Frame<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::http2::frame::{Decoded, FrameDecoder};
+
+    fn line(wire: &[u8]) -> String {
+        match FrameDecoder::new().decode(wire) {
+            Ok(Decoded::Frame { frame, .. }) => frame.to_string(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn one_line_per_frame_type() {
+        let table: [(&[u8], &str); 14] = [
+            (b"\0\0\x05\x00\x01\0\0\0\x01hello", "DATA stream=1 flags=END_STREAM len=5"),
+            (b"\0\0\x04\x00\x08\0\0\0\x01\x02a\0\0", "DATA stream=1 flags=PADDED len=4 data=1"),
+            (
+                b"\0\0\x03\x01\x05\0\0\0\x01\x82\x86\x84",
+                "HEADERS stream=1 flags=END_STREAM|END_HEADERS len=3 fragment=3",
+            ),
+            (
+                b"\0\0\x05\x02\x00\0\0\0\x03\x80\0\0\x01\x0f",
+                "PRIORITY stream=3 flags=0 len=5 dependency=1 weight=15 exclusive",
+            ),
+            (b"\0\0\x04\x03\x00\0\0\0\x01\0\0\0\x08", "RST_STREAM stream=1 flags=0 len=4 error=CANCEL"),
+            (
+                b"\0\0\x0c\x04\x00\0\0\0\0\0\x03\0\0\0\x64\0\x08\0\0\0\x01",
+                "SETTINGS stream=0 flags=0 len=12 MAX_CONCURRENT_STREAMS=100 0x8=1",
+            ),
+            (b"\0\0\0\x04\x01\0\0\0\0", "SETTINGS stream=0 flags=ACK len=0"),
+            (
+                b"\0\0\x05\x05\x04\0\0\0\x01\0\0\0\x02\x82",
+                "PUSH_PROMISE stream=1 flags=END_HEADERS len=5 promised=2 fragment=1",
+            ),
+            (
+                b"\0\0\x08\x06\x00\0\0\0\0\x01\x02\x03\x04\x05\x06\x07\x08",
+                "PING stream=0 flags=0 len=8 opaque=0102030405060708",
+            ),
+            (
+                b"\0\0\x0b\x07\x00\0\0\0\0\0\0\0\x07\0\0\0\x01abc",
+                "GOAWAY stream=0 flags=0 len=11 last_stream=7 error=PROTOCOL_ERROR debug=3",
+            ),
+            (b"\0\0\x04\x08\x00\0\0\0\x05\0\0\x10\0", "WINDOW_UPDATE stream=5 flags=0 len=4 increment=4096"),
+            (b"\0\0\x01\x01\x00\0\0\0\x01\x82", "HEADERS stream=1 flags=0 len=1 fragment=1"),
+            (b"\0\0\x01\xfa\x81\0\0\0\x01x", "UNKNOWN(0xfa) stream=1 flags=0x81 len=1"),
+            (b"\0\0\x04\x03\x00\0\0\0\x01\0\0\x01\0", "RST_STREAM stream=1 flags=0 len=4 error=0x100"),
+        ];
+        for (wire, expected) in table {
+            assert_eq!(line(wire), expected);
+        }
+    }
+
+    #[test]
+    fn a_continuation_line() {
+        let mut dec = FrameDecoder::new();
+        let wire = b"\0\0\x01\x01\x00\0\0\0\x01\x82\0\0\x01\x09\x04\0\0\0\x01\x84";
+        let Ok(Decoded::Frame { consumed, .. }) = dec.decode(wire) else { panic!() };
+        let Ok(Decoded::Frame { frame, .. }) = dec.decode(&wire[consumed..]) else { panic!() };
+        assert_eq!(frame.to_string(), "CONTINUATION stream=1 flags=END_HEADERS len=1 fragment=1");
+    }
+}
