@@ -42,6 +42,12 @@
 //!    ([`ResponseTo`], RFC 9112 §6.3), whether the upstream connection may be
 //!    reused, whether it is interim (1xx) or a switch to a tunnel (101), and
 //!    which of its fields are end-to-end and go on.
+//! 10. [`http2`]: groundwork for HTTP/2 (RFC 9113): the connection preface
+//!     that tells a cleartext HTTP/2 client from an HTTP/1.1 one, a decoder
+//!     that reads whole frames as typed views of the caller's buffer and
+//!     refuses any that break a rule of §4 or §6 with the §7 error code and
+//!     whether the stream or the connection is lost, and the encoder for the
+//!     frames a server sends.
 //!
 //! ```
 //! use wired_parser::{HeadParser, Limits, Status, Body};
@@ -68,6 +74,7 @@ pub mod error;
 pub mod fastcgi;
 pub mod framing;
 pub mod head;
+pub mod http2;
 pub mod limits;
 pub mod method;
 pub mod response;
