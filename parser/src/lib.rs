@@ -46,8 +46,15 @@
 //!     that tells a cleartext HTTP/2 client from an HTTP/1.1 one, a decoder
 //!     that reads whole frames as typed views of the caller's buffer and
 //!     refuses any that break a rule of §4 or §6 with the §7 error code and
-//!     whether the stream or the connection is lost, and the encoder for the
-//!     frames a server sends.
+//!     whether the stream or the connection is lost, the encoder for the
+//!     frames a server sends, and the header compression, HPACK (RFC 7541),
+//!     in [`http2::hpack`]: a [`Decoder`] that reads a whole header block
+//!     into fields, refusing any block that breaks §5 and §6 or expands past
+//!     the header-list limit (the "HPACK bomb"), and an [`Encoder`] that
+//!     writes a response's fields back as one.
+//!
+//! [`Decoder`]: http2::hpack::Decoder
+//! [`Encoder`]: http2::hpack::Encoder
 //!
 //! ```
 //! use wired_parser::{HeadParser, Limits, Status, Body};

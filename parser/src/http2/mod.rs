@@ -26,8 +26,12 @@
 //! 6. [`trace`]: one line per frame for `--trace`, such as
 //!    `HEADERS stream=1 flags=END_STREAM|END_HEADERS len=42`.
 //!
-//! Field blocks are fragments of HPACK (RFC 7541), decoded elsewhere;
-//! stream states (§5.1) and flow control (§5.2) belong to the connection.
+//! 7. [`hpack`]: a HEADERS frame's field block is compressed with HPACK
+//!    (RFC 7541); the connection joins a block's fragments and hands it
+//!    whole to [`hpack::Decoder`], and encodes its answers with
+//!    [`hpack::Encoder`].
+//!
+//! Stream states (§5.1) and flow control (§5.2) belong to the connection.
 //!
 //! ```
 //! use wired_parser::http2::{Decoded, FrameDecoder, Payload, encode_settings_ack, preface};
@@ -48,6 +52,7 @@
 pub mod encode;
 pub mod error;
 pub mod frame;
+pub mod hpack;
 pub mod preface;
 pub mod settings;
 pub mod trace;
