@@ -27,6 +27,16 @@ server is "ws_echo"). The idle WebSocket tests (idle-ws-10k, wired
 --ws-echo; idle-ws-proxy-5k, wired and nginx in front of ws_echo) use
 bench/idle_ws.py.
 
+The compression cases run with the upstream cases too, wired and nginx
+only, each server started for the case with gzip on at the same level
+(servers.py: GZIP_LEVEL, NGINX_GZIP) and wrk sending `Accept-Encoding:
+gzip`. gzip-100k-c64 fetches the 100 KiB HTML page from the document root;
+gzip-proxy-100k-c64 fetches it through the server from the fast upstream
+(upstream kind fast-html). A server is used only once its start check has
+had the page back gzip-coded and decoded it to the right bytes; each row
+records the coded body's size from that check (coded_body_bytes) and the
+bytes wrk read per answer, head and framing included (bytes_per_resp).
+
 Each run appends one row to runs.csv at once (a run cut short keeps what it
 has) and keeps wrk's own output under raw/. report.py turns the rows into
 summary.md and chart.svg.
@@ -49,13 +59,14 @@ import idle_ws
 import procstat
 import report
 import upstreams
-from servers import Server
+from servers import GZIP_LEVEL, GZIP_PAGE, NGINX_GZIP, NGINX_GZIP_PROXIED, Server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 SERVERS = ["wired", "nginx", "h2o", "lighttpd"]
-# The servers configured for the upstream cases (configuring h2o's and
-# lighttpd's proxies and FastCGI the same way was left for later).
+# The servers configured for the upstream and compression cases
+# (configuring h2o's and lighttpd's proxies, FastCGI and compression the
+# same way was left for later).
 UPSTREAM_SERVERS = ["wired", "nginx"]
 # The peer of wired's built-in echo in ws-echo-c256: the echo application
 # alone (runs.csv's server column names it so).
@@ -70,8 +81,11 @@ WS_ECHO_PATH = "/echo"
 
 class Case:
     def __init__(self, key, label, path, conns, close=False, pipeline=0, tls=False,
-                 full_handshake=False, wrk_threads=None, upstream=None, ws=False, ws_builtin=False):
+                 full_handshake=False, wrk_threads=None, upstream=None, ws=False, ws_builtin=False,
+                 gzip=False):
         self.key, self.label, self.path, self.conns = key, label, path, conns
+        # Compression on in the servers, and asked for by wrk.
+        self.gzip = gzip
         # An application behind the server (upstreams.KINDS), or None.
         self.upstream = upstream
         # A WebSocket case: ws_load, not wrk. ws_builtin: wired's own echo
@@ -82,6 +96,13 @@ class Case:
         self.full_handshake = full_handshake
         # wrk threads for this case (None: --wrk-threads).
         self.wrk_threads = wrk_threads
+
+    @property
+    def own_servers(self):
+        """Whether the case starts its servers afresh, configured for it
+        (in front of its application, or with compression on), in the
+        upstream round, rather than using the throughput round's."""
+        return self.upstream is not None or self.gzip
 
 
 CASES = [
@@ -119,6 +140,13 @@ CASES = [
          upstream="ws", ws=True),
     Case("ws-echo-c256", "WebSocket echo, built in (peer: the echo app alone), 64 B messages, 256 conns",
          WS_ECHO_PATH, 256, upstream="ws", ws=True, ws_builtin=True),
+    # Compression (wired and nginx only), gzip at the same level. Static:
+    # wired compresses the file once and keeps the result, nginx compresses
+    # it for every request; proxied: both compress every answer as it
+    # passes. Two designs in the first case, one in the second.
+    Case("gzip-100k-c64", "100 KiB HTML, gzip, keep-alive, 64 conns", "/100k.html", 64, gzip=True),
+    Case("gzip-proxy-100k-c64", "Proxy, 100 KiB HTML from a fast upstream, gzip, keep-alive, 64 conns",
+         "/100k.html", 64, upstream="fast-html", gzip=True),
 ]
 IDLE_KEY = "idle-10k"
 IDLE_TLS_KEY = "idle-tls-10k"
@@ -128,7 +156,8 @@ IDLE_WS_PROXY_KEY = "idle-ws-proxy-5k"
 
 COLUMNS = [
     "round", "case", "server", "status", "requests", "duration_s", "req_per_s",
-    "bytes", "mib_per_s", "p50_us", "p90_us", "p99_us", "mean_us", "max_us",
+    "bytes", "mib_per_s", "bytes_per_resp", "coded_body_bytes",
+    "p50_us", "p90_us", "p99_us", "mean_us", "max_us",
     "err_connect", "err_read", "err_write", "err_status", "err_timeout",
     "server_cpu_s", "cpu_us_per_req", "busiest_share", "peak_rss_kib", "server_procs", "wrk_cpu_s",
     "upstream_cpu_s", "upstream_cpu_us_per_req",
@@ -204,10 +233,10 @@ class Bench:
         with open(self.csv_path, "a", newline="") as f:
             csv.writer(f).writerow([values.get(c, "") for c in COLUMNS])
 
-    def server(self, name, upstream=None, ws_echo=None):
+    def server(self, name, upstream=None, ws_echo=None, gzip=False):
         a = self.args
         return Server(name, os.path.join(a.work, name), a.www, a.workers, a.nofile, a.wired,
-                      {"cert": a.tls_cert, "key": a.tls_key, "ca": a.tls_ca}, upstream, ws_echo)
+                      {"cert": a.tls_cert, "key": a.tls_key, "ca": a.tls_ca}, upstream, ws_echo, gzip)
 
     def upstream(self, kind):
         a = self.args
@@ -229,6 +258,8 @@ class Bench:
                "-s", self.script_pipeline if case.pipeline else self.script_plain]
         if case.close:
             cmd += ["-H", "Connection: close"]
+        if case.gzip:
+            cmd += ["-H", "Accept-Encoding: gzip"]
         cmd.append(url)
         if case.pipeline:
             cmd += ["--", str(case.pipeline)]
@@ -290,15 +321,26 @@ class Bench:
             problems.append(f"{tool} errors: " + ", ".join(f"{k} {v}" for k, v in bad.items()))
         if n == 0:
             problems.append("no request completed")
+        per_resp = result["bytes"] / n if n else None
+        sample = srv.gzip_sample if case.gzip else None
+        coded = sample["body_bytes"] if sample else None
+        # The start check saw the page gzip-coded; this sees that wrk's
+        # answers were too: a coded answer is about a quarter of the page,
+        # an uncoded one all of it and its head.
+        uncoded = bool(sample and per_resp is not None and per_resp > sample["page_bytes"] / 2)
+        if uncoded:
+            problems.append(f"{per_resp:,.0f} bytes per answer: not compressed")
         server_cpu = cpu1 - cpu0
         wrk_cpu = kids1 - kids0
         # The application's processes are the harness's children too, but
         # still running: their time is not in children_cpu() yet.
         up_cpu = up1 - up0
         self.row(
-            **base, status="error" if (n == 0 or rc != 0) else "ok",
+            **base, status="error" if (n == 0 or rc != 0 or uncoded) else "ok",
             requests=n, duration_s=f"{secs:.3f}", req_per_s=f"{n / secs:.1f}",
             bytes=result["bytes"], mib_per_s=f"{result['bytes'] / secs / 2**20:.2f}",
+            bytes_per_resp=f"{per_resp:.1f}" if per_resp is not None and not case.ws else "",
+            coded_body_bytes=coded if coded is not None else "",
             p50_us=result["p50_us"], p90_us=result["p90_us"], p99_us=result["p99_us"],
             mean_us=result["mean_us"], max_us=result["max_us"],
             err_connect=errs["connect"], err_read=errs["read"], err_write=errs["write"],
@@ -319,6 +361,7 @@ class Bench:
         self.log(f"  {case.key:14} {srv.name:9} {n / secs:12,.0f} {unit}/s  "
                  f"{server_cpu / max(n, 1) * 1e6:7.2f} µs/{unit}  p99 {result['p99_us'] / 1000:7.2f} ms"
                  + (f"  upstream {up_cpu / max(n, 1) * 1e6:.2f} µs/{unit}" if upstream else "")
+                 + (f"  {per_resp:,.0f} B/answer (gzip body {coded:,} B)" if coded and per_resp else "")
                  + (f"  !! {'; '.join(problems)}" if problems else ""))
         return srv.alive()
 
@@ -355,7 +398,7 @@ class Bench:
                 for srv in servers.values():
                     self.tls_handshake_record(srv)
             for i, case in enumerate(self.cases):
-                if case.upstream:
+                if case.own_servers:
                     continue
                 # Who goes first turns with every case and every round, so
                 # no server always runs right after a quiet pause or always
@@ -397,19 +440,20 @@ class Bench:
             return AppAlone(app), None
         if case.ws_builtin:
             return self.server(name, ws_echo=case.path), None
-        return self.server(name, app), app
+        return self.server(name, app, gzip=case.gzip), app
 
     def upstream_round(self, rnd, names):
-        """The upstream cases: for each, its application, then every server
-        in front of it in turn (who goes first turns as in
-        throughput_round), then everything stopped."""
+        """The cases that start their own servers (Case.own_servers): for
+        each, its application if it has one, then every server (in front
+        of it) in turn, started for the case and stopped after it (who goes
+        first turns as in throughput_round), then the application stopped."""
         for i, case in enumerate(self.cases):
             contenders = self.contenders(case, names)
-            if not case.upstream or not contenders:
+            if not case.own_servers or not contenders:
                 continue
-            app = self.upstream(case.upstream)
+            app = self.upstream(case.upstream) if case.upstream else None
             try:
-                why = app.start()
+                why = app.start() if app else None
                 if why:
                     self.event(f"round {rnd}: the {case.upstream} upstream failed to start for {case.key}: {why}")
                     for name in contenders:
@@ -426,12 +470,26 @@ class Bench:
                                  error=f"server failed to start: {why}")
                         continue
                     try:
+                        if case.gzip:
+                            self.gzip_record(rnd, case, srv)
                         self.wrk_run(rnd, case, srv, behind)
                     finally:
                         srv.stop()
                     time.sleep(self.args.pause)
             finally:
-                app.stop()
+                if app:
+                    app.stop()
+
+    def gzip_record(self, rnd, case, srv):
+        """The answer the server's gzip check got (head, coded size), kept
+        as raw/r<round>-<case>-<server>-gzip.txt beside wrk's output."""
+        g = srv.gzip_sample
+        with open(os.path.join(self.out, "raw", f"r{rnd}-{case.key}-{srv.name}-gzip.txt"), "w") as f:
+            f.write(f"GET {GZIP_PAGE} with Accept-Encoding: gzip (the second of two)\n\n"
+                    f"{g['head']}\n"
+                    f"gzip body: {g['body_bytes']} bytes ({g['framing']}), "
+                    f"{g['body_bytes'] / g['page_bytes']:.1%} of the page's {g['page_bytes']}; "
+                    "decoded: the page byte for byte\n")
 
     def idle_proxy_round(self, rnd, names):
         """Memory per idle client connection of a reverse proxy: each of
@@ -577,8 +635,8 @@ class Bench:
             "workers": a.workers, "idle_connections": a.idle, "servers": names,
             "idle_tls_rounds": [r for r in range(1, a.rounds + 1) if self.idle_tls_in(r)],
             "versions": versions,
-            "cases": [{"key": c.key, "label": c.label, "ws": c.ws,
-                       "servers": (self.contenders(c, names) if c.upstream else names)}
+            "cases": [{"key": c.key, "label": c.label, "ws": c.ws, "gzip": c.gzip,
+                       "servers": (self.contenders(c, names) if c.own_servers else names)}
                       for c in self.cases],
             "idle_proxy_connections": idle_proxy,
             "idle_ws_connections": a.idle_ws if IDLE_WS_KEY in a.cases else 0,
@@ -587,13 +645,21 @@ class Bench:
         }
         if idle_proxy or any(c.upstream for c in self.cases) or meta["idle_ws_proxy_connections"]:
             meta["upstreams"] = upstreams.versions(a.fast_upstream, a.ws_echo_app)
+        if any(c.gzip for c in self.cases):
+            meta["gzip"] = {
+                "level": GZIP_LEVEL, "page": GZIP_PAGE,
+                "page_bytes": os.path.getsize(os.path.join(a.www, GZIP_PAGE.lstrip("/"))),
+                "wired": "--compress --compress-level " + str(GZIP_LEVEL),
+                "nginx": " ".join(NGINX_GZIP),
+                "nginx_proxied": " ".join(NGINX_GZIP + NGINX_GZIP_PROXIED),
+            }
         t0 = time.monotonic()
         for rnd in range(1, a.rounds + 1):
-            if any(not c.upstream for c in self.cases):
+            if any(not c.own_servers for c in self.cases):
                 self.log(f"round {rnd} of {a.rounds}: throughput")
                 self.throughput_round(rnd, names)
-            if any(c.upstream for c in self.cases):
-                self.log(f"round {rnd} of {a.rounds}: upstreams")
+            if any(c.own_servers for c in self.cases):
+                self.log(f"round {rnd} of {a.rounds}: upstreams and compression")
                 self.upstream_round(rnd, names)
             if a.idle:
                 self.log(f"round {rnd} of {a.rounds}: {a.idle} idle connections")

@@ -64,7 +64,8 @@ def collect(meta, rows):
     metrics = ["req_per_s", "cpu_us_per_req", "p50_us", "p99_us", "mib_per_s",
                "peak_rss_kib", "busiest_share", "wrk_cpu_s", "other_cpu_s", "idle_kib_per_conn",
                "idle_rss_before_kib", "idle_rss_after_kib", "other_share",
-               "upstream_cpu_us_per_req", "total_cpu_us_per_req", "idle_upstream_conns"]
+               "upstream_cpu_us_per_req", "total_cpu_us_per_req", "idle_upstream_conns",
+               "bytes_per_resp", "coded_body_bytes"]
     values, reasons = {}, {}
     for r in rows:
         # The upstream cases: the server's and the application's CPU per
@@ -278,6 +279,79 @@ def ws_table(meta, stats):
     return "\n".join(out)
 
 
+# The compression cases, one row per server: (case, server, label).
+GZIP_STATIC_KEY = "gzip-100k-c64"
+GZIP_PROXY_KEY = "gzip-proxy-100k-c64"
+GZIP_ROWS = [
+    (GZIP_STATIC_KEY, "wired", "static: wired (compressed once, then kept)"),
+    (GZIP_STATIC_KEY, "nginx", "static: nginx (compressed for every request)"),
+    (GZIP_PROXY_KEY, "wired", "proxied: wired (compressed as it streams)"),
+    (GZIP_PROXY_KEY, "nginx", "proxied: nginx (compressed as it streams)"),
+]
+
+
+def gzip_table(meta, stats):
+    """The compression cases, one row per server and case, medians, with
+    the compressed size beside the speed (a server that compresses less
+    spends less CPU); then wired ÷ nginx per case. "" without them."""
+    keys = {c["key"] for c in meta["cases"]}
+    rows = [r for r in GZIP_ROWS if r[0] in keys]
+    if not rows:
+        return ""
+
+    def med(metric, case, server):
+        cell = stats.get((metric, case), {}).get(server)
+        return cell[0] if isinstance(cell, tuple) else None
+
+    out = ["| gzip | requests/s | server CPU µs/request | gzip body, bytes | bytes per answer "
+           "| upstream CPU µs/request |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for case, server, label in rows:
+        cell = stats.get(("req_per_s", case), {}).get(server)
+        if not isinstance(cell, tuple):
+            out.append(f"| {label} | {cell_text(cell)} | | | | |")
+            continue
+        up = med("upstream_cpu_us_per_req", case, server)
+        out.append(f"| {label} | {fmt(cell[0])} | {fmt(med('cpu_us_per_req', case, server), 2)} | "
+                   f"{fmt(med('coded_body_bytes', case, server), 0)} | "
+                   f"{fmt(med('bytes_per_resp', case, server), 0)} | "
+                   f"{fmt(up, 2) if up is not None else ''} |")
+    for case, label in [(GZIP_STATIC_KEY, "static: wired ÷ nginx"), (GZIP_PROXY_KEY, "proxied: wired ÷ nginx")]:
+        if case not in keys:
+            continue
+        cells = []
+        for metric in ("req_per_s", "cpu_us_per_req", "coded_body_bytes", "bytes_per_resp"):
+            a, b = med(metric, case, "wired"), med(metric, case, "nginx")
+            # Two figures for a small ratio (static CPU can be ×0.0034).
+            cells.append("–" if a is None or not b else f"×{a / b:.2f}" if a / b >= 0.1 else f"×{a / b:.2g}")
+        out.append(f"| {label} | " + " | ".join(cells) + " | |")
+    return "\n".join(out)
+
+
+def gzip_part(meta, stats):
+    """The compression table with the words that explain it, as lines; []
+    for a run without the compression cases."""
+    table_text = gzip_table(meta, stats)
+    if not table_text:
+        return []
+    g = meta.get("gzip", {})
+    return [
+        f"Compression, gzip level {g.get('level', '?')} in both servers, wrk sending "
+        f"`Accept-Encoding: gzip`, the {g.get('page_bytes', 0):,}-byte HTML page of "
+        "bench/html_page.py, 64 connections, medians. Static: wired compresses the file on the "
+        "first request that accepts gzip and keeps the result in its open-file cache, so every "
+        "later answer is a copy; nginx (`gzip on`) compresses it again for every request. The "
+        "static row compares those two designs, not two compressors. Proxied: both compress "
+        "every answer as it comes from the fast upstream, the same work. gzip body: the coded "
+        "body the start check got (smaller is better for the client; a server that compresses "
+        "less spends less CPU); bytes per answer: what wrk read per answer, head and chunked "
+        "framing included. Ratios: above 1 is better for requests/s, below 1 for CPU and bytes.",
+        "",
+        table_text,
+        "",
+    ]
+
+
 def ws_idle_table(meta, stats):
     """Memory per idle WebSocket, medians; "" for a run without it."""
     rows = [(IDLE_WS_KEY, f"wired `--ws-echo`, {meta.get('idle_ws_connections', 0):,} WebSockets"),
@@ -373,7 +447,8 @@ def headline(meta, stats, parser, chart_link):
         "",
     ]
     if any(c.get("servers", meta["servers"]) != meta["servers"] for c in meta["cases"] if not c.get("ws")):
-        parts += ["–: not run; the upstream cases (proxy, PHP, Flask) run on wired and nginx only.", ""]
+        parts += ["–: not run; the upstream cases (proxy, PHP, Flask) and the compression cases "
+                  "(gzip) run on wired and nginx only.", ""]
     # (A rerun of chosen cases has no idle test unless it names one.)
     parts += [] if not (meta.get("idle_connections") and stats.get(("idle_kib_per_conn", IDLE_KEY))) else [
         f"Memory per idle keep-alive connection, KiB ({meta.get('idle_connections', 0):,} "
@@ -400,6 +475,7 @@ def headline(meta, stats, parser, chart_link):
             ups,
             "",
         ]
+    parts += gzip_part(meta, stats)
     parts += ws_part(meta, stats)
     https = https_table(meta, stats)
     if https:

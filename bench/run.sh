@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # `make bench`: wired against nginx, h2o and lighttpd on this machine, plus
 # the parser micro-benchmark, and wired against nginx as a reverse proxy and
-# a FastCGI gateway (a fast C upstream, php-fpm, Flask under gunicorn), and
-# with WebSockets (wired's proxy against nginx's in front of a C echo
-# application; wired's built-in echo against that application alone).
+# a FastCGI gateway (a fast C upstream, php-fpm, Flask under gunicorn), with
+# gzip (a 100 KiB HTML page, served and proxied), and with WebSockets
+# (wired's proxy against nginx's in front of a C echo application; wired's
+# built-in echo against that application alone).
 # Writes bench/runs/<UTC time>/ with summary.md, runs.csv, chart.svg (and
 # chart.png when chromium is there), machine.txt, criterion.txt, wrk's raw
 # output and the servers' configs and logs; a full run also refreshes the
 # latest numbers in docs/benchmarks.md.
 #
-#   bench/run.sh            3 rounds of 8 s runs    (about 28 minutes)
+#   bench/run.sh            3 rounds of 8 s runs    (about 30 minutes)
 #   bench/run.sh --quick    1 round of 3 s runs     (about 6 minutes)
 #   (a first run in a fresh checkout also compiles: 2-3 minutes more)
 #   CASES="https-handshake-c64 1k-c64" bench/run.sh
@@ -18,6 +19,8 @@
 #   CASES="proxy-1k-c64 php-c16 flask-c16 idle-proxy-1k" bench/run.sh --quick
 #   CASES="ws-proxy-c256 ws-echo-c256 idle-ws-10k idle-ws-proxy-5k" bench/run.sh --quick
 #                           the WebSocket cases alone (about 2 minutes)
+#   CASES="gzip-100k-c64 gzip-proxy-100k-c64" bench/run.sh --quick
+#                           the compression cases alone (about 1 minute)
 #
 # Installs what is missing with apt-get (Debian; needs root). Talks only to
 # 127.0.0.1; every server it starts it stops by PID. See docs/benchmarks.md.
@@ -27,7 +30,7 @@ QUICK=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg' (only --quick)" >&2; exit 2 ;;
   esac
 done
@@ -117,6 +120,11 @@ head -c $((100 * 1024)) /dev/urandom > "$WWW/100k.bin"
 head -c $((1024 * 1024)) /dev/urandom > "$WWW/1m.bin"
 head -c $((10 * 1024 * 1024)) /dev/urandom > "$WWW/10m.bin"
 [[ $(stat -c %s "$WWW/index.html") == 1024 ]] || { echo "index.html is not 1 KiB" >&2; exit 1; }
+# The compression cases' page: 100 KiB of HTML that gzips to about a
+# quarter, as real pages do (random bytes do not shrink, repeated ones
+# shrink to nothing); the same bytes every run (bench/html_page.py).
+python3 bench/html_page.py "$WWW/100k.html" $((100 * 1024))
+[[ $(stat -c %s "$WWW/100k.html") == 102400 ]] || { echo "100k.html is not 100 KiB" >&2; exit 1; }
 # The PHP page of php-c16, run by php-fpm from the same document root.
 cp bench/upstream/page.php "$WWW/page.php"
 chmod -R a+rX "$WORK"
@@ -235,10 +243,12 @@ else
   # 8 s rather than 10 since the HTTPS cases came: twelve cases, four
   # servers, three rounds and the idle tests then fit in about 23 minutes
   # (26 with the three upstream cases, wired and nginx only; about 28 with
-  # the WebSocket cases and idle WebSockets, measured at about 45 s a round).
+  # the WebSocket cases and idle WebSockets, measured at about 45 s a round;
+  # about 30 with the two compression cases, wired and nginx only, reckoned
+  # from their runs rather than measured over a full run).
   set -- --rounds 3 --duration 8
 fi
-say "servers: wired, nginx, h2o, lighttpd (upstream cases: wired, nginx)"
+say "servers: wired, nginx, h2o, lighttpd (upstream and compression cases: wired, nginx)"
 $NICE python3 bench/harness.py "$@" --out "$OUT" --work "$WORK" --www "$WWW" --wired "$WIRED" \
   --workers "$(nproc)" --tls-cert "$TLS/cert.pem" --tls-key "$TLS/key.pem" --tls-ca "$TLS/ca.pem" \
   --wrk-no-resume "$WORK/no_resume.so" --fast-upstream "$WORK/fast_upstream" \

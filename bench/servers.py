@@ -17,9 +17,18 @@ In front of the WebSocket echo application (upstream kind "ws"), wired gets
 --ws-proxy and nginx conf/nginx-ws.conf.in, and the check is one echoed
 message through the server. Server("wired", ws_echo=PATH) is wired with its
 built-in echo endpoint instead (--ws-echo), checked the same way.
+
+In the compression cases (Server(gzip=True), wired and nginx only, alone or
+in front of the fast upstream) wired gets --compress at GZIP_LEVEL and
+nginx the gzip directives of NGINX_GZIP in its configuration; the start
+check then also asks for GZIP_PAGE with `Accept-Encoding: gzip` and
+refuses the server unless it answers gzip-coded and the decoded body is the
+page byte for byte; that answer's head and size are kept (gzip_sample) for
+the record.
 """
 
 import grp
+import gzip
 import hashlib
 import http.client
 import os
@@ -38,7 +47,31 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # The files every server serves from one document root (made by run.sh).
 FILES = {"/index.html": 1024, "/100k.bin": 100 * 1024, "/1m.bin": 1024 * 1024,
-         "/10m.bin": 10 * 1024 * 1024}
+         "/10m.bin": 10 * 1024 * 1024, "/100k.html": 100 * 1024}
+
+# The compression cases: the page they fetch (bench/html_page.py; the fast
+# upstream answers with it in gzip-proxy-100k-c64) and the gzip level both
+# servers are given (wired's default; nginx's is 1).
+GZIP_PAGE = "/100k.html"
+GZIP_LEVEL = 5
+# nginx's gzip settings, put in place of @gzip@ in conf/nginx.conf.in and
+# nginx-proxy.conf.in. No gzip_types: nginx always compresses text/html,
+# its default, and naming it again only draws a "duplicate MIME type"
+# warning at every start. 256 bytes is wired's --compress-min-length
+# default; gzip_vary because wired sends Vary: Accept-Encoding with a coded
+# answer, so both heads carry it. nginx's other defaults stay: gzip_buffers
+# 32 4k (the 26 KiB of output here fits), zlib's window and memory level.
+NGINX_GZIP = [
+    "gzip on;",
+    f"gzip_comp_level {GZIP_LEVEL};",
+    "gzip_min_length 256;",
+    "gzip_vary on;",
+]
+# In front of an upstream, also gzip_proxied any. It is about requests that
+# came through another proxy (with a Via field): nginx leaves their answers
+# as they are by default. wrk sends no Via, so here it changes nothing; it
+# is said so that nginx compresses whatever wired would.
+NGINX_GZIP_PROXIED = ["gzip_proxied any;"]
 
 
 # Idle upstream connections kept per worker, by wired (--upstream-keepalive)
@@ -97,7 +130,8 @@ def _version(cmd):
 class Server:
     """One server under test. start() returns None or why it failed."""
 
-    def __init__(self, name, work, www, workers, nofile, wired_bin, tls, upstream=None, ws_echo=None):
+    def __init__(self, name, work, www, workers, nofile, wired_bin, tls, upstream=None, ws_echo=None,
+                 gzip=False):
         self.name = name
         # An upstreams.Upstream, already running, for the upstream cases.
         self.upstream = upstream
@@ -106,9 +140,19 @@ class Server:
         self.ws_echo = ws_echo
         if ws_echo is not None and name != "wired":
             raise ValueError(f"{name} has no built-in WebSocket echo")
-        # Names this configuration's files: nginx, nginx-proxy, wired-fastcgi,
-        # nginx-ws, wired-ws-echo.
-        self.label = f"{name}-{upstream.via}" if upstream else f"{name}-ws-echo" if ws_echo else name
+        # Compression on (the gzip-* cases): wired and nginx only, serving
+        # files or in front of an HTTP upstream.
+        self.gzip = gzip
+        if gzip and (name not in ("wired", "nginx") or ws_echo is not None
+                     or (upstream is not None and upstream.via != "proxy")):
+            raise ValueError(f"{name} is not configured for the compression cases here")
+        # The answer the gzip check got: {"head", "body_bytes", "framing"}.
+        self.gzip_sample = None
+        # Names this configuration's template: nginx, nginx-proxy,
+        # wired-fastcgi, nginx-ws, wired-ws-echo; and its files, with
+        # "-gzip" added when compression is on (nginx-gzip, nginx-proxy-gzip).
+        self.template = f"{name}-{upstream.via}" if upstream else f"{name}-ws-echo" if ws_echo else name
+        self.label = self.template + ("-gzip" if gzip else "")
         self.work = work
         self.www = www
         self.workers = workers
@@ -151,12 +195,24 @@ class Server:
             values["upstream_port"] = str(self.upstream.port)
             values["fpm_socket"] = self.upstream.socket
             values["fastcgi_params"] = FASTCGI_PARAMS
-        with open(os.path.join(HERE, "conf", f"{self.label}.conf.in")) as f:
+        with open(os.path.join(HERE, "conf", f"{self.template}.conf.in")) as f:
             text = f.read()
+        if self.gzip and "@gzip@" not in text:
+            raise ValueError(f"{self.template}.conf.in has no @gzip@ for the gzip directives")
+        # The gzip directives at the placeholder's indentation, or a comment.
+        m = re.search(r"^([ \t]*)@gzip@", text, re.M)
+        if m:
+            if not self.gzip:
+                lines = ["# gzip off (not a compression case)"]
+            elif self.upstream is not None:
+                lines = NGINX_GZIP + NGINX_GZIP_PROXIED
+            else:
+                lines = NGINX_GZIP
+            values["gzip"] = ("\n" + m.group(1)).join(lines)
         for key, value in values.items():
             text = text.replace(f"@{key}@", value)
         if re.search(r"@[a-z]+@", text):
-            raise ValueError(f"unfilled @placeholder@ left in {self.label}.conf.in")
+            raise ValueError(f"unfilled @placeholder@ left in {self.template}.conf.in")
         path = os.path.join(self.work, "conf", f"{self.label}.conf")
         with open(path, "w") as f:
             f.write(text)
@@ -172,7 +228,7 @@ class Server:
             return [self.wired_bin, "--root", self.www,
                     "--listen", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
                     "--listen-tls", f"127.0.0.1:{self.tls_port}",
-                    "--tls-cert", self.tls["cert"], "--tls-key", self.tls["key"]]
+                    "--tls-cert", self.tls["cert"], "--tls-key", self.tls["key"]] + self._wired_gzip()
         conf = self._config()
         if self.name == "nginx":
             return ["nginx", "-p", self.work, "-e", f"{self.work}/logs/nginx-error.log", "-c", conf]
@@ -181,6 +237,12 @@ class Server:
         if self.name == "lighttpd":
             return ["lighttpd", "-D", "-f", conf]
         raise ValueError(self.name)
+
+    def _wired_gzip(self):
+        """wired's compression flags: off unless a compression case. The
+        minimum length (256) and the types (text/html among them) are its
+        defaults, and what NGINX_GZIP gives nginx."""
+        return ["--compress", "--compress-level", str(GZIP_LEVEL)] if self.gzip else []
 
     def _upstream_command(self):
         """In front of an application: plain HTTP, no TLS listener."""
@@ -199,7 +261,7 @@ class Server:
             else:
                 cmd += ["--proxy", f"/={u.url()}"]
             # The default, said aloud: nginx's `keepalive 32`.
-            return cmd + ["--upstream-keepalive", str(UPSTREAM_KEEPALIVE)]
+            return cmd + ["--upstream-keepalive", str(UPSTREAM_KEEPALIVE)] + self._wired_gzip()
         if self.name == "nginx":
             if u.via == "fastcgi" and not os.path.exists(FASTCGI_PARAMS):
                 raise OSError(f"{FASTCGI_PARAMS} is missing (package nginx-common)")
@@ -267,8 +329,12 @@ class Server:
         if self.ws_echo is not None:
             why = wsclient.echo_check(self.port, self.ws_echo)
             return f"WebSocket {self.ws_echo}: {why}" if why else None
-        if self.upstream is not None:
-            return self._check_upstream()
+        why = self._check_upstream() if self.upstream is not None else self._check_files()
+        if why is None and self.gzip:
+            why = self._check_gzip()
+        return why
+
+    def _check_files(self):
         ctx = ssl.create_default_context(cafile=self.tls["ca"])
         for (path, size), tls in [(f, False) for f in FILES.items()] + [(f, True) for f in FILES.items()]:
             try:
@@ -311,6 +377,46 @@ class Server:
             return f"GET {path}: {e.__class__.__name__}: {e}"
         why = self.upstream.validate(r.status, body)
         return f"GET {path} through {self.name}: {why}" if why else None
+
+    def _check_gzip(self):
+        """None if GZIP_PAGE, asked for with `Accept-Encoding: gzip`, comes
+        back 200 with `Content-Encoding: gzip` and decodes to the page byte
+        for byte (served, or through the proxy from the fast upstream). Asked
+        twice: wired compresses a static file on the first request that
+        accepts a coding and keeps the result, so the second answer is the
+        one the benchmark's requests get. Keeps that answer's head and the
+        coded body's size in gzip_sample."""
+        with open(os.path.join(self.www, GZIP_PAGE.lstrip("/")), "rb") as f:
+            page = f.read()
+        what = f"GET {GZIP_PAGE} with Accept-Encoding: gzip" + (" through the proxy" if self.upstream else "")
+        for _ in range(2):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                c.request("GET", GZIP_PAGE, headers={"Accept-Encoding": "gzip"})
+                r = c.getresponse()
+                # http.client takes chunked framing off, not the content coding.
+                coded = r.read()
+                c.close()
+            except (OSError, http.client.HTTPException) as e:
+                return f"{what}: {e.__class__.__name__}: {e}"
+            if r.status != 200:
+                return f"{what}: status {r.status}"
+            coding = r.getheader("Content-Encoding", "")
+            if coding.strip().lower() != "gzip":
+                return f"{what}: Content-Encoding {coding or 'absent'}, {len(coded)} bytes"
+            try:
+                decoded = gzip.decompress(coded)
+            except (OSError, EOFError) as e:
+                return f"{what}: the body does not decode as gzip: {e}"
+            if decoded != page:
+                return f"{what}: decodes to {len(decoded)} bytes that differ from the page"
+        head = f"HTTP/1.{r.version % 10} {r.status} {r.reason}\n" + "".join(
+            f"{k}: {v}\n" for k, v in r.getheaders())
+        self.gzip_sample = {
+            "head": head, "body_bytes": len(coded), "page_bytes": len(page),
+            "framing": "chunked" if r.chunked else f"Content-Length {r.getheader('Content-Length')}",
+        }
+        return None
 
     def refresh_pids(self):
         """The server's process tree now; remembered so stop() can reach

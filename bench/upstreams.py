@@ -4,6 +4,10 @@ started in the foreground, checked, measured and stopped by its PID.
     fast   bench/upstream/fast_upstream.c: HTTP/1.1 keep-alive, the same
            1 KiB answer to every request (proxy-1k-c64, the proxied idle
            test). Built by bench/run.sh.
+    fast-html
+           the same program answering with the 100 KiB HTML page of the
+           document root, 100k.html (gzip-proxy-100k-c64: the servers
+           compress it on its way through).
     php    php-fpm, one static pool on a unix socket, running
            bench/upstream/page.php from the document root (php-c16).
     flask  gunicorn, sync workers, bench/upstream/app.py (flask-c16).
@@ -50,7 +54,9 @@ WS_THREADS = 1
 # of its own, closed after the answer (sync workers do no keep-alive).
 GUNICORN_WORKERS = 4
 
-KINDS = ("fast", "php", "flask", "ws")
+KINDS = ("fast", "fast-html", "php", "flask", "ws")
+# What fast-html answers with (and its path, which fast_upstream ignores).
+HTML_PAGE = "100k.html"
 
 
 def php_fpm_binary():
@@ -95,7 +101,8 @@ class Upstream:
         self.ws_bin = ws_bin
         self.via = {"php": "fastcgi", "ws": "ws"}.get(kind, "proxy")
         # ws_echo answers a handshake at any path: /ws is the proxies' prefix.
-        self.path = {"fast": "/", "php": "/page.php", "flask": "/api/items", "ws": "/ws"}[kind]
+        self.path = {"fast": "/", "fast-html": "/" + HTML_PAGE, "php": "/page.php",
+                     "flask": "/api/items", "ws": "/ws"}[kind]
         self.port = None
         self.socket = os.path.join(work, "run", "php-fpm.sock")
         self.proc = None
@@ -111,10 +118,11 @@ class Upstream:
     def validate(self, status, body):
         if status != 200:
             return f"status {status}"
-        if self.kind == "fast":
-            with open(os.path.join(self.www, "index.html"), "rb") as f:
+        if self.kind in ("fast", "fast-html"):
+            name = HTML_PAGE if self.kind == "fast-html" else "index.html"
+            with open(os.path.join(self.www, name), "rb") as f:
                 if body != f.read():
-                    return f"{len(body)} bytes, not the 1 KiB page"
+                    return f"{len(body)} bytes, not {name}"
         elif self.kind == "php":
             if b"<?php" in body or not body.rstrip().endswith(b"</html>"):
                 return f"not the page's output: {body[:60]!r}"
@@ -148,10 +156,11 @@ class Upstream:
         return path
 
     def command(self):
-        if self.kind == "fast":
+        if self.kind in ("fast", "fast-html"):
             if not self.fast_bin or not os.access(self.fast_bin, os.X_OK):
                 raise OSError(f"no fast_upstream binary ({self.fast_bin}); bench/run.sh builds it")
-            return [self.fast_bin, str(self.port), str(FAST_THREADS)]
+            cmd = [self.fast_bin, str(self.port), str(FAST_THREADS)]
+            return cmd + ([os.path.join(self.www, HTML_PAGE)] if self.kind == "fast-html" else [])
         if self.kind == "ws":
             if not self.ws_bin or not os.access(self.ws_bin, os.X_OK):
                 raise OSError(f"no ws_echo binary ({self.ws_bin}); bench/run.sh builds it")

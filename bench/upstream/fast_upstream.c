@@ -1,13 +1,16 @@
 /* The fast upstream of the benchmark's proxy cases (bench/harness.py,
- * proxy-1k-c64 and the proxied idle test): an HTTP/1.1 keep-alive server
- * that answers every request, whatever its method and target, with the same
- * 1 KiB body. It does so little per request that the proxy in front of it,
- * not the application, is what the case measures.
+ * proxy-1k-c64, gzip-proxy-100k-c64 and the proxied idle test): an HTTP/1.1
+ * keep-alive server that answers every request, whatever its method and
+ * target, with the same body. It does so little per request that the proxy
+ * in front of it, not the application, is what the case measures.
  *
- *   fast_upstream PORT [THREADS]      listens on 127.0.0.1:PORT (1 thread)
+ *   fast_upstream PORT [THREADS [BODY_FILE]]
+ *                     listens on 127.0.0.1:PORT (1 thread); answers with
+ *                     BODY_FILE's bytes, as text/html, read once at start
  *
- * The body is byte for byte bench/work/www/index.html as bench/run.sh makes
- * it, so the harness checks a proxied answer against that file. Each thread
+ * Without BODY_FILE the body is byte for byte bench/work/www/index.html as
+ * bench/run.sh makes it (1 KiB), so the harness checks a proxied answer
+ * against that file; gzip-proxy-100k-c64 names 100k.html instead. Each thread
  * has its own epoll and shares the one listening socket (EPOLLEXCLUSIVE:
  * a connection wakes one thread). Level-triggered: a readable connection is
  * read once per wake-up, every complete request head in its buffer answered
@@ -36,15 +39,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define BODY_LEN 1024
+#define INDEX_LEN 1024     /* the built-in body: index.html */
 #define IN_CAP 16384        /* the longest request head accepted */
 #define OUT_HIGH (64 * 1024) /* stop answering pipelined requests above this */
 #define MAX_EVENTS 256
 
-static char keep_response[512 + BODY_LEN];
+static char *keep_response;
 static size_t keep_len;
-static char close_response[512 + BODY_LEN];
+static char *close_response;
 static size_t close_len;
+static size_t body_size;
 static int listener;
 
 struct conn {
@@ -62,24 +66,64 @@ static void die(const char *what) {
     exit(1);
 }
 
-/* The 1 KiB page bench/run.sh writes as index.html, and the two answers. */
-static void make_responses(void) {
+/* The 1 KiB page bench/run.sh writes as index.html (malloc'd). */
+static char *index_page(size_t *len) {
     const char *head = "<!doctype html>\n<html><head><title>wired benchmark</title></head>\n<body><p>";
     const char *tail = "</p></body>\n</html>\n";
-    char body[BODY_LEN];
+    char *body = malloc(INDEX_LEN);
+    if (body == NULL) die("malloc");
     size_t h = strlen(head), t = strlen(tail);
     memcpy(body, head, h);
-    memset(body + h, 'x', BODY_LEN - h - t);
-    memcpy(body + BODY_LEN - t, tail, t);
+    memset(body + h, 'x', INDEX_LEN - h - t);
+    memcpy(body + INDEX_LEN - t, tail, t);
+    *len = INDEX_LEN;
+    return body;
+}
+
+/* The whole of a file (malloc'd), for BODY_FILE. */
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) die(path);
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    if (buf == NULL) die("malloc");
+    for (;;) {
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            if (buf == NULL) die("realloc");
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        if (r == 0) break;
+        n += r;
+    }
+    if (ferror(f)) die(path);
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* The two answers, head and body in one buffer each, made once. */
+static char *make_response(const char *body, size_t body_len, const char *extra, size_t *len) {
     const char *fmt = "HTTP/1.1 200 OK\r\nServer: fast-upstream\r\nContent-Type: text/html\r\n"
-                      "Content-Length: %d\r\n%s\r\n";
-    keep_len = (size_t)snprintf(keep_response, sizeof keep_response, fmt, BODY_LEN, "");
-    memcpy(keep_response + keep_len, body, BODY_LEN);
-    keep_len += BODY_LEN;
-    close_len = (size_t)snprintf(close_response, sizeof close_response, fmt, BODY_LEN,
-                                 "Connection: close\r\n");
-    memcpy(close_response + close_len, body, BODY_LEN);
-    close_len += BODY_LEN;
+                      "Content-Length: %zu\r\n%s\r\n";
+    char head[256];
+    int h = snprintf(head, sizeof head, fmt, body_len, extra);
+    char *out = malloc((size_t)h + body_len);
+    if (out == NULL) die("malloc");
+    memcpy(out, head, (size_t)h);
+    memcpy(out + h, body, body_len);
+    *len = (size_t)h + body_len;
+    return out;
+}
+
+static void make_responses(const char *body_file) {
+    size_t body_len;
+    char *body = body_file ? read_file(body_file, &body_len) : index_page(&body_len);
+    body_size = body_len;
+    keep_response = make_response(body, body_len, "", &keep_len);
+    close_response = make_response(body, body_len, "Connection: close\r\n", &close_len);
+    free(body);
 }
 
 /* The value of header `name` (with its colon, lower case) in a head, or NULL. */
@@ -244,12 +288,13 @@ static void *worker(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: %s PORT [THREADS]\n", argv[0]);
+    if (argc < 2 || argc > 4) {
+        fprintf(stderr, "usage: %s PORT [THREADS [BODY_FILE]]\n", argv[0]);
         return 2;
     }
     int port = atoi(argv[1]);
-    int threads = argc == 3 ? atoi(argv[2]) : 1;
+    int threads = argc >= 3 ? atoi(argv[2]) : 1;
+    const char *body_file = argc == 4 ? argv[3] : NULL;
     if (port <= 0 || port > 65535 || threads < 1 || threads > 64) {
         fprintf(stderr, "%s: bad PORT or THREADS\n", argv[0]);
         return 2;
@@ -261,7 +306,7 @@ int main(int argc, char **argv) {
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     signal(SIGPIPE, SIG_IGN);
-    make_responses();
+    make_responses(body_file);
 
     listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (listener < 0) die("socket");
@@ -271,7 +316,9 @@ int main(int argc, char **argv) {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (bind(listener, (struct sockaddr *)&addr, sizeof addr) < 0) die("bind");
     if (listen(listener, 4096) < 0) die("listen");
-    fprintf(stderr, "fast_upstream: 127.0.0.1:%d, %d thread%s\n", port, threads, threads > 1 ? "s" : "");
+    fprintf(stderr, "fast_upstream: 127.0.0.1:%d, %d thread%s, %zu-byte body%s%s\n", port, threads,
+            threads > 1 ? "s" : "", body_size,
+            body_file ? " from " : "", body_file ? body_file : "");
 
     pthread_t tids[64];
     for (int i = 1; i < threads; i++)
