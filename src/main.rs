@@ -94,6 +94,7 @@ fn options() -> getopts::Options {
         "media types to compress, comma-separated (default: text, JSON, JS, SVG...)",
         "LIST",
     );
+    o.optflag("", "http2", "HTTP/2: ALPN h2 over TLS, prior knowledge (h2c) on plain listeners");
     o.optflag("", "security-headers", "X-Content-Type-Options, Referrer-Policy, X-Frame-Options; HSTS over TLS");
     o.optopt("", "csp", "a Content-Security-Policy for every response, e.g. \"default-src 'self'\"", "POLICY");
     o.optopt("", "user", "after binding the ports, become this user (when started as root)", "USER");
@@ -499,6 +500,7 @@ fn parse_config(args: &[String]) -> Result<Option<Parsed>, Failure> {
         ("redirect-https", &mut c.redirect_https),
         ("access-log-tls", &mut c.access_log_tls),
         ("security-headers", &mut c.security_headers),
+        ("http2", &mut c.http2),
     ] {
         if m.opt_present(flag) {
             *slot = true;
@@ -611,7 +613,7 @@ fn main() -> ExitCode {
     init_logging(verbosity);
     if let Some(settings) = tls_settings {
         // A certificate problem is a setup mistake: said in plain words, exit 2.
-        match tls::server_config(&settings) {
+        match tls::server_config_with_alpn(&settings, tls::alpn_for(config.http2)) {
             Ok((tls_config, warnings)) => {
                 for w in warnings {
                     log::warn!("{w}");
@@ -653,7 +655,7 @@ fn reload(args: &[String], first: &Config, requested: &(Vec<SocketAddr>, Vec<Soc
         Err(Failure::Usage(Usage(msg)) | Failure::Config(msg)) => return Err(msg),
     };
     if let Some(settings) = tls_settings {
-        c.tls = Some(tls::server_config(&settings).map_err(|e| e.to_string())?.0);
+        c.tls = Some(tls::server_config_with_alpn(&settings, tls::alpn_for(c.http2)).map_err(|e| e.to_string())?.0);
     }
     if !c.root.is_dir() {
         return Err(format!("the document root {} is not a directory", c.root.display()));

@@ -63,11 +63,7 @@ impl Fields {
 
     /// Each field line's name and value, in order.
     pub fn lines(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.buf.split(|&b| b == b'\n').filter_map(|line| {
-            let line = line.strip_suffix(b"\r")?;
-            let colon = line.iter().position(|&b| b == b':')?;
-            Some((line.get(..colon)?, line.get(colon + 1..)?.trim_ascii()))
-        })
+        field_lines(&self.buf)
     }
 
     /// The value of the first field named `name` (any case).
@@ -94,6 +90,15 @@ impl Fields {
         }
         first
     }
+}
+
+/// Each `Name: value\r\n` line's name and value, in order.
+pub fn field_lines(buf: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    buf.split(|&b| b == b'\n').filter_map(|line| {
+        let line = line.strip_suffix(b"\r")?;
+        let colon = line.iter().position(|&b| b == b':')?;
+        Some((line.get(..colon)?, line.get(colon + 1..)?.trim_ascii()))
+    })
 }
 
 /// A piece of a response body held in a file: `len` bytes from `offset`.

@@ -452,7 +452,10 @@ impl Worker {
             }
             // Open WebSockets are told the server is going (RFC 6455
             // §7.4.1: 1001) and closed once the client answers.
-            let sockets: Vec<usize> = self.conns.iter().filter(|(_, c)| c.is_websocket()).map(|(k, _)| k).collect();
+            // HTTP/2 connections get GOAWAY (RFC 9113 §6.8) and close once
+            // their streams are done.
+            let sockets: Vec<usize> =
+                self.conns.iter().filter(|(_, c)| c.is_websocket() || c.is_http2()).map(|(k, _)| k).collect();
             for slot in sockets {
                 if let Some(conn) = self.conns.get_mut(slot) {
                     conn.going_away();

@@ -69,8 +69,9 @@ if ! python3 -c 'import flask' 2>/dev/null; then
     python3 -c 'import flask'
 fi
 # Upstream tests: Flask behind gunicorn, and a plain ASGI application behind
-# uvicorn, both run as `python3 -m …` by the interpreter that has Flask.
-for module in gunicorn uvicorn; do
+# uvicorn, both run as `python3 -m …` by the interpreter that has Flask; and
+# `h2` (hyper-h2), the independent HTTP/2 client of tests/http2/client.py.
+for module in gunicorn uvicorn h2; do
     if ! python3 -c "import $module" 2>/dev/null; then
         echo "installing test dependency: $module (pip)"
         if python3 -m pip --version >/dev/null 2>&1; then

@@ -150,6 +150,9 @@ impl ConnectionOptions {
         match version {
             crate::Version::Http11 => !self.close,
             crate::Version::Http10 => self.keep_alive && !self.close,
+            // RFC 9113 §8.2.2: HTTP/2 has no Connection field; its
+            // connections persist until GOAWAY.
+            crate::Version::Http2 => true,
         }
     }
 }

@@ -54,6 +54,11 @@ pub enum Version {
     Http10,
     /// HTTP/1.1
     Http11,
+    /// HTTP/2 (RFC 9113): never parsed from a request line; a server's
+    /// HTTP/2 connection gives its requests this version, so that what
+    /// logs or passes on the version (the access log, CGI's
+    /// SERVER_PROTOCOL) says how the request came.
+    Http2,
 }
 
 impl Version {
@@ -66,6 +71,7 @@ impl Version {
         match self {
             Version::Http10 => "HTTP/1.0",
             Version::Http11 => "HTTP/1.1",
+            Version::Http2 => "HTTP/2.0",
         }
     }
 }

@@ -73,6 +73,7 @@ pub(super) struct File {
     pub ws_program_max: Option<Spanned<i64>>,
     pub access_log_format: Option<Spanned<String>>,
     pub security_headers: Option<bool>,
+    pub http2: Option<bool>,
     pub csp: Option<Spanned<String>>,
     pub user: Option<Spanned<String>>,
     pub group: Option<Spanned<String>>,
@@ -365,6 +366,7 @@ fn build(file: File) -> Result<Loaded, At> {
         (file.fastcgi_keep_conn, &mut c.fastcgi_keep_conn),
         (file.ws_deflate, &mut c.ws.deflate),
         (file.security_headers, &mut c.security_headers),
+        (file.http2, &mut c.http2),
         (file.compress, &mut c.compress.enabled),
     ] {
         if let Some(v) = value {

@@ -126,6 +126,9 @@ pub struct Config {
     /// `--security-headers`: `X-Content-Type-Options`, `Referrer-Policy`,
     /// `X-Frame-Options` on every response, and HSTS over TLS.
     pub security_headers: bool,
+    /// `--http2`: HTTP/2 (RFC 9113) by ALPN `h2` on TLS listeners and by
+    /// the client's connection preface (prior knowledge) on plain ones.
+    pub http2: bool,
     /// `--csp`: a `Content-Security-Policy` for every response (off unless given).
     pub csp: Option<String>,
     /// `--user`, `--group`: who the process becomes once its ports are bound.
@@ -281,6 +284,7 @@ impl Default for Config {
             ws: WsSettings::default(),
             access_log_json: false,
             security_headers: false,
+            http2: false,
             csp: None,
             user: None,
             group: None,

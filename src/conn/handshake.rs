@@ -44,6 +44,10 @@ impl Conn {
                     // (With plaintext already read, `fill` has said it.)
                     self.trace_handshake(svc);
                 }
+                // RFC 9113 §3.2: `h2` agreed by ALPN, HTTP/2 from the first byte.
+                if svc.config.http2 && self.io.session().is_some_and(crate::tls::TlsStream::alpn_is_h2) {
+                    return self.start_http2(slot, svc);
+                }
                 self.phase = Phase::Head;
                 // The request head gets its own time from here.
                 self.set_deadline(slot, svc, svc.config.head_timeout);

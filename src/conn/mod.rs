@@ -38,6 +38,7 @@ mod cgi;
 mod close;
 mod gateway;
 mod handshake;
+mod http2;
 mod observe;
 mod read_body;
 mod read_head;
@@ -93,6 +94,8 @@ pub enum Phase {
     Upstream,
     /// After a 101: WebSocket frames both ways (`websocket/`).
     WebSocket,
+    /// HTTP/2: frames both ways, many requests at once (`http2.rs`).
+    Http2,
     /// Write side shut; dropping whatever the client still sends, briefly
     /// (`drained`: bytes dropped so far).
     Linger { drained: usize },
@@ -184,6 +187,8 @@ pub struct Conn {
     pub exchange: Option<Box<upstream::Exchange>>,
     /// The WebSocket, in the WebSocket phase.
     pub ws: Option<Box<websocket::WebSocket>>,
+    /// The HTTP/2 connection, in the Http2 phase.
+    pub h2: Option<Box<http2::Http2>>,
     /// Why the connection is closing, for `--trace` (empty until known).
     pub close_reason: &'static str,
     /// The current request's location rules, for its response head.
@@ -218,6 +223,7 @@ impl Conn {
             spool: None,
             exchange: None,
             ws: None,
+            h2: None,
             nodelay: false,
             send_buffer_sized: false,
             registered: false,
@@ -246,6 +252,7 @@ impl Conn {
                 Phase::Cgi => self.run_cgi(slot, svc),
                 Phase::Upstream => self.run_upstream(slot, svc),
                 Phase::WebSocket => self.run_websocket(slot, svc),
+                Phase::Http2 => self.run_http2(slot, svc),
                 Phase::Linger { .. } => self.linger(slot, svc),
                 Phase::Closed => Step::Close,
             };
@@ -290,6 +297,7 @@ impl Conn {
             Phase::Cgi => "CGI timeout",
             Phase::Upstream => "upstream timeout",
             Phase::WebSocket => "WebSocket timeout",
+            Phase::Http2 => "HTTP/2 timeout: idle, or a client that stopped reading",
             Phase::Linger { .. } => "lingering close over: its time ran out",
             Phase::Closed => "timeout",
         }
@@ -366,6 +374,7 @@ impl Conn {
         self.drop_cgi(svc);
         self.drop_exchange(svc);
         self.drop_websocket(svc);
+        self.h2 = None;
         if let Some(b) = self.input.take() {
             svc.pool.put(b);
         }

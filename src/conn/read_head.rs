@@ -44,7 +44,21 @@ impl Conn {
     pub(super) fn read_head(&mut self, slot: usize, svc: &mut Services) -> Step {
         let mut batched = 0;
         loop {
-            if self.input.as_ref().is_some_and(|b| !b.is_empty()) {
+            // RFC 9113 §3.3: on a plain listener, a client with prior
+            // knowledge opens with HTTP/2's preface instead of a request.
+            let mut preface_partial = false;
+            if self.requests == 0
+                && svc.config.http2
+                && self.io.session().is_none()
+                && let Some(b) = self.input.as_ref().filter(|b| !b.is_empty())
+            {
+                match wired_parser::http2::preface::check(b.bytes()) {
+                    wired_parser::http2::preface::Preface::Complete => return self.start_http2(slot, svc),
+                    wired_parser::http2::preface::Preface::Partial => preface_partial = true,
+                    wired_parser::http2::preface::Preface::Mismatch => {}
+                }
+            }
+            if !preface_partial && self.input.as_ref().is_some_and(|b| !b.is_empty()) {
                 match self.parse_one(slot, svc) {
                     Parsed::Answered => {
                         batched += 1;

@@ -114,37 +114,20 @@ impl Conn {
     /// (`svc.handlers.fields`) and the framing fields into the output buffer.
     /// False when it did not fit (the connection is then closed).
     pub fn queue_head(&mut self, svc: &mut Services, status: u16, framing: Framing, version: Version) -> bool {
-        let out = self.output.get_or_insert_with(|| svc.pool.get());
-        let head = &mut svc.head;
+        let mut head = std::mem::take(&mut svc.head);
         head.clear();
         // RFC 9110 §2.5, RFC 9112 §4: we speak HTTP/1.1, whatever minor version the client sent.
         head.extend_from_slice(b"HTTP/1.1 ");
-        push_u64(head, u64::from(status));
+        push_u64(&mut head, u64::from(status));
         head.push(b' ');
         head.extend_from_slice(reason(status).as_bytes());
-        // RFC 9110 §6.6.1: an origin server with a clock MUST send Date.
-        head.extend_from_slice(b"\r\nServer: wired\r\nDate: ");
-        head.extend_from_slice(svc.clock.http_date());
         head.extend_from_slice(b"\r\n");
-        head.extend_from_slice(svc.handlers.fields.as_bytes());
-        if let Some(applied) = &self.applied {
-            applied.write_fields(status, head);
-        }
-        if svc.config.security_headers {
-            security_headers(head, self.io.session().is_some());
-        }
-        if let Some(csp) = &svc.config.csp
-            && !has_field(head, b"content-security-policy")
-        {
-            head.extend_from_slice(b"Content-Security-Policy: ");
-            head.extend_from_slice(csp.as_bytes());
-            head.extend_from_slice(b"\r\n");
-        }
+        response_fields(svc, self.applied.as_deref(), self.io.session().is_some(), status, &mut head);
         match framing {
             Framing::None | Framing::UntilClose => {}
             Framing::Length(n) => {
                 head.extend_from_slice(b"Content-Length: ");
-                push_u64(head, n);
+                push_u64(&mut head, n);
                 head.extend_from_slice(b"\r\n");
             }
             // RFC 9112 §7.1: chunked lets a body of unknown length keep the connection.
@@ -158,10 +141,12 @@ impl Conn {
             head.extend_from_slice(b"Connection: keep-alive\r\n");
         }
         head.extend_from_slice(b"\r\n");
-        let pushed = out.push(head) || {
+        let out = self.output.get_or_insert_with(|| svc.pool.get());
+        let pushed = out.push(&head) || {
             out.compact();
-            out.push(head)
+            out.push(&head)
         };
+        svc.head = head;
         self.trace_response_head(svc);
         if !pushed {
             log::error!("response head of {} bytes does not fit the output buffer", svc.head.len());
@@ -423,6 +408,38 @@ fn security_headers(head: &mut Vec<u8>, tls: bool) {
     if tls && !has_field(head, b"strict-transport-security") {
         // A year: what hstspreload.org asks for.
         head.extend_from_slice(b"Strict-Transport-Security: max-age=31536000\r\n");
+    }
+}
+
+/// The field lines every response carries, in the HTTP/1.1 form
+/// (`Name: value\r\n`), appended to `head`: `Server`, `Date`, the
+/// handler's fields (`svc.handlers.fields`), the location's (`applied`),
+/// the security preset and the CSP. HTTP/2 sends the same fields, turned
+/// into HPACK (`conn/http2`).
+pub(super) fn response_fields(
+    svc: &Services,
+    applied: Option<&crate::handler::rules::Applied>,
+    tls: bool,
+    status: u16,
+    head: &mut Vec<u8>,
+) {
+    // RFC 9110 §6.6.1: an origin server with a clock MUST send Date.
+    head.extend_from_slice(b"Server: wired\r\nDate: ");
+    head.extend_from_slice(svc.clock.http_date());
+    head.extend_from_slice(b"\r\n");
+    head.extend_from_slice(svc.handlers.fields.as_bytes());
+    if let Some(applied) = applied {
+        applied.write_fields(status, head);
+    }
+    if svc.config.security_headers {
+        security_headers(head, tls);
+    }
+    if let Some(csp) = &svc.config.csp
+        && !has_field(head, b"content-security-policy")
+    {
+        head.extend_from_slice(b"Content-Security-Policy: ");
+        head.extend_from_slice(csp.as_bytes());
+        head.extend_from_slice(b"\r\n");
     }
 }
 

@@ -13,7 +13,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use wired_parser::{Request, Version};
+use wired_parser::Request;
 
 /// A program found for a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,7 +276,7 @@ pub fn environment(req: &Request<'_, '_>, meta: &Meta<'_>, mut set: impl FnMut(&
         None => set(b"SERVER_NAME", ip_text(meta.local.ip(), &mut address)),
     }
     set(b"SERVER_PORT", decimal(meta.local.port().into(), &mut digits));
-    set(b"SERVER_PROTOCOL", if req.version == Version::Http10 { b"HTTP/1.0" } else { b"HTTP/1.1" });
+    set(b"SERVER_PROTOCOL", req.version.as_str().as_bytes());
     set(b"SERVER_SOFTWARE", concat!("wired/", env!("CARGO_PKG_VERSION")).as_bytes());
     // De-facto variables: Apache's and nginx's names, which PHP and frameworks read.
     set(b"REQUEST_URI", req.target.as_bytes());

@@ -32,6 +32,15 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 /// The ALPN list when nothing else is asked for: HTTP/1.1 only.
 pub const ALPN_HTTP1: &[&[u8]] = &[b"http/1.1"];
 
+/// With HTTP/2 on: `h2` first, the server's preference (RFC 7301 §3.2;
+/// RFC 9113 §3.2 names it), HTTP/1.1 for clients without it.
+pub const ALPN_H2_HTTP1: &[&[u8]] = &[b"h2", b"http/1.1"];
+
+/// The protocols offered by ALPN.
+pub fn alpn_for(http2: bool) -> &'static [&'static [u8]] {
+    if http2 { ALPN_H2_HTTP1 } else { ALPN_HTTP1 }
+}
+
 /// How many TLS sessions the stateful cache remembers. rustls evicts the
 /// oldest beyond this, so the cache's memory is bounded (a few hundred bytes
 /// an entry).

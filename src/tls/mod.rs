@@ -21,7 +21,7 @@ mod stream;
 mod tests;
 
 pub use config::{
-    ALPN_HTTP1, CertPair, SESSION_CACHE_ENTRIES, SniResolver, TlsError, TlsSettings, covers, server_config,
-    server_config_with_alpn,
+    ALPN_H2_HTTP1, ALPN_HTTP1, CertPair, SESSION_CACHE_ENTRIES, SniResolver, TlsError, TlsSettings, alpn_for, covers,
+    server_config, server_config_with_alpn,
 };
 pub use stream::{HelloInfo, PENDING_LIMIT, TlsInfo, TlsStream};

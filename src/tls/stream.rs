@@ -297,6 +297,12 @@ impl TlsStream {
         (version_name(conn.protocol_version()), conn.server_name())
     }
 
+    /// Whether ALPN agreed on HTTP/2 (`h2`, RFC 9113 §3.2).
+    pub fn alpn_is_h2(&self) -> bool {
+        let Session::Tls(conn) = &self.session else { return false };
+        conn.alpn_protocol() == Some(b"h2")
+    }
+
     /// The negotiated parameters; meaningful once `is_handshaking()` is false.
     pub fn info(&self) -> TlsInfo {
         let Session::Tls(conn) = &self.session else {

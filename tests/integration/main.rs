@@ -6,6 +6,7 @@ mod common;
 mod config;
 mod core;
 mod hostile;
+mod http2;
 mod https;
 mod static_files;
 mod tls_scanners;

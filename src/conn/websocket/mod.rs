@@ -708,6 +708,7 @@ impl Conn {
         if let Some(ws) = self.ws.as_mut() {
             ws.send_close(Some(code::GOING_AWAY), "server shutting down");
         }
+        self.http2_going_away();
     }
 
     /// Whether this connection is a WebSocket.
