@@ -10,7 +10,11 @@
 //!   the file in the open-file cache (`file_cache.rs`): every later request
 //!   for it is a copy from memory, like a precompressed `FILE.gz`. The
 //!   cached form goes when the file changes (the cache revalidates each
-//!   second). The size bound is what keeps one request's compression short.
+//!   second). A file up to [`INLINE_MAX`] is compressed in the request that
+//!   first asks (a millisecond or two); a larger one on the compression
+//!   thread ([`submit`]), so that no worker stalls on it (a 1 MiB page took
+//!   50 to 80 ms at level 5 inline): until the thread is done, requests get
+//!   the file as it is, and the first one after gets the coded form.
 //! - A **CGI, FastCGI or proxied response** is compressed as it streams,
 //!   a piece at a time ([`Stream`], each piece flushed, so a slow stream
 //!   reaches the client as it is written): the coding is chosen when the
@@ -38,6 +42,63 @@ use crate::response::Fields;
 /// Files up to this size are compressed whole and kept (see the module
 /// documentation); larger ones are sent as they are.
 pub const WHOLE_MAX: u64 = 1024 * 1024;
+
+/// Files up to this size are compressed inline; larger ones (up to
+/// [`WHOLE_MAX`]) on the compression thread.
+pub const INLINE_MAX: u64 = 64 * 1024;
+
+/// Jobs waiting for the compression thread; beyond it a file is left for a
+/// later request to submit again.
+const QUEUE: usize = 64;
+
+/// A file to compress on the compression thread, for the worker that
+/// `reply` belongs to.
+pub struct Job {
+    /// The cache's key for the file.
+    pub key: Box<[u8]>,
+    /// Which version of the file (the cache's stamp of it): a result for an
+    /// older version is thrown away.
+    pub stamp: u64,
+    /// The file itself (a descriptor of its own) and its length.
+    pub file: std::fs::File,
+    pub len: u64,
+    pub coding: Coding,
+    pub settings: CompressSettings,
+    pub reply: std::sync::mpsc::Sender<Done>,
+}
+
+/// A compressed file, back from the compression thread.
+pub struct Done {
+    pub key: Box<[u8]>,
+    pub stamp: u64,
+    pub coding: Coding,
+    pub bytes: std::io::Result<Vec<u8>>,
+}
+
+/// Hand a job to the compression thread (one for the process, started on
+/// first use). False when it cannot take it now.
+pub fn submit(job: Job) -> bool {
+    static POOL: std::sync::OnceLock<Option<std::sync::mpsc::SyncSender<Job>>> = std::sync::OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(QUEUE);
+        let spawned = std::thread::Builder::new().name("wired-compress".into()).spawn(move || {
+            for job in rx {
+                let mut data = vec![0u8; usize::try_from(job.len).unwrap_or(0)];
+                let bytes = std::os::unix::fs::FileExt::read_exact_at(&job.file, &mut data, 0)
+                    .and_then(|()| encode_all(job.coding, &data, &job.settings));
+                let _ = job.reply.send(Done { key: job.key, stamp: job.stamp, coding: job.coding, bytes });
+            }
+        });
+        match spawned {
+            Ok(_) => Some(tx),
+            Err(e) => {
+                log::warn!("no compression thread ({e}): large files go uncompressed");
+                None
+            }
+        }
+    });
+    pool.as_ref().is_some_and(|tx| tx.try_send(job).is_ok())
+}
 
 /// Whether responses of this media type (its value, parameters allowed)
 /// are worth compressing under these settings.

@@ -144,6 +144,16 @@ struct FileId {
     mtime_nsec: i64,
 }
 
+impl FileId {
+    /// One number for this version of the file, to match a compression
+    /// thread's result with the file it was made from.
+    fn stamp(&self) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(&(self.dev, self.ino, self.len, self.mtime, self.mtime_nsec), &mut h);
+        std::hash::Hasher::finish(&h)
+    }
+}
+
 /// One servable form of a file: the file itself or a precompressed sibling.
 #[derive(Debug)]
 pub struct Variant {
@@ -207,6 +217,8 @@ pub struct Entry {
     encoded: Vec<(Coding, Variant)>,
     /// Forms compressed here, on the fly, in memory (`compress.rs`).
     made: Vec<(Coding, Variant)>,
+    /// Forms sent to the compression thread (each once per version).
+    sent: Vec<Coding>,
     /// The file may be compressed on the fly: compression is on, it has
     /// no precompressed sibling, its type compresses and its size fits.
     compressible: bool,
@@ -328,6 +340,8 @@ pub struct FileCache {
     memory: u64,
     max_entries: usize,
     max_fds: usize,
+    /// Where the compression thread sends this worker's results.
+    done: (std::sync::mpsc::Sender<super::compress::Done>, std::sync::mpsc::Receiver<super::compress::Done>),
 }
 
 impl FileCache {
@@ -342,6 +356,7 @@ impl FileCache {
             memory: 0,
             max_entries: max_entries.max(1),
             max_fds: max_fds.max(4),
+            done: std::sync::mpsc::channel(),
         }
     }
 
@@ -483,13 +498,17 @@ impl FileCache {
 
     /// Compress the file `key` names into `coding`, whole, and keep the
     /// result with it. False when it cannot be (the entry is gone, memory
-    /// is short, the file cannot be read): the file is then sent as it is.
+    /// is short, the file cannot be read, or it is large and goes to the
+    /// compression thread instead): the file is then sent as it is.
     pub fn compress(&mut self, key: &[u8], coding: Coding, now: u64, describe: &Describe<'_>) -> bool {
         let Some(&index) = self.map.get(key) else { return false };
         let Some(slot) = self.slots.get_mut(index).and_then(Option::as_mut) else { return false };
-        let entry = &mut slot.entry;
-        let identity = &entry.identity;
+        let identity = &slot.entry.identity;
         if self.memory + identity.id.len / 2 > MEMORY_BUDGET {
+            return false;
+        }
+        if identity.id.len > super::compress::INLINE_MAX {
+            self.compress_later(index, coding, describe);
             return false;
         }
         let bytes = match &identity.memory {
@@ -503,6 +522,54 @@ impl FileCache {
             }
         };
         let Ok(bytes) = bytes else { return false };
+        self.keep_made(index, coding, bytes, now, describe);
+        true
+    }
+
+    /// Send a large file to the compression thread, once per form.
+    fn compress_later(&mut self, index: usize, coding: Coding, describe: &Describe<'_>) {
+        let Some(slot) = self.slots.get_mut(index).and_then(Option::as_mut) else { return };
+        if slot.entry.sent.contains(&coding) {
+            return;
+        }
+        let identity = &slot.entry.identity;
+        let Ok(file) = identity.file.try_clone() else { return };
+        let reply = self.done.0.clone();
+        let job = super::compress::Job {
+            key: slot.key.clone(),
+            stamp: identity.id.stamp(),
+            file,
+            len: identity.id.len,
+            coding,
+            settings: describe.compress.clone(),
+            reply,
+        };
+        if super::compress::submit(job) {
+            slot.entry.sent.push(coding);
+        }
+    }
+
+    /// Keep what the compression thread has finished since the last call,
+    /// with the files it belongs to if they have not changed meanwhile.
+    pub fn take_compressed(&mut self, now: u64, describe: &Describe<'_>) {
+        while let Ok(done) = self.done.1.try_recv() {
+            let Ok(bytes) = done.bytes else { continue };
+            let Some(&index) = self.map.get(&done.key) else { continue };
+            let Some(slot) = self.slots.get(index).and_then(Option::as_ref) else { continue };
+            let entry = &slot.entry;
+            if entry.identity.id.stamp() != done.stamp || entry.made.iter().any(|(c, _)| *c == done.coding) {
+                continue;
+            }
+            if self.memory + bytes.len() as u64 > MEMORY_BUDGET {
+                continue;
+            }
+            self.keep_made(index, done.coding, bytes, now, describe);
+        }
+    }
+
+    /// Keep `bytes`, the file of slot `index` compressed into `coding`.
+    fn keep_made(&mut self, index: usize, coding: Coding, bytes: Vec<u8>, now: u64, describe: &Describe<'_>) {
+        let Some(slot) = self.slots.get_mut(index).and_then(Option::as_mut) else { return };
         let name = slot.key.clone();
         let entry = &mut slot.entry;
         let identity = &entry.identity;
@@ -512,7 +579,6 @@ impl FileCache {
         variant.memory = Some(Rc::from(bytes));
         self.memory += variant.id.len;
         entry.made.push((coding, variant));
-        true
     }
 
     /// How many entries are cached.
@@ -573,7 +639,7 @@ fn open_entry(root: &Root, rel: &CStr, now: u64, describe: &Describe<'_>) -> Res
             (coding, describe_variant(Rc::new(file), id, Some(coding), vary, false, name, now, describe))
         })
         .collect();
-    Ok(Entry { identity, encoded, made: Vec::new(), compressible, checked: now })
+    Ok(Entry { identity, encoded, made: Vec::new(), sent: Vec::new(), compressible, checked: now })
 }
 
 /// Open a path and make sure it is a regular file.

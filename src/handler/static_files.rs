@@ -150,6 +150,9 @@ impl StaticFiles {
             &self.key
         };
         let describe = Describe { mime: &self.mime, cache_control: &self.cache_control, compress: &self.compress };
+        if self.compress.enabled {
+            self.cache.take_compressed(ctx.now, &describe);
+        }
         let (mut may_compress, mut compressed) = (true, false);
         let served = loop {
             let served = match self.cache.get(root, key, rel, ctx.now, &describe) {

@@ -449,3 +449,43 @@ fn a_new_binary_that_cannot_start_leaves_the_old_one_serving() {
         assert_eq!(get(&server, "h", "/index.html").text(), "hello\n");
     }
 }
+
+/// A large page is compressed on the compression thread, not in the
+/// worker: the first answers are the file as it is (the worker never waits
+/// for the encoder), and once the thread is done the coded form is served.
+#[test]
+fn a_large_page_is_compressed_on_the_side_and_served_coded_once_ready() {
+    let site = Site::new("operate-compress-large", &["www"]);
+    let mut rng = Rng(0x51de);
+    let words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"];
+    let mut page = String::new();
+    while page.len() < 600 * 1024 {
+        let mut pick = [0u8; 4];
+        rng.fill(&mut pick);
+        page.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>\n", words[pick[0] as usize % 10], pick[1]));
+    }
+    site.write("www/big.html", &page);
+    site.config("[[server]]\nroot = \"@/www\"\n");
+    let server = site.start(&["--compress"]);
+    let fetch = || {
+        let mut s = server.connect();
+        write!(s, "GET /big.html HTTP/1.1\r\nHost: h\r\nAccept-Encoding: br\r\nConnection: close\r\n\r\n").unwrap();
+        read_response(&mut s, false).unwrap()
+    };
+    let first = fetch();
+    assert_eq!((first.status, first.header("content-encoding"), first.body.len()), (200, None, page.len()));
+    assert_eq!(first.header("vary"), Some("Accept-Encoding"));
+    let started = Instant::now();
+    let coded = loop {
+        let r = fetch();
+        if r.header("content-encoding") == Some("br") {
+            break r;
+        }
+        assert_eq!(r.body.len(), page.len(), "until then, the file as it is");
+        assert!(started.elapsed() < Duration::from_secs(10), "never compressed");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(coded.body.len() < page.len() / 3, "{} bytes", coded.body.len());
+    assert_eq!(decode("br", &coded.body), page.as_bytes());
+    assert!(coded.header("etag").is_some_and(|e| e.starts_with("W/\"")));
+}
