@@ -206,6 +206,13 @@ impl Worker {
             let d = Duration::from_millis(100);
             timeout = Some(timeout.map_or(d, |t| t.min(d)));
         }
+        if !self.svc.zombies.is_empty() {
+            // A program whose exit had not been seen when its connection let
+            // it go (its output ended first): look again soon, not only at
+            // the next event, which on a quiet worker may be far away.
+            let d = Duration::from_millis(50);
+            timeout = Some(timeout.map_or(d, |t| t.min(d)));
+        }
         timeout
     }
 
