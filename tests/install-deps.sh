@@ -18,6 +18,8 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v certutil >/dev/null || need+=(libnss3-tools)
 # HTTPS tests (and CGI): a Python client using only the standard library's ssl.
 command -v python3 >/dev/null || need+=(python3)
+# HTTP/2 tests: nghttp, nghttp2's own client, speaks h2c and h2 with ALPN.
+command -v nghttp >/dev/null || need+=(nghttp2-client)
 # TLS scanners run against the HTTPS listener. testssl.sh is a bash script
 # that also needs hexdump (bsdextrautils), ps (procps) and its own openssl.
 command -v testssl >/dev/null || need+=(testssl.sh)

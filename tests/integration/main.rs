@@ -7,6 +7,7 @@ mod config;
 mod core;
 mod hostile;
 mod http2;
+mod http2_clients;
 mod https;
 mod static_files;
 mod tls_scanners;
