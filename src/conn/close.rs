@@ -30,7 +30,11 @@ impl Conn {
         // §6.1, RFC 9112 §9.8): closing at once would meet that alert with a
         // reset, so a TLS connection always takes the lingering close.
         let tls = self.io.session().is_some();
-        if !(self.linger_needed || unread || tls) || self.peer_closed {
+        if self.peer_closed {
+            self.io.close_notify();
+            return self.close_because("the client closed its side, and the last response is sent");
+        }
+        if !(self.linger_needed || unread || tls) {
             self.io.close_notify();
             return self.close_because("the last response said `Connection: close`, and it is sent");
         }
