@@ -96,3 +96,17 @@ pub use head::{EMPTY_HEADER, HeadParser, Header, Request, Status, Version};
 pub use limits::Limits;
 pub use method::Method;
 pub use response::{Response, ResponseBody, ResponseError, ResponseParser, ResponseTo};
+
+/// Helpers the decoders' table tests share.
+#[cfg(test)]
+pub(crate) mod test_cuts {
+    /// The cut points to try on an input of `len` bytes: all of them for a
+    /// short input; for a long one, every point in the first and last 300
+    /// bytes and every 997th between (each cut replays the whole input).
+    pub fn cut_points(len: usize) -> Vec<usize> {
+        if len <= 1000 {
+            return (0..=len).collect();
+        }
+        (0..=len).filter(|&c| c < 300 || c > len - 300 || c % 997 == 0).collect()
+    }
+}

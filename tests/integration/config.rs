@@ -102,12 +102,7 @@ pub(crate) fn echo_upstream() -> std::net::SocketAddr {
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
         for mut conn in listener.incoming().map_while(Result::ok) {
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).is_ok_and(|n| n == 1) {
-                head.push(byte[0]);
-            }
-            let head = String::from_utf8_lossy(&head).into_owned();
+            let head = read_head(&mut conn);
             let line = head.lines().next().unwrap_or_default();
             let host = head.lines().find_map(|l| l.strip_prefix("Host: ")).unwrap_or("-");
             let body = format!("{line}\nhost {host}\n");
@@ -116,6 +111,17 @@ pub(crate) fn echo_upstream() -> std::net::SocketAddr {
         }
     });
     addr
+}
+
+/// A request head as an upstream reads it, a byte at a time up to the
+/// blank line (the tests' upstreams answer one request per connection).
+fn read_head(conn: &mut std::net::TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).is_ok_and(|n| n == 1) {
+        head.push(byte[0]);
+    }
+    String::from_utf8_lossy(&head).into_owned()
 }
 
 /// The repository's own file at `rel`.

@@ -217,12 +217,7 @@ fn page_upstream(page: &'static str) -> std::net::SocketAddr {
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
         for mut conn in listener.incoming().map_while(Result::ok) {
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).is_ok_and(|n| n == 1) {
-                head.push(byte[0]);
-            }
-            let head = String::from_utf8_lossy(&head).into_owned();
+            let head = read_head(&mut conn);
             let path = head.split(' ').nth(1).unwrap_or_default().to_string();
             let fields = match path.as_str() {
                 "/png" => "Content-Type: image/png\r\n",

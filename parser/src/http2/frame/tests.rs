@@ -290,14 +290,7 @@ fn table() -> Vec<Case> {
     ]
 }
 
-/// The cut points to try: all of them for a short input; for a long one,
-/// every point in the first and last 300 bytes and every 997th between.
-fn cut_points(len: usize) -> Vec<usize> {
-    if len <= 1000 {
-        return (0..=len).collect();
-    }
-    (0..=len).filter(|&c| c < 300 || c > len - 300 || c % 997 == 0).collect()
-}
+use crate::test_cuts::cut_points;
 
 #[test]
 fn table_in_one_piece() {
