@@ -154,6 +154,8 @@ fn stream_states_identifiers_priority_errors_and_extensions() {
     let mut c = held_open(&server, true);
     c.send_frame(DATA, 0, 1, b"x");
     c.stream_error(1, &[STREAM_CLOSED], "§5.1 half-closed (remote): DATA");
+    c.send_frame(WINDOW_UPDATE, 0, 1, &10u32.to_be_bytes());
+    assert!(c.data_within(1, Duration::from_millis(300)).is_empty(), "§5.4.2 no DATA after the server's RST_STREAM");
     let mut c = held_open(&server, true);
     let b = c.get("/index.html");
     c.send_frame(HEADERS, END_STREAM | END_HEADERS, 1, &b);
