@@ -73,6 +73,17 @@ const RESETS_ALLOWED: u32 = 100;
 /// The largest window §6.9.1 allows.
 const MAX_WINDOW: i64 = (1 << 31) - 1;
 
+/// Streams wired reset lately, remembered so that the frames the client
+/// sent before it saw the RST_STREAM are ignored (§5.1, "closed"), not
+/// answered as errors. Older ones get STREAM_CLOSED, which is also allowed.
+const RESETS_REMEMBERED: usize = 64;
+
+/// Runs of stream ids the client skipped, remembered to tell a stream that
+/// never opened (§5.1.1: PROTOCOL_ERROR) from one that closed (§5.1:
+/// STREAM_CLOSED). Both end the connection; only the code differs, so a
+/// few are kept, not one per stream.
+const SKIPS_REMEMBERED: usize = 32;
+
 /// One HTTP/2 connection's state.
 #[derive(Debug)]
 pub struct Http2 {
@@ -110,6 +121,13 @@ pub struct Http2 {
     traced: usize,
     /// GOAWAY has been queued: no new streams, close once the rest is done.
     goaway: bool,
+    /// The client sent GOAWAY: close once the open streams are done. Kept
+    /// apart from `goaway`, so that a later error still sends ours (§5.4.1).
+    peer_goaway: bool,
+    /// The streams wired reset lately ([`RESETS_REMEMBERED`]).
+    reset_sent: VecDeque<u32>,
+    /// Runs of ids the client skipped, first and last ([`SKIPS_REMEMBERED`]).
+    skipped: VecDeque<(u32, u32)>,
     /// Close once `out` is sent (a connection error's GOAWAY).
     close_after_flush: bool,
     /// Responses sent whole, and streams the client reset before theirs
@@ -271,6 +289,9 @@ impl Http2 {
             sent: 0,
             traced: 0,
             goaway: false,
+            peer_goaway: false,
+            reset_sent: VecDeque::new(),
+            skipped: VecDeque::new(),
             close_after_flush: false,
             answered: 0,
             resets: 0,
@@ -281,10 +302,40 @@ impl Http2 {
         self.out.len() - self.sent
     }
 
-    /// Queue RST_STREAM and forget the stream (§5.4.2).
+    /// Queue RST_STREAM and forget the stream (§5.4.2): nothing more is
+    /// sent on it (§5.1, "closed").
     fn reset(&mut self, stream: u32, code: ErrorCode) {
         encode_rst_stream(&mut self.out, stream, code);
+        // (Its place in `ready`, if any, is skipped by `http2_data`.)
         self.streams.remove(&stream);
+        if self.reset_sent.len() == RESETS_REMEMBERED {
+            self.reset_sent.pop_front();
+        }
+        self.reset_sent.push_back(stream);
+    }
+
+    /// Wired reset this stream lately: what the client sent on it before
+    /// it knew is ignored (§5.1, "closed").
+    fn reset_lately(&self, stream: u32) -> bool {
+        self.reset_sent.contains(&stream)
+    }
+
+    /// A HEADERS opens `stream`: the ids it skips are closed without ever
+    /// having been open (§5.1.1).
+    fn open_stream(&mut self, stream: u32) {
+        let next = if self.last_stream == 0 { 1 } else { self.last_stream + 2 };
+        if stream > next {
+            if self.skipped.len() == SKIPS_REMEMBERED {
+                self.skipped.pop_front();
+            }
+            self.skipped.push_back((next, stream - 2));
+        }
+        self.last_stream = stream;
+    }
+
+    /// The client skipped this id, as far as we remember.
+    fn never_opened(&self, stream: u32) -> bool {
+        self.skipped.iter().any(|&(first, last)| (first..=last).contains(&stream))
     }
 
     /// Queue GOAWAY naming the last stream we will answer (§6.8).
@@ -370,7 +421,7 @@ impl Conn {
                 Err(_) => return self.close_because("a write failed: the client went away"),
             }
             let flushed = h2.pending() == 0;
-            if flushed && (h2.close_after_flush || (h2.goaway && h2.streams.is_empty())) {
+            if flushed && (h2.close_after_flush || ((h2.goaway || h2.peer_goaway) && h2.streams.is_empty())) {
                 return self.close_because("HTTP/2: GOAWAY sent and every stream done");
             }
             if !progress {
@@ -570,8 +621,8 @@ impl Conn {
                 }
             }
             Payload::GoAway { .. } => {
-                // The client will open no more streams; the open ones finish.
-                h2.goaway = true;
+                // The client is leaving (§6.8): the open streams finish.
+                h2.peer_goaway = true;
             }
             Payload::PushPromise { .. } => {
                 return Err(conn_error(ErrorCode::ProtocolError, "PUSH_PROMISE from a client (RFC 9113 §8.4)"));
@@ -593,6 +644,7 @@ impl Conn {
                     h2.recv_window += n;
                 }
                 let idle = h2.idle(id);
+                let reset_lately = h2.reset_lately(id);
                 match h2.streams.get_mut(&id) {
                     Some(st) if !st.remote_closed => {
                         st.received += data.len() as u64;
@@ -611,8 +663,12 @@ impl Conn {
                     _ if idle => {
                         return Err(conn_error(ErrorCode::ProtocolError, "DATA on an idle stream (RFC 9113 §6.1)"));
                     }
-                    // §5.1: DATA on a closed (or half-closed remote) stream.
-                    _ => encode_rst_stream(&mut h2.out, id, ErrorCode::StreamClosed),
+                    // §5.1: sent before the client saw our RST_STREAM.
+                    None if reset_lately => {}
+                    // §5.1: DATA on a half-closed (remote) stream ends it.
+                    Some(_) => h2.reset(id, ErrorCode::StreamClosed),
+                    // §5.1: on a closed stream there is nothing to end.
+                    None => encode_rst_stream(&mut h2.out, id, ErrorCode::StreamClosed),
                 }
             }
             Payload::Headers { fragment, end_stream, end_headers } => {
@@ -651,8 +707,11 @@ impl Conn {
         };
         h2.block.clear();
         if let Some(st) = h2.streams.get_mut(&id) {
-            // Trailers (§8.1): must end the stream.
-            if st.remote_closed || !h2.block_end_stream {
+            if st.remote_closed {
+                // §5.1: the client ended this stream already.
+                h2.reset(id, ErrorCode::StreamClosed);
+            } else if let Err(why) = trailers(&fields, h2.block_end_stream, st) {
+                self.trace_fmt(svc, format_args!("h2: stream {id} malformed trailers: {why}"));
                 h2.reset(id, ErrorCode::ProtocolError);
             } else {
                 st.remote_closed = true;
@@ -666,16 +725,23 @@ impl Conn {
             return Err(conn_error(ErrorCode::ProtocolError, "a client stream with an even id (RFC 9113 §5.1.1)"));
         }
         if !h2.idle(id) {
+            if h2.reset_lately(id) {
+                // §5.1: trailers sent before the client saw our RST_STREAM.
+                return Ok(());
+            }
+            if h2.never_opened(id) {
+                return Err(conn_error(ErrorCode::ProtocolError, "a stream id below the last one (RFC 9113 §5.1.1)"));
+            }
             return Err(conn_error(ErrorCode::StreamClosed, "HEADERS on a closed stream (RFC 9113 §5.1)"));
         }
-        h2.last_stream = id;
+        h2.open_stream(id);
         if h2.goaway {
             // After GOAWAY new streams are ignored (§6.8).
             return Ok(());
         }
         if h2.streams.len() >= MAX_CONCURRENT_STREAMS as usize {
             // §5.1.2: refused, so the client may retry it.
-            encode_rst_stream(&mut h2.out, id, ErrorCode::RefusedStream);
+            h2.reset(id, ErrorCode::RefusedStream);
             return Ok(());
         }
         self.http2_request(svc, h2, id, &fields);
@@ -691,7 +757,7 @@ impl Conn {
             Err(why) => {
                 // §8.1.1: a malformed request is a stream error.
                 self.trace_fmt(svc, format_args!("h2: stream {id} malformed: {why}"));
-                encode_rst_stream(&mut h2.out, id, ErrorCode::ProtocolError);
+                h2.reset(id, ErrorCode::ProtocolError);
                 return;
             }
         };
@@ -740,7 +806,7 @@ impl Conn {
                         svc,
                         format_args!("h2: stream {id}: answered over HTTP/1.1 only: HTTP_1_1_REQUIRED"),
                     );
-                    encode_rst_stream(&mut h2.out, id, ErrorCode::Http11Required);
+                    h2.reset(id, ErrorCode::Http11Required);
                     return;
                 }
             }
@@ -781,7 +847,7 @@ impl Conn {
             h2.answered += 1;
             if !end_stream {
                 // §8.1: the response is complete; the client need send no more.
-                encode_rst_stream(&mut h2.out, id, ErrorCode::NoError);
+                h2.reset(id, ErrorCode::NoError);
             }
             return;
         }
@@ -854,14 +920,7 @@ pub fn request_view<'f, 'h>(
     for f in fields {
         let name = f.name.as_slice();
         let value = f.value.as_slice();
-        // §8.2.1: no NUL, CR or LF anywhere in a value, nor whitespace at
-        // its ends.
-        if value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n')
-            || value.first().is_some_and(|b| *b == b' ' || *b == b'\t')
-            || value.last().is_some_and(|b| *b == b' ' || *b == b'\t')
-        {
-            return Err("a field value with NUL, CR, LF or surrounding whitespace (RFC 9113 §8.2.1)");
-        }
+        check_value(value)?;
         if let Some(pseudo) = name.strip_prefix(b":") {
             // §8.3: pseudo-headers first, each once, only the request ones.
             if regular {
@@ -880,16 +939,7 @@ pub fn request_view<'f, 'h>(
             continue;
         }
         regular = true;
-        // §8.2: names are lower case tokens.
-        if name.is_empty() || !name.iter().all(|&b| is_token(b) && !b.is_ascii_uppercase()) {
-            return Err("a field name not a lower-case token (RFC 9113 §8.2)");
-        }
-        // §8.2.2: connection-specific fields are malformed; TE only "trailers".
-        if matches!(name, b"connection" | b"keep-alive" | b"proxy-connection" | b"transfer-encoding" | b"upgrade")
-            || (name == b"te" && value != b"trailers")
-        {
-            return Err("a connection-specific field (RFC 9113 §8.2.2)");
-        }
+        check_regular(name, value)?;
         if name == b"host" {
             host = Some(value);
         }
@@ -934,6 +984,9 @@ pub fn request_view<'f, 'h>(
     {
         return Err(":authority and Host differ (RFC 9113 §8.3.1)");
     }
+    if end_stream && length.is_some_and(|n| n != 0) {
+        return Err("a content-length but no DATA (RFC 9113 §8.1.1)");
+    }
     let body = if end_stream {
         ReqBody::None
     } else {
@@ -957,6 +1010,52 @@ pub fn request_view<'f, 'h>(
         upgrade: None,
         host: authority.or(host),
     })
+}
+
+/// Check a trailer section (§8.1): it ends the stream, holds no
+/// pseudo-header, obeys §8.2 like any field, and the DATA before it add up
+/// to the request's content-length (§8.1.1).
+fn trailers(fields: &[OwnedField], end_stream: bool, st: &Stream) -> Result<(), &'static str> {
+    if !end_stream {
+        return Err("trailers without END_STREAM (RFC 9113 §8.1)");
+    }
+    for f in fields {
+        check_value(&f.value)?;
+        if f.name.starts_with(b":") {
+            return Err("a pseudo-header in trailers (RFC 9113 §8.1)");
+        }
+        check_regular(&f.name, &f.value)?;
+    }
+    if st.expected.is_some_and(|e| e != st.received) {
+        return Err("content-length differs from the DATA received (RFC 9113 §8.1.1)");
+    }
+    Ok(())
+}
+
+/// §8.2.1: no NUL, CR or LF anywhere in a value, nor whitespace at its ends.
+fn check_value(value: &[u8]) -> Result<(), &'static str> {
+    if value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n')
+        || value.first().is_some_and(|b| *b == b' ' || *b == b'\t')
+        || value.last().is_some_and(|b| *b == b' ' || *b == b'\t')
+    {
+        return Err("a field value with NUL, CR, LF or surrounding whitespace (RFC 9113 §8.2.1)");
+    }
+    Ok(())
+}
+
+/// A regular (not pseudo) field's name, by §8.2 and §8.2.2.
+fn check_regular(name: &[u8], value: &[u8]) -> Result<(), &'static str> {
+    // §8.2: names are lower case tokens.
+    if name.is_empty() || !name.iter().all(|&b| is_token(b) && !b.is_ascii_uppercase()) {
+        return Err("a field name not a lower-case token (RFC 9113 §8.2)");
+    }
+    // §8.2.2: connection-specific fields are malformed; TE only "trailers".
+    if matches!(name, b"connection" | b"keep-alive" | b"proxy-connection" | b"transfer-encoding" | b"upgrade")
+        || (name == b"te" && value != b"trailers")
+    {
+        return Err("a connection-specific field (RFC 9113 §8.2.2)");
+    }
+    Ok(())
 }
 
 /// RFC 9110 §5.6.2's tchar.

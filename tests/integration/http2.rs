@@ -3,7 +3,8 @@
 //! implementation, many streams on one connection under tight flow-control
 //! windows), and raw frames written by the test for the rules and the
 //! known attacks: each sends exactly the bytes it means to and checks the
-//! GOAWAY or RST_STREAM code the RFC requires.
+//! GOAWAY or RST_STREAM code the RFC requires. The submodules are a
+//! conformance suite in h2spec's order, one case per rule.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -13,6 +14,13 @@ use std::time::{Duration, Instant};
 use wired_parser::http2::hpack::Encoder;
 
 use crate::common::*;
+
+// The conformance suite, after h2spec's sections (no h2spec on this machine).
+mod conformance;
+mod frame_types;
+mod limits;
+mod semantics;
+mod wire;
 
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
