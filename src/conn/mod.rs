@@ -94,7 +94,7 @@ pub enum Phase {
     Upstream,
     /// After a 101: WebSocket frames both ways (`websocket/`).
     WebSocket,
-    /// HTTP/2: frames both ways, many requests at once (`http2.rs`).
+    /// HTTP/2: frames both ways, many requests at once (`http2/`).
     Http2,
     /// Write side shut; dropping whatever the client still sends, briefly
     /// (`drained`: bytes dropped so far).

@@ -37,7 +37,7 @@ fn the_101st_concurrent_stream_is_refused_and_the_others_go_on() {
 
 /// Write `unit` again and again without reading, until the server stops
 /// taking it; then read every answer. The server stops reading while its
-/// own answers wait (src/conn/http2.rs `HIGH_WATER`), so what it accepts
+/// own answers wait (`src/conn/http2/mod.rs::HIGH_WATER`), so what it accepts
 /// is bounded by the sockets' buffers, and its memory does not grow.
 fn flood(server: &Server, unit: &[u8], answer: u8, case: &str) {
     let mut c = H2::open(server);

@@ -1,0 +1,400 @@
+//! HTTP/2 (RFC 9113) on one connection: many requests at once, each a
+//! stream, over the same transport as HTTP/1.1.
+//!
+//! A connection becomes HTTP/2 in one of two ways (`--http2`): on TLS, when
+//! the client and wired agreed on `h2` by ALPN during the handshake (§3.2);
+//! on a plain listener, when the client's first bytes are the connection
+//! preface, `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`, which is how a client with
+//! prior knowledge starts (§3.3; `curl --http2-prior-knowledge`, h2load).
+//! Either way the client's preface comes first, then frames both ways.
+//!
+//! What this phase does with them, in the order a request meets it:
+//!
+//! 1. Bytes are read into the connection's input buffer and cut into frames
+//!    by `wired_parser::http2::FrameDecoder`, which checks every rule one
+//!    frame can break.
+//! 2. A HEADERS frame (and its CONTINUATIONs) opens a stream; its field
+//!    block is decoded by HPACK (`wired_parser::http2::hpack::Decoder`),
+//!    checked by the rules of §8.2–8.3 ([`request_view`]), and handed to the
+//!    same handlers HTTP/1.1 uses, as a `wired_parser::Request` of version
+//!    `Http2`. A handler's `Reply` comes back; its fields are the ones an
+//!    HTTP/1.1 response would carry (`write.rs::response_fields`), encoded by
+//!    HPACK into HEADERS, and its body is queued for DATA frames.
+//! 3. DATA goes out as the flow-control windows allow (§5.2, §6.9): the
+//!    connection's and each stream's, opened by the client's WINDOW_UPDATE
+//!    frames. Streams with data take turns, a frame each, so one large file
+//!    does not hold back a page's small ones. File bodies are read in
+//!    frame-sized pieces (`pread`) only when a frame can be sent, so a
+//!    client that never opens its window costs no more than the buffer it
+//!    has not read.
+//! 4. SETTINGS, PING, WINDOW_UPDATE, RST_STREAM and GOAWAY are answered or
+//!    applied as they come (§6).
+//!
+//! Requests for CGI, FastCGI, a proxied application or a WebSocket are not
+//! carried over HTTP/2 yet: their streams are reset with HTTP_1_1_REQUIRED
+//! (§7), which tells a client (curl, browsers) to send that request again
+//! over HTTP/1.1.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::ErrorKind;
+
+use wired_parser::http2::hpack::{self};
+use wired_parser::http2::{
+    self as h2, Decoded, ErrorCode, FrameDecoder, Setting, SettingId, encode_goaway, encode_rst_stream, encode_settings,
+};
+
+use super::{Conn, Phase, Step};
+use crate::services::Services;
+
+mod frames;
+mod request;
+mod send;
+
+use send::Cursor;
+
+/// Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS,
+/// §6.5.2): beyond it a new stream is refused (§5.1.2). 100 is the value
+/// RFC 9113 recommends as a minimum and what nginx and h2o announce.
+const MAX_CONCURRENT_STREAMS: u32 = 100;
+
+/// Frames queued but not yet sent, in bytes, above which the connection
+/// stops reading: a client that sends requests or PINGs without reading
+/// the answers is slowed by TCP, not buffered for (§10.5).
+const HIGH_WATER: usize = 256 * 1024;
+
+/// The largest DATA payload sent: the frame size every peer accepts
+/// (§4.2); larger frames would need the peer's SETTINGS_MAX_FRAME_SIZE and
+/// save little.
+const DATA_FRAME: usize = 16 * 1024;
+
+/// Streams the client may reset for each request it lets finish before
+/// the connection is closed: the "rapid reset" attack (CVE-2023-44487)
+/// opens and cancels streams to make a server start work it never sends.
+const RESETS_ALLOWED: u32 = 100;
+
+/// The largest window §6.9.1 allows.
+const MAX_WINDOW: i64 = (1 << 31) - 1;
+
+/// Streams wired reset lately, remembered so that the frames the client
+/// sent before it saw the RST_STREAM are ignored (§5.1, "closed"), not
+/// answered as errors. Older ones get STREAM_CLOSED, which is also allowed.
+const RESETS_REMEMBERED: usize = 64;
+
+/// Runs of stream ids the client skipped, remembered to tell a stream that
+/// never opened (§5.1.1: PROTOCOL_ERROR) from one that closed (§5.1:
+/// STREAM_CLOSED). Both end the connection; only the code differs, so a
+/// few are kept, not one per stream.
+const SKIPS_REMEMBERED: usize = 32;
+
+/// One HTTP/2 connection's state.
+#[derive(Debug)]
+pub struct Http2 {
+    frames: FrameDecoder,
+    hpack_in: hpack::Decoder,
+    hpack_out: hpack::Encoder,
+    /// The client's 24-byte preface has been read.
+    preface_read: bool,
+    /// The first frame after it, which must be SETTINGS (§3.4), has come.
+    settings_seen: bool,
+    /// The field block being gathered from HEADERS and CONTINUATION frames,
+    /// its stream, and whether its HEADERS had END_STREAM.
+    block: Vec<u8>,
+    block_stream: u32,
+    block_end_stream: bool,
+    /// Open streams by id.
+    streams: BTreeMap<u32, Stream>,
+    /// Streams with DATA to send, in turn.
+    ready: VecDeque<u32>,
+    /// The highest stream id the client has opened (§5.1.1: ids only grow).
+    last_stream: u32,
+    /// The client's SETTINGS_INITIAL_WINDOW_SIZE, for new streams.
+    peer_initial_window: i64,
+    /// The client's SETTINGS_MAX_FRAME_SIZE.
+    peer_max_frame: u32,
+    /// The connection's send window (§6.9.1).
+    send_window: i64,
+    /// How much more the client may send on the connection before we
+    /// replenish it.
+    recv_window: i64,
+    /// Frames to send, how much of them has gone, and how much `--trace`
+    /// has shown.
+    out: Vec<u8>,
+    sent: usize,
+    traced: usize,
+    /// GOAWAY has been queued: no new streams, close once the rest is done.
+    goaway: bool,
+    /// The client sent GOAWAY: close once the open streams are done. Kept
+    /// apart from `goaway`, so that a later error still sends ours (§5.4.1).
+    peer_goaway: bool,
+    /// The streams wired reset lately ([`RESETS_REMEMBERED`]).
+    reset_sent: VecDeque<u32>,
+    /// Runs of ids the client skipped, first and last ([`SKIPS_REMEMBERED`]).
+    skipped: VecDeque<(u32, u32)>,
+    /// Close once `out` is sent (a connection error's GOAWAY).
+    close_after_flush: bool,
+    /// Responses sent whole, and streams the client reset before theirs
+    /// was (the rapid-reset count).
+    answered: u32,
+    resets: u32,
+}
+
+/// One stream (§5.1): open, or half-closed (remote) once the client's
+/// END_STREAM came.
+#[derive(Debug)]
+struct Stream {
+    /// Its send window (§6.9.1): the client's initial window, moved by its
+    /// WINDOW_UPDATEs and by SETTINGS changes (§6.9.2).
+    window: i64,
+    /// The response body still to send, if any.
+    body: Option<Cursor>,
+    /// In `ready`.
+    queued: bool,
+    /// The client has sent END_STREAM.
+    remote_closed: bool,
+    /// The request's content-length, and the DATA received (§8.1.1).
+    expected: Option<u64>,
+    received: u64,
+}
+
+/// Why the connection ends with a GOAWAY (a connection error, §5.4.1).
+struct ConnError {
+    code: ErrorCode,
+    why: String,
+}
+
+fn conn_error(code: ErrorCode, why: impl Into<String>) -> ConnError {
+    ConnError { code, why: why.into() }
+}
+
+impl Http2 {
+    /// A connection whose client has not yet sent its preface; our
+    /// SETTINGS are queued, to go out first (§3.4: the server's preface).
+    pub fn new(max_header_list: usize) -> Box<Http2> {
+        let mut out = Vec::with_capacity(4096);
+        encode_settings(
+            &mut out,
+            &[
+                Setting { id: SettingId::MaxConcurrentStreams, value: MAX_CONCURRENT_STREAMS },
+                Setting { id: SettingId::MaxHeaderListSize, value: u32::try_from(max_header_list).unwrap_or(u32::MAX) },
+                // §8.4: a server may not push unless allowed; we never do,
+                // and say so for clients that look.
+                Setting { id: SettingId::EnablePush, value: 0 },
+            ],
+        );
+        let mut hpack_in = hpack::Decoder::new();
+        hpack_in.set_max_header_list_size(u32::try_from(max_header_list).unwrap_or(u32::MAX));
+        Box::new(Http2 {
+            frames: FrameDecoder::new(),
+            hpack_in,
+            hpack_out: hpack::Encoder::new(),
+            preface_read: false,
+            settings_seen: false,
+            block: Vec::new(),
+            block_stream: 0,
+            block_end_stream: false,
+            streams: BTreeMap::new(),
+            ready: VecDeque::new(),
+            last_stream: 0,
+            peer_initial_window: i64::from(h2::settings::DEFAULT_WINDOW_SIZE),
+            peer_max_frame: h2::settings::MIN_MAX_FRAME_SIZE,
+            send_window: i64::from(h2::settings::DEFAULT_WINDOW_SIZE),
+            recv_window: i64::from(h2::settings::DEFAULT_WINDOW_SIZE),
+            out,
+            sent: 0,
+            traced: 0,
+            goaway: false,
+            peer_goaway: false,
+            reset_sent: VecDeque::new(),
+            skipped: VecDeque::new(),
+            close_after_flush: false,
+            answered: 0,
+            resets: 0,
+        })
+    }
+
+    fn pending(&self) -> usize {
+        self.out.len() - self.sent
+    }
+
+    /// Queue RST_STREAM and forget the stream (§5.4.2): nothing more is
+    /// sent on it (§5.1, "closed").
+    fn reset(&mut self, stream: u32, code: ErrorCode) {
+        encode_rst_stream(&mut self.out, stream, code);
+        // (Its place in `ready`, if any, is skipped by `http2_data`.)
+        self.streams.remove(&stream);
+        if self.reset_sent.len() == RESETS_REMEMBERED {
+            self.reset_sent.pop_front();
+        }
+        self.reset_sent.push_back(stream);
+    }
+
+    /// Wired reset this stream lately: what the client sent on it before
+    /// it knew is ignored (§5.1, "closed").
+    fn reset_lately(&self, stream: u32) -> bool {
+        self.reset_sent.contains(&stream)
+    }
+
+    /// A HEADERS opens `stream`: the ids it skips are closed without ever
+    /// having been open (§5.1.1).
+    fn open_stream(&mut self, stream: u32) {
+        let next = if self.last_stream == 0 { 1 } else { self.last_stream + 2 };
+        if stream > next {
+            if self.skipped.len() == SKIPS_REMEMBERED {
+                self.skipped.pop_front();
+            }
+            self.skipped.push_back((next, stream - 2));
+        }
+        self.last_stream = stream;
+    }
+
+    /// The client skipped this id, as far as we remember.
+    fn never_opened(&self, stream: u32) -> bool {
+        self.skipped.iter().any(|&(first, last)| (first..=last).contains(&stream))
+    }
+
+    /// Queue GOAWAY naming the last stream we will answer (§6.8).
+    fn go_away(&mut self, code: ErrorCode, debug: &str) {
+        if !self.goaway {
+            self.goaway = true;
+            encode_goaway(&mut self.out, self.last_stream, code, debug.as_bytes());
+        }
+    }
+
+    /// The stream is idle: never opened (§5.1), so a frame on it other
+    /// than HEADERS or PRIORITY is a connection error.
+    fn idle(&self, stream: u32) -> bool {
+        stream > self.last_stream
+    }
+}
+
+impl Conn {
+    /// Become an HTTP/2 connection: by ALPN `h2`, or because the client's
+    /// first bytes are the preface (still in the input buffer).
+    pub(super) fn start_http2(&mut self, slot: usize, svc: &mut Services) -> Step {
+        self.trace_note(svc, "HTTP/2: the client speaks h2 (RFC 9113 §3); our SETTINGS go first");
+        self.h2 = Some(Http2::new(svc.config.limits.max_head_bytes));
+        self.phase = Phase::Http2;
+        self.nodelay();
+        self.set_deadline(slot, svc, svc.config.head_timeout);
+        Step::Continue
+    }
+
+    /// Whether this connection speaks HTTP/2.
+    pub fn is_http2(&self) -> bool {
+        matches!(self.phase, Phase::Http2)
+    }
+
+    /// The server is stopping: GOAWAY with the last stream it will answer
+    /// (§6.8), so the client sends nothing more here and retries elsewhere.
+    pub(super) fn http2_going_away(&mut self) {
+        if let Some(h2) = self.h2.as_mut() {
+            h2.go_away(ErrorCode::NoError, "server shutting down");
+        }
+    }
+
+    /// The phase function: read and answer frames, send what the windows
+    /// allow, until the socket would block both ways.
+    pub(super) fn run_http2(&mut self, slot: usize, svc: &mut Services) -> Step {
+        let Some(mut h2) = self.h2.take() else { return self.close_because("HTTP/2 state lost") };
+        let step = self.http2_turn(slot, svc, &mut h2);
+        self.h2 = Some(h2);
+        step
+    }
+
+    fn http2_turn(&mut self, slot: usize, svc: &mut Services, h2: &mut Http2) -> Step {
+        if svc.draining {
+            h2.go_away(ErrorCode::NoError, "server shutting down");
+        }
+        for _ in 0..64 {
+            let mut progress = false;
+            // Read while there is room to answer.
+            if h2.pending() < HIGH_WATER && !h2.close_after_flush {
+                match self.fill(svc) {
+                    Ok(0) => return self.close_because("the client closed the HTTP/2 connection"),
+                    Ok(_) => progress = true,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == ErrorKind::Interrupted => progress = true,
+                    Err(e) if e.kind() == ErrorKind::OutOfMemory => {}
+                    Err(_) => return self.close_because("recvfrom() failed: the connection was reset"),
+                }
+            }
+            if let Err(e) = self.http2_frames(svc, h2) {
+                log::debug!("HTTP/2 connection error {}: {}", e.code.name(), e.why);
+                self.trace_fmt(svc, format_args!("HTTP/2 connection error {}: {}", e.code.name(), e.why));
+                h2.go_away(e.code, &e.why);
+                h2.close_after_flush = true;
+            }
+            self.http2_data(h2);
+            if svc.trace.is_some() {
+                self.trace_http2_out(svc, h2);
+            }
+            match self.http2_flush(h2) {
+                Ok(n) if n > 0 => progress = true,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(_) => return self.close_because("a write failed: the client went away"),
+            }
+            let flushed = h2.pending() == 0;
+            if flushed && (h2.close_after_flush || ((h2.goaway || h2.peer_goaway) && h2.streams.is_empty())) {
+                return self.close_because("HTTP/2: GOAWAY sent and every stream done");
+            }
+            if !progress {
+                // Waiting: for the client to read (or open a window), or
+                // for its next request.
+                if !flushed || !h2.streams.is_empty() {
+                    self.set_deadline(slot, svc, svc.config.send_timeout);
+                } else {
+                    self.set_deadline(slot, svc, svc.config.keepalive_timeout);
+                }
+                self.release_idle_buffers(svc);
+                return Step::Wait;
+            }
+        }
+        Step::Yield
+    }
+
+    /// Send queued frames until done or the socket is full.
+    fn http2_flush(&mut self, h2: &mut Http2) -> std::io::Result<usize> {
+        let mut total = 0;
+        while h2.sent < h2.out.len() {
+            let n = self.io.send(h2.out.get(h2.sent..).unwrap_or_default(), false)?;
+            if n == 0 {
+                break;
+            }
+            h2.sent += n;
+            total += n;
+        }
+        // (`--trace` has shown every queued frame before this flush.)
+        if h2.sent == h2.out.len() {
+            h2.out.clear();
+            h2.sent = 0;
+            h2.traced = 0;
+        }
+        if !self.io.flush()? {
+            return Err(ErrorKind::WouldBlock.into());
+        }
+        Ok(total)
+    }
+
+    /// `--trace`: one line for each frame queued since the last call.
+    fn trace_http2_out(&mut self, svc: &mut Services, h2: &mut Http2) {
+        let mut reader = FrameDecoder::new();
+        reader.set_max_frame_size(h2::settings::MAX_MAX_FRAME_SIZE);
+        while let Some(rest) = h2.out.get(h2.traced..).filter(|r| !r.is_empty()) {
+            match reader.decode(rest) {
+                Ok(Decoded::Frame { frame, consumed }) => {
+                    self.trace_fmt(svc, format_args!("h2 send: {frame}"));
+                    h2.traced += consumed;
+                }
+                _ => {
+                    // Not a whole frame by itself (a CONTINUATION is read
+                    // only after its HEADERS): counted, not shown.
+                    let len = rest
+                        .get(..3)
+                        .map_or(0, |l| (usize::from(l[0]) << 16) | (usize::from(l[1]) << 8) | usize::from(l[2]));
+                    h2.traced = (h2.traced + h2::HEADER_LEN + len).min(h2.out.len());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! A stream's request: its fields checked (RFC 9113 §8.2–8.3), handed to
+//! the handlers as a `wired_parser::Request`, and the answer's head encoded.
+
+use wired_parser::http2::hpack::OwnedField;
+use wired_parser::http2::{ErrorCode, encode_field_block};
+use wired_parser::{Body as ReqBody, EMPTY_HEADER, Header, Method, Request, Version};
+
+use super::*;
+use crate::conn::Conn;
+use crate::handler::Action;
+use crate::services::Services;
+
+impl Conn {
+    /// Answer a request.
+    pub(super) fn http2_request(&mut self, svc: &mut Services, h2: &mut Http2, id: u32, fields: &[OwnedField]) {
+        let end_stream = h2.block_end_stream;
+        let mut headers = [EMPTY_HEADER; crate::conn::HEADER_SLOTS];
+        let req = match request_view(fields, &mut headers, end_stream) {
+            Ok(r) => r,
+            Err(why) => {
+                // §8.1.1: a malformed request is a stream error.
+                self.trace_fmt(svc, format_args!("h2: stream {id} malformed: {why}"));
+                h2.reset(id, ErrorCode::ProtocolError);
+                return;
+            }
+        };
+        self.requests += 1;
+        let expected = match req.body {
+            ReqBody::Length(n) => Some(n),
+            _ => None,
+        };
+        let stream = Stream {
+            window: h2.peer_initial_window,
+            body: None,
+            queued: false,
+            remote_closed: end_stream,
+            expected,
+            received: 0,
+        };
+        if svc.trace.is_some() {
+            self.trace_fmt(svc, format_args!("h2: stream {id}: {} {}", req.method.as_str(), req.target));
+            for f in fields {
+                let (name, value) = (String::from_utf8_lossy(&f.name), String::from_utf8_lossy(&f.value));
+                let never = if f.never_indexed { "  (never indexed, RFC 7541 §6.2.3)" } else { "" };
+                self.trace_fmt(svc, format_args!("    | {name}: {value}{never}"));
+            }
+        }
+        let head_only = req.method == Method::Head;
+        let (reply, applied) = if req.method == Method::Connect {
+            // No tunnels here (RFC 9113 §8.5).
+            (svc.handlers.error_reply(405), None)
+        } else if let ReqBody::Length(n) = req.body
+            && n > svc.config.max_body_bytes
+        {
+            // RFC 9110 §15.5.14.
+            (svc.handlers.error_reply(413), None)
+        } else if svc.config.redirect_https
+            && self.io.session().is_none()
+            && let Some(port) = svc.config.listen_tls.first().map(|a| a.port())
+        {
+            (svc.handlers.redirect_https(&req, self.local, port), None)
+        } else {
+            let d = svc.handlers.dispatch(&req, svc.clock.secs(), self.peer, self.local);
+            match d.action {
+                Action::Reply(reply) => (reply, d.applied),
+                _ => {
+                    // Not yet over HTTP/2: the client asks again over HTTP/1.1 (§7).
+                    self.trace_fmt(
+                        svc,
+                        format_args!("h2: stream {id}: answered over HTTP/1.1 only: HTTP_1_1_REQUIRED"),
+                    );
+                    h2.reset(id, ErrorCode::Http11Required);
+                    return;
+                }
+            }
+        };
+        let status = reply.status;
+        let no_body = crate::response::bodiless(status, head_only);
+        let len = reply.body.len();
+        self.log_access(svc, &req, status, if no_body { 0 } else { len });
+        // The fields an HTTP/1.1 response would carry, as HPACK wants them:
+        // lower-case names (§8.2), no connection-specific ones (§8.2.2).
+        let mut lines = std::mem::take(&mut svc.head);
+        lines.clear();
+        crate::conn::write::response_fields(svc, applied.as_deref(), self.io.session().is_some(), status, &mut lines);
+        let mut list: Vec<(Vec<u8>, Vec<u8>)> = vec![(b":status".to_vec(), status.to_string().into_bytes())];
+        for (name, value) in crate::response::field_lines(&lines) {
+            let lower = name.to_ascii_lowercase();
+            if matches!(
+                lower.as_slice(),
+                b"connection" | b"keep-alive" | b"proxy-connection" | b"transfer-encoding" | b"upgrade"
+            ) {
+                continue;
+            }
+            list.push((lower, value.to_vec()));
+        }
+        svc.head = lines;
+        if !(status < 200 || status == 204 || status == 304) {
+            // RFC 9110 §8.6, as for HTTP/1.1.
+            list.push((b"content-length".to_vec(), len.to_string().into_bytes()));
+        }
+        let mut block = Vec::with_capacity(256);
+        h2.hpack_out.encode(list.iter().map(|(n, v)| (n.as_slice(), v.as_slice())), &mut block);
+        let ends = no_body || len == 0;
+        encode_field_block(&mut h2.out, id, &block, ends, h2.peer_max_frame);
+        if svc.trace.is_some() {
+            self.trace_fmt(svc, format_args!("h2: stream {id}: {status}, HEADERS of {} bytes (HPACK)", block.len()));
+        }
+        if ends {
+            h2.answered += 1;
+            if !end_stream {
+                // §8.1: the response is complete; the client need send no more.
+                h2.reset(id, ErrorCode::NoError);
+            }
+            return;
+        }
+        let mut stream = stream;
+        stream.body = Some(Cursor::new(reply.body));
+        stream.queued = true;
+        h2.streams.insert(id, stream);
+        h2.ready.push_back(id);
+    }
+}
+
+/// Check a request's fields by RFC 9113 §8.2–8.3 and make the request
+/// view the handlers take. `end_stream`: the HEADERS frame ended the
+/// stream (no body).
+pub fn request_view<'f, 'h>(
+    fields: &'f [OwnedField],
+    headers: &'h mut [Header<'f>],
+    end_stream: bool,
+) -> Result<Request<'f, 'h>, &'static str> {
+    let (mut method, mut scheme, mut path, mut authority) = (None, None, None, None);
+    let mut regular = false;
+    let mut count = 0;
+    let mut host = None;
+    let mut length = None;
+    for f in fields {
+        let name = f.name.as_slice();
+        let value = f.value.as_slice();
+        check_value(value)?;
+        if let Some(pseudo) = name.strip_prefix(b":") {
+            // §8.3: pseudo-headers first, each once, only the request ones.
+            if regular {
+                return Err("a pseudo-header after a regular field (RFC 9113 §8.3)");
+            }
+            let slot = match pseudo {
+                b"method" => &mut method,
+                b"scheme" => &mut scheme,
+                b"path" => &mut path,
+                b"authority" => &mut authority,
+                _ => return Err("an unknown or response pseudo-header (RFC 9113 §8.3)"),
+            };
+            if slot.replace(value).is_some() {
+                return Err("a pseudo-header twice (RFC 9113 §8.3)");
+            }
+            continue;
+        }
+        regular = true;
+        check_regular(name, value)?;
+        if name == b"host" {
+            host = Some(value);
+        }
+        if name == b"content-length" {
+            let n = std::str::from_utf8(value).ok().and_then(|v| v.parse::<u64>().ok());
+            match (n, length) {
+                (Some(n), None) => length = Some(n),
+                (Some(n), Some(m)) if n == m => {}
+                _ => return Err("an invalid content-length (RFC 9110 §8.6)"),
+            }
+        }
+        let name = std::str::from_utf8(name).map_err(|_| "a field name not a token")?;
+        let Some(slot) = headers.get_mut(count) else { return Err("too many fields") };
+        *slot = Header { name, value };
+        count += 1;
+    }
+    let method = method.ok_or("no :method (RFC 9113 §8.3.1)")?;
+    let method = Method::from_token(std::str::from_utf8(method).map_err(|_| "a :method not a token")?);
+    let target = if method == Method::Connect {
+        // §8.5: CONNECT names only an authority.
+        if scheme.is_some() || path.is_some() {
+            return Err("CONNECT with :scheme or :path (RFC 9113 §8.5)");
+        }
+        authority.ok_or("CONNECT without :authority (RFC 9113 §8.5)")?
+    } else {
+        if scheme.is_none() {
+            return Err("no :scheme (RFC 9113 §8.3.1)");
+        }
+        let p = path.ok_or("no :path (RFC 9113 §8.3.1)")?;
+        if p.is_empty() {
+            return Err("an empty :path (RFC 9113 §8.3.1)");
+        }
+        p
+    };
+    if !target.iter().all(|&b| b.is_ascii_graphic()) {
+        return Err("a :path with bytes outside VCHAR (RFC 9113 §8.3.1)");
+    }
+    let target = std::str::from_utf8(target).map_err(|_| "a :path not ASCII")?;
+    // §8.3.1: :authority and Host must agree when both are sent.
+    if let (Some(a), Some(h)) = (authority, host)
+        && !a.eq_ignore_ascii_case(h)
+    {
+        return Err(":authority and Host differ (RFC 9113 §8.3.1)");
+    }
+    if end_stream && length.is_some_and(|n| n != 0) {
+        return Err("a content-length but no DATA (RFC 9113 §8.1.1)");
+    }
+    let body = if end_stream {
+        ReqBody::None
+    } else {
+        match length {
+            Some(n) => ReqBody::Length(n),
+            // A body whose length is known only at its end, like chunked.
+            None => ReqBody::Chunked,
+        }
+    };
+    let headers: &'h [Header<'f>] = headers;
+    let headers = headers.get(..count).unwrap_or_default();
+    Ok(Request {
+        method,
+        target,
+        version: Version::Http2,
+        headers,
+        head_len: 0,
+        body,
+        keep_alive: true,
+        expect_continue: false,
+        upgrade: None,
+        host: authority.or(host),
+    })
+}
+
+/// Check a trailer section (§8.1): it ends the stream, holds no
+/// pseudo-header, obeys §8.2 like any field, and the DATA before it add up
+/// to the request's content-length (§8.1.1).
+pub(super) fn trailers(fields: &[OwnedField], end_stream: bool, st: &Stream) -> Result<(), &'static str> {
+    if !end_stream {
+        return Err("trailers without END_STREAM (RFC 9113 §8.1)");
+    }
+    for f in fields {
+        check_value(&f.value)?;
+        if f.name.starts_with(b":") {
+            return Err("a pseudo-header in trailers (RFC 9113 §8.1)");
+        }
+        check_regular(&f.name, &f.value)?;
+    }
+    if st.expected.is_some_and(|e| e != st.received) {
+        return Err("content-length differs from the DATA received (RFC 9113 §8.1.1)");
+    }
+    Ok(())
+}
+
+/// §8.2.1: no NUL, CR or LF anywhere in a value, nor whitespace at its ends.
+fn check_value(value: &[u8]) -> Result<(), &'static str> {
+    if value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n')
+        || value.first().is_some_and(|b| *b == b' ' || *b == b'\t')
+        || value.last().is_some_and(|b| *b == b' ' || *b == b'\t')
+    {
+        return Err("a field value with NUL, CR, LF or surrounding whitespace (RFC 9113 §8.2.1)");
+    }
+    Ok(())
+}
+
+/// A regular (not pseudo) field's name, by §8.2 and §8.2.2.
+fn check_regular(name: &[u8], value: &[u8]) -> Result<(), &'static str> {
+    // §8.2: names are lower case tokens.
+    if name.is_empty() || !name.iter().all(|&b| is_token(b) && !b.is_ascii_uppercase()) {
+        return Err("a field name not a lower-case token (RFC 9113 §8.2)");
+    }
+    // §8.2.2: connection-specific fields are malformed; TE only "trailers".
+    if matches!(name, b"connection" | b"keep-alive" | b"proxy-connection" | b"transfer-encoding" | b"upgrade")
+        || (name == b"te" && value != b"trailers")
+    {
+        return Err("a connection-specific field (RFC 9113 §8.2.2)");
+    }
+    Ok(())
+}
+
+/// RFC 9110 §5.6.2's tchar.
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}

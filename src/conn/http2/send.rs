@@ -1,0 +1,146 @@
+//! Sending: response bodies cut into DATA frames as the flow-control
+//! windows allow (RFC 9113 §5.2, §6.9).
+
+use std::collections::VecDeque;
+use std::io::ErrorKind;
+
+use wired_parser::http2::{self as h2, ErrorCode, data_header};
+
+use super::*;
+use crate::conn::Conn;
+use crate::response::{Body, FileSlice, Part};
+
+impl Conn {
+    /// Queue DATA frames while the windows and the buffer allow, a frame
+    /// per ready stream in turn.
+    pub(super) fn http2_data(&mut self, h2: &mut Http2) {
+        while h2.pending() < HIGH_WATER && h2.send_window > 0 {
+            let Some(id) = h2.ready.pop_front() else { break };
+            let Some(st) = h2.streams.get_mut(&id) else { continue };
+            st.queued = false;
+            let Some(cursor) = st.body.as_mut() else { continue };
+            if st.window <= 0 {
+                // Back in line when its WINDOW_UPDATE comes.
+                continue;
+            }
+            let max = (h2.peer_max_frame as usize).min(DATA_FRAME).min(st.window as usize).min(h2.send_window as usize);
+            let at = h2.out.len();
+            h2.out.extend_from_slice(&[0; h2::HEADER_LEN]);
+            let n = match cursor.fill(max, &mut h2.out) {
+                Ok(n) => n,
+                Err(e) => {
+                    log::warn!("HTTP/2 stream {id}: reading the body: {e}");
+                    h2.out.truncate(at);
+                    h2.reset(id, ErrorCode::InternalError);
+                    continue;
+                }
+            };
+            let done = cursor.is_done();
+            let header = data_header(id, n as u32, done);
+            if let Some(slot) = h2.out.get_mut(at..at + h2::HEADER_LEN) {
+                slot.copy_from_slice(&header);
+            }
+            st.window -= n as i64;
+            h2.send_window -= n as i64;
+            if done {
+                h2.answered += 1;
+                if st.remote_closed {
+                    h2.streams.remove(&id);
+                } else {
+                    h2.reset(id, ErrorCode::NoError);
+                }
+            } else {
+                st.queued = true;
+                h2.ready.push_back(id);
+            }
+        }
+    }
+}
+
+/// A response body being sent, a frame at a time.
+#[derive(Debug)]
+pub(super) struct Cursor {
+    parts: VecDeque<Part>,
+    /// How far into the front part.
+    offset: usize,
+}
+
+impl Cursor {
+    pub(super) fn new(body: Body) -> Cursor {
+        let parts: VecDeque<Part> = match body {
+            Body::Empty => VecDeque::new(),
+            Body::Static(b) => VecDeque::from([Part::Bytes(b.to_vec())]),
+            Body::Owned(v) => VecDeque::from([Part::Bytes(v)]),
+            Body::File(f) => VecDeque::from([Part::File(f)]),
+            Body::Parts(p) => p.into(),
+        };
+        Cursor { parts, offset: 0 }
+    }
+
+    fn is_done(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    /// Append up to `max` bytes of the body to `out`.
+    fn fill(&mut self, max: usize, out: &mut Vec<u8>) -> std::io::Result<usize> {
+        let mut n = 0;
+        while n < max {
+            let Some(front) = self.parts.front_mut() else { break };
+            let took = match front {
+                Part::Bytes(b) => {
+                    let piece = b.get(self.offset..).unwrap_or_default();
+                    let piece = piece.get(..(max - n).min(piece.len())).unwrap_or_default();
+                    out.extend_from_slice(piece);
+                    self.offset += piece.len();
+                    let done = self.offset >= b.len();
+                    (piece.len(), done)
+                }
+                Part::File(f) => {
+                    let took = read_file(f, max - n, out)?;
+                    (took, f.len == 0)
+                }
+            };
+            n += took.0;
+            if took.1 {
+                self.parts.pop_front();
+                self.offset = 0;
+            } else if took.0 == 0 {
+                break;
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Read up to `max` bytes of a file slice onto `out` (from memory when the
+/// file is held there), advancing the slice.
+fn read_file(f: &mut FileSlice, max: usize, out: &mut Vec<u8>) -> std::io::Result<usize> {
+    let want = usize::try_from(f.len).unwrap_or(usize::MAX).min(max);
+    if want == 0 {
+        return Ok(0);
+    }
+    if let Some(bytes) = f.in_memory() {
+        let piece = bytes.get(..want).unwrap_or_default();
+        out.extend_from_slice(piece);
+        let n = piece.len();
+        f.advance(n);
+        return Ok(n);
+    }
+    let start = out.len();
+    out.resize(start + want, 0);
+    let got = std::os::unix::fs::FileExt::read_at(&*f.file, out.get_mut(start..).unwrap_or_default(), f.offset);
+    let got = match got {
+        Ok(n) => n,
+        Err(e) => {
+            out.truncate(start);
+            return Err(e);
+        }
+    };
+    out.truncate(start + got);
+    if got == 0 {
+        // The file shrank after its length was announced.
+        return Err(std::io::Error::new(ErrorKind::UnexpectedEof, "file shrank while being sent"));
+    }
+    f.advance(got);
+    Ok(got)
+}
