@@ -64,7 +64,7 @@ def num(row, key):
 def collect(meta, rows):
     """stats[(metric, case)][server] = (median, min, max), or a string that
     says why a server has no figure for that case."""
-    metrics = ["req_per_s", "cpu_us_per_req", "p50_us", "p99_us", "mib_per_s",
+    metrics = ["req_per_s", "cpu_us_per_req", "p50_us", "p99_us", "mean_us", "mib_per_s",
                "peak_rss_kib", "busiest_share", "wrk_cpu_s", "other_cpu_s", "idle_kib_per_conn",
                "idle_rss_before_kib", "idle_rss_after_kib", "other_share",
                "upstream_cpu_us_per_req", "total_cpu_us_per_req", "idle_upstream_conns",
@@ -654,8 +654,10 @@ def summary(meta, rows, parser, machine, stats):
             for s in meta["servers"]:
                 p50 = stats.get(("p50_us", key), {}).get(s)
                 p99 = stats.get(("p99_us", key), {}).get(s)
+                mean = stats.get(("mean_us", key), {}).get(s)
                 if not (isinstance(p50, tuple) and isinstance(p99, tuple)):
-                    row.append("–")
+                    # h2load prints no percentiles: its mean instead.
+                    row.append(f"mean {mean[0] / 1000:.2f}" if isinstance(mean, tuple) else "–")
                 elif p99[0] < p50[0]:
                     # wrk sometimes prints 0.00us for its upper percentiles (seen
                     # with pipelining): not a latency, so not reported as one.
@@ -665,7 +667,8 @@ def summary(meta, rows, parser, machine, stats):
             lines.append(f"| {label} | " + " | ".join(row) + " |")
         lines += [
             "",
-            "Pipelined latency is per batch of 16. n/a: wrk printed 0.00us for its p99 (it does so at times when requests are pipelined).",
+            "Pipelined latency is per batch of 16. n/a: wrk printed 0.00us for its p99 (it does so at times when requests are pipelined). "
+            "mean: h2load (the HTTP/2 cases) prints no percentiles, only the mean time for a request.",
             "",
             "## Transfer, MiB/s (median)",
             "",
