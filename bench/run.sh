@@ -4,14 +4,15 @@
 # a FastCGI gateway (a fast C upstream, php-fpm, Flask under gunicorn), with
 # gzip (a 100 KiB HTML page, served and proxied), and with WebSockets
 # (wired's proxy against nginx's in front of a C echo application; wired's
-# built-in echo against that application alone).
+# built-in echo against that application alone), and over HTTP/2 (h2 over
+# TLS and h2c, with h2load) against nginx, h2o and lighttpd.
 # Writes bench/runs/<UTC time>/ with summary.md, runs.csv, chart.svg (and
 # chart.png when chromium is there), machine.txt, criterion.txt, wrk's raw
 # output and the servers' configs and logs; a full run also refreshes the
 # latest numbers in docs/benchmarks.md.
 #
-#   bench/run.sh            3 rounds of 8 s runs    (about 30 minutes)
-#   bench/run.sh --quick    1 round of 3 s runs     (about 6 minutes)
+#   bench/run.sh            3 rounds of 8 s runs    (about 45 minutes)
+#   bench/run.sh --quick    1 round of 3 s runs     (about 12 minutes)
 #   (a first run in a fresh checkout also compiles: 2-3 minutes more)
 #   CASES="https-handshake-c64 1k-c64" bench/run.sh
 #                           only these cases (keys in bench/harness.py;
@@ -22,7 +23,7 @@
 #   CASES="gzip-100k-c64 gzip-proxy-100k-c64" bench/run.sh --quick
 #                           the compression cases alone (about 1 minute)
 #   CASES="h2-1k-m100-c64 h2c-1k-m100-c64 h2-page100 h2c-page100 h2-10m h2c-10m idle-h2-2k idle-h2c-2k" bench/run.sh --quick
-#                           the HTTP/2 cases alone, with h2load (about 3 minutes)
+#                           the HTTP/2 cases alone, with h2load (about 7 minutes)
 #
 # Installs what is missing with apt-get (Debian; needs root). Talks only to
 # 127.0.0.1; every server it starts it stops by PID. See docs/benchmarks.md.
@@ -32,7 +33,7 @@ QUICK=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg' (only --quick)" >&2; exit 2 ;;
   esac
 done
@@ -284,7 +285,9 @@ else
   # (26 with the three upstream cases, wired and nginx only; about 28 with
   # the WebSocket cases and idle WebSockets, measured at about 45 s a round;
   # about 30 with the two compression cases, wired and nginx only, reckoned
-  # from their runs rather than measured over a full run).
+  # from their runs rather than measured over a full run; about 44 with the
+  # six HTTP/2 cases and the two idle HTTP/2 tests, all four servers,
+  # measured alone at 14 minutes for three rounds).
   set -- --rounds 3 --duration 8
 fi
 say "servers: wired, nginx, h2o, lighttpd (upstream and compression cases: wired, nginx)"
