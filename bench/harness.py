@@ -37,6 +37,19 @@ had the page back gzip-coded and decoded it to the right bytes; each row
 records the coded body's size from that check (coded_body_bytes) and the
 bytes wrk read per answer, head and framing included (bytes_per_resp).
 
+The HTTP/2 cases (h2-* over TLS, h2c-* by prior knowledge) have a round of
+their own, all four servers started with HTTP/2 on (servers.py: Server(h2=
+True); the start check refuses a server unless curl gets every file over
+HTTP/2 on both ports) and their load from h2load (Debian's nghttp2-client)
+instead of wrk: requests/s and the completed and failed counts parsed from
+its output (h2load_result), server CPU measured as for every case. Many
+concurrent streams on a connection (-m), or a page of PAGE_ASSETS small
+files fetched over one connection with 100 streams (-i, a file of their
+URIs, taken in turn again and again for the run's duration). A run counts
+only if h2load says it spoke h2 (TLS) or h2c. The idle test over HTTP/2
+(idle_h2.py: idle-h2-2k over TLS, idle-h2c-2k by prior knowledge) runs
+after it, each server started afresh with HTTP/2 on.
+
 Each run appends one row to runs.csv at once (a run cut short keeps what it
 has) and keeps wrk's own output under raw/. report.py turns the rows into
 summary.md and chart.svg.
@@ -46,6 +59,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -54,12 +68,14 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ left in bench/
 
 import idle
+import idle_h2
 import idle_tls
 import idle_ws
 import procstat
 import report
 import upstreams
-from servers import GZIP_LEVEL, GZIP_PAGE, NGINX_GZIP, NGINX_GZIP_PROXIED, Server
+from servers import (GZIP_LEVEL, GZIP_PAGE, NGINX_GZIP, NGINX_GZIP_PROXIED, NGINX_H2_LISTEN, PAGE_ASSETS,
+                     Server, page_paths)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -77,13 +93,23 @@ WS_MESSAGE_BYTES = 64
 WS_WINDOW = 1
 # wired's built-in echo endpoint (--ws-echo) in ws-echo-c256 and idle-ws-10k.
 WS_ECHO_PATH = "/echo"
+# The HTTP/2 cases' page: its URIs, one a line, for h2load -i.
+H2_PAGE = "page"
+# Servers that cannot speak h2c, and why: their h2c-* rows say so instead
+# of a figure. All four can here (wired --http2, nginx 1.22's plain
+# `listen ... http2`, h2o 2.2 and lighttpd 1.4.69 by default).
+H2C_UNSUPPORTED = {}
 
 
 class Case:
     def __init__(self, key, label, path, conns, close=False, pipeline=0, tls=False,
                  full_handshake=False, wrk_threads=None, upstream=None, ws=False, ws_builtin=False,
-                 gzip=False):
+                 gzip=False, h2=None, streams=1):
         self.key, self.label, self.path, self.conns = key, label, path, conns
+        # HTTP/2 with h2load: "tls" (h2 by ALPN) or "h2c" (prior knowledge);
+        # streams, h2load's -m, the requests in flight on each connection.
+        # path H2_PAGE: the page's PAGE_ASSETS files, taken in turn.
+        self.h2, self.streams = h2, streams
         # Compression on in the servers, and asked for by wrk.
         self.gzip = gzip
         # An application behind the server (upstreams.KINDS), or None.
@@ -147,12 +173,28 @@ CASES = [
     Case("gzip-100k-c64", "100 KiB HTML, gzip, keep-alive, 64 conns", "/100k.html", 64, gzip=True),
     Case("gzip-proxy-100k-c64", "Proxy, 100 KiB HTML from a fast upstream, gzip, keep-alive, 64 conns",
          "/100k.html", 64, upstream="fast-html", gzip=True),
+    # HTTP/2 (h2load), each over TLS and over h2c: many small requests in
+    # flight on many connections; a page of small files on one connection;
+    # a large file, one stream on each of 8 connections (https-10m-c8's
+    # shape).
+    Case("h2-1k-m100-c64", "HTTP/2 (TLS) 1 KiB, 100 streams on each of 64 conns", "/index.html", 64,
+         h2="tls", streams=100),
+    Case("h2c-1k-m100-c64", "HTTP/2 (h2c) 1 KiB, 100 streams on each of 64 conns", "/index.html", 64,
+         h2="h2c", streams=100),
+    Case("h2-page100", f"HTTP/2 (TLS) page of {PAGE_ASSETS} files (1-4 KiB), 100 streams, 1 conn", H2_PAGE, 1,
+         h2="tls", streams=100),
+    Case("h2c-page100", f"HTTP/2 (h2c) page of {PAGE_ASSETS} files (1-4 KiB), 100 streams, 1 conn", H2_PAGE, 1,
+         h2="h2c", streams=100),
+    Case("h2-10m", "HTTP/2 (TLS) 10 MiB, 1 stream on each of 8 conns", "/10m.bin", 8, h2="tls"),
+    Case("h2c-10m", "HTTP/2 (h2c) 10 MiB, 1 stream on each of 8 conns", "/10m.bin", 8, h2="h2c"),
 ]
 IDLE_KEY = "idle-10k"
 IDLE_TLS_KEY = "idle-tls-10k"
 IDLE_PROXY_KEY = "idle-proxy-1k"
 IDLE_WS_KEY = "idle-ws-10k"
 IDLE_WS_PROXY_KEY = "idle-ws-proxy-5k"
+IDLE_H2_KEY = "idle-h2-2k"
+IDLE_H2C_KEY = "idle-h2c-2k"
 
 COLUMNS = [
     "round", "case", "server", "status", "requests", "duration_s", "req_per_s",
@@ -194,6 +236,54 @@ class AppAlone:
         return self.app.log_tail()
 
 
+_H2LOAD_UNITS = {"us": 1.0, "ms": 1e3, "s": 1e6}
+
+
+def _h2load_time_us(text):
+    """h2load's "13.52ms", "209us", "1.00s" in µs."""
+    m = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    return float(m.group(1)) * _H2LOAD_UNITS[m.group(2)] if m else None
+
+
+def h2load_result(out, how):
+    """h2load's output as the figures wrk's report.lua gives (requests are
+    the succeeded ones; no percentiles: h2load prints min, max and mean),
+    or a one-line reason it is no result. how: "tls" or "h2c", the
+    protocol h2load must have spoken."""
+    want = "h2" if how == "tls" else "h2c"
+    protocols = set(re.findall(r"^Application protocol: (\S+)", out, re.M))
+    if protocols != {want}:
+        return (f"h2load spoke {', '.join(sorted(protocols)) or 'nothing'}, not {want}: "
+                + " ".join(l for l in out.splitlines() if "protocol" in l.lower())[:200])
+    fin = re.search(r"^finished in ([\d.]+)(us|ms|s), ([\d.]+) req/s", out, re.M)
+    req = re.search(r"^requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                    r"(\d+) failed, (\d+) errored, (\d+) timeout", out, re.M)
+    codes = re.search(r"^status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out, re.M)
+    traffic = re.search(r"^traffic: \S+ \((\d+)\) total", out, re.M)
+    lat = re.search(r"^time for request:\s+(\S+)\s+(\S+)\s+(\S+)", out, re.M)
+    if not (fin and req and codes and traffic and lat):
+        return "h2load printed no complete result"
+    total, started, done, ok, failed, errored, timeout = map(int, req.groups())
+    c2, c3, c4, c5 = map(int, codes.groups())
+    rate = float(fin.group(3))
+    # "finished in" has two decimals; done ÷ req/s is the finer duration.
+    secs = done / rate if rate else float(fin.group(1)) * _H2LOAD_UNITS[fin.group(2)] / 1e6
+    return {
+        "requests": ok, "done": done, "duration_us": secs * 1e6, "bytes": int(traffic.group(1)),
+        "mean_us": _h2load_time_us(lat.group(3)), "max_us": _h2load_time_us(lat.group(2)),
+        "connect": max(0, failed - errored - timeout - c4 - c5), "read": errored, "write": 0,
+        "status": c3 + c4 + c5, "timeout": timeout,
+    }
+
+
+def _version_line(cmd):
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        return (p.stdout + p.stderr).strip().splitlines()[0]
+    except (OSError, subprocess.TimeoutExpired, IndexError) as e:
+        return f"unknown ({e})"
+
+
 def children_cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -233,10 +323,10 @@ class Bench:
         with open(self.csv_path, "a", newline="") as f:
             csv.writer(f).writerow([values.get(c, "") for c in COLUMNS])
 
-    def server(self, name, upstream=None, ws_echo=None, gzip=False):
+    def server(self, name, upstream=None, ws_echo=None, gzip=False, h2=False):
         a = self.args
         return Server(name, os.path.join(a.work, name), a.www, a.workers, a.nofile, a.wired,
-                      {"cert": a.tls_cert, "key": a.tls_key, "ca": a.tls_ca}, upstream, ws_echo, gzip)
+                      {"cert": a.tls_cert, "key": a.tls_key, "ca": a.tls_ca}, upstream, ws_echo, gzip, h2)
 
     def upstream(self, kind):
         a = self.args
@@ -252,6 +342,19 @@ class Bench:
         if case.ws:
             return ([a.ws_load, "-t1", f"-c{case.conns}", f"-d{a.duration}", f"-s{WS_MESSAGE_BYTES}",
                      f"-w{WS_WINDOW}", f"ws://127.0.0.1:{srv.port}{case.path}"], None)
+        if case.h2:
+            # h2load: ALPN h2 for https, prior knowledge for http; one
+            # thread, as wrk; its default windows (1 GiB) so flow control
+            # never holds it back; -D: for the run's duration.
+            base = (f"https://127.0.0.1:{srv.h2_port}" if case.h2 == "tls"
+                    else f"http://127.0.0.1:{srv.h2c_port}")
+            cmd = ["h2load", "-t1", f"-c{case.conns}", f"-m{case.streams}", "-D", str(a.duration)]
+            if case.path == H2_PAGE:
+                uris = os.path.join(a.work, f"h2-page-{srv.name}-{case.h2}.txt")
+                with open(uris, "w") as f:
+                    f.write("".join(f"{base}{p}\n" for p in page_paths()))
+                return cmd + ["-i", uris], None
+            return cmd + [base + case.path], None
         url = (f"https://127.0.0.1:{srv.tls_port}{case.path}" if case.tls
                else f"http://127.0.0.1:{srv.port}{case.path}")
         cmd = ["wrk", f"-t{case.wrk_threads or a.wrk_threads}", f"-c{case.conns}", f"-d{a.duration}s", "--latency",
@@ -296,6 +399,11 @@ class Bench:
                     + out + ("\n--- stderr\n" + err if err else ""))
 
         result = None
+        if case.h2:
+            result = h2load_result(out, case.h2)
+            if isinstance(result, str):
+                err, result = (err + "\n" if err else "") + result, None
+                rc = rc or -2
         for line in out.splitlines():
             if line.startswith("WIRED-BENCH "):
                 result = json.loads(line[len("WIRED-BENCH "):])
@@ -336,12 +444,14 @@ class Bench:
         # still running: their time is not in children_cpu() yet.
         up_cpu = up1 - up0
         self.row(
-            **base, status="error" if (n == 0 or rc != 0 or uncoded) else "ok",
+            # An HTTP/2 run with a failed request is no figure: h2load goes
+            # on after a reset stream, wrk's errors are rarer and noted.
+            **base, status="error" if (n == 0 or rc != 0 or uncoded or (case.h2 and bad)) else "ok",
             requests=n, duration_s=f"{secs:.3f}", req_per_s=f"{n / secs:.1f}",
             bytes=result["bytes"], mib_per_s=f"{result['bytes'] / secs / 2**20:.2f}",
             bytes_per_resp=f"{per_resp:.1f}" if per_resp is not None and not case.ws else "",
             coded_body_bytes=coded if coded is not None else "",
-            p50_us=result["p50_us"], p90_us=result["p90_us"], p99_us=result["p99_us"],
+            p50_us=result.get("p50_us", ""), p90_us=result.get("p90_us", ""), p99_us=result.get("p99_us", ""),
             mean_us=result["mean_us"], max_us=result["max_us"],
             err_connect=errs["connect"], err_read=errs["read"], err_write=errs["write"],
             err_status=errs["status"], err_timeout=errs["timeout"],
@@ -358,8 +468,10 @@ class Bench:
             error="; ".join(problems),
         )
         unit = "msg" if case.ws else "req"
+        lat = (f"p99 {result['p99_us'] / 1000:7.2f} ms" if "p99_us" in result
+               else f"mean {result['mean_us'] / 1000:7.2f} ms")
         self.log(f"  {case.key:14} {srv.name:9} {n / secs:12,.0f} {unit}/s  "
-                 f"{server_cpu / max(n, 1) * 1e6:7.2f} µs/{unit}  p99 {result['p99_us'] / 1000:7.2f} ms"
+                 f"{server_cpu / max(n, 1) * 1e6:7.2f} µs/{unit}  {lat}"
                  + (f"  upstream {up_cpu / max(n, 1) * 1e6:.2f} µs/{unit}" if upstream else "")
                  + (f"  {per_resp:,.0f} B/answer (gzip body {coded:,} B)" if coded and per_resp else "")
                  + (f"  !! {'; '.join(problems)}" if problems else ""))
@@ -384,11 +496,33 @@ class Bench:
 
     # -- rounds ----------------------------------------------------------
 
-    def throughput_round(self, rnd, names):
+    def h2_record(self, srv):
+        """What nghttp (nghttp2-client) sees of the server's HTTP/2 on both
+        ports, its SETTINGS among it, kept as raw/h2-<server>.txt: the
+        record of each server's limits (concurrent streams, windows)."""
+        text = ""
+        for url in (f"https://127.0.0.1:{srv.h2_port}/index.html", f"http://127.0.0.1:{srv.h2c_port}/index.html"):
+            cmd = ["nghttp", "-nv", url]
+            try:
+                p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=15)
+                text += "$ " + " ".join(cmd) + "\n" + p.stdout + p.stderr + "\n"
+            except (OSError, subprocess.TimeoutExpired) as e:
+                text += f"$ {' '.join(cmd)}\nnghttp failed: {e}\n"
+        with open(os.path.join(self.out, "raw", f"h2-{srv.name}.txt"), "w") as f:
+            f.write(text)
+        m = re.search(r"recv SETTINGS frame <length=\d+, flags=0x00.*?\n((?:\s+[\[(].*\n)+)", text)
+        streams = re.search(r"MAX_CONCURRENT_STREAMS\(0x03\):(\d+)", m.group(1)) if m else None
+        self.log(f"  HTTP/2 with {srv.name}: at most {streams.group(1) if streams else '?'} concurrent streams "
+                 "per connection (its SETTINGS)")
+
+    def throughput_round(self, rnd, names, h2=False):
+        """Every case that uses the round's servers (not own_servers) against
+        each server in turn; h2: the HTTP/2 cases, with servers started
+        with HTTP/2 on."""
         servers = {}
         try:
             for name in names:
-                srv = self.server(name)
+                srv = self.server(name, h2=h2)
                 why = srv.start()
                 if why:
                     self.event(f"round {rnd}: {name} failed to start: {why}")
@@ -396,9 +530,12 @@ class Bench:
                     servers[name] = srv
             if rnd == 1:
                 for srv in servers.values():
-                    self.tls_handshake_record(srv)
+                    if h2:
+                        self.h2_record(srv)
+                    else:
+                        self.tls_handshake_record(srv)
             for i, case in enumerate(self.cases):
-                if case.own_servers:
+                if case.own_servers or bool(case.h2) != h2:
                     continue
                 # Who goes first turns with every case and every round, so
                 # no server always runs right after a quiet pause or always
@@ -418,6 +555,10 @@ class Bench:
                     if srv is None:
                         self.row(round=rnd, case=case.key, server=name, status="not-started",
                                  error="server failed to start")
+                        continue
+                    if case.h2 == "h2c" and name in H2C_UNSUPPORTED:
+                        self.row(round=rnd, case=case.key, server=name, status="unsupported",
+                                 error=H2C_UNSUPPORTED[name])
                         continue
                     self.wrk_run(rnd, case, srv)
                     time.sleep(self.args.pause)
@@ -617,6 +758,34 @@ class Bench:
                      f"({r['still_open']} open in {r['open_seconds']} s, "
                      f"RSS {r['rss_before_kib']} -> {r['rss_after_kib']} KiB)")
 
+    def idle_h2_round(self, rnd, names):
+        """Memory per idle HTTP/2 connection (bench/idle_h2.py): each server
+        started afresh with HTTP/2 on, --idle-h2 connections over TLS
+        (IDLE_H2_KEY) and then by prior knowledge (IDLE_H2C_KEY), each with
+        one request answered, then all kept open."""
+        a = self.args
+        for key, how in [(IDLE_H2_KEY, "tls"), (IDLE_H2C_KEY, "h2c")]:
+            if key not in a.cases:
+                continue
+            for name in names:
+                if how == "h2c" and name in H2C_UNSUPPORTED:
+                    self.row(round=rnd, case=key, server=name, status="unsupported",
+                             error=H2C_UNSUPPORTED[name])
+                    continue
+                srv = self.server(name, h2=True)
+                why = srv.start()
+                if why:
+                    self.event(f"round {rnd}: {name} failed to start for {key}: {why}")
+                    self.row(round=rnd, case=key, server=name, status="not-started",
+                             error=f"server failed to start: {why}")
+                    continue
+                try:
+                    port = srv.h2_port if how == "tls" else srv.h2c_port
+                    r = idle_h2.measure(port, srv.proc.pid, a.idle_h2, tls_ca=a.tls_ca if how == "tls" else None)
+                finally:
+                    srv.stop()
+                self.idle_row(rnd, key, name, r, "idle HTTP/2 test")
+
     def idle_tls_in(self, rnd):
         """The TLS idle test makes its 10,000 handshakes one at a time (about
         20 s per server): --idle-tls-rounds of them, the last rounds."""
@@ -635,7 +804,7 @@ class Bench:
             "workers": a.workers, "idle_connections": a.idle, "servers": names,
             "idle_tls_rounds": [r for r in range(1, a.rounds + 1) if self.idle_tls_in(r)],
             "versions": versions,
-            "cases": [{"key": c.key, "label": c.label, "ws": c.ws, "gzip": c.gzip,
+            "cases": [{"key": c.key, "label": c.label, "ws": c.ws, "gzip": c.gzip, "h2": c.h2,
                        "servers": (self.contenders(c, names) if c.own_servers else names)}
                       for c in self.cases],
             "idle_proxy_connections": idle_proxy,
@@ -645,6 +814,17 @@ class Bench:
         }
         if idle_proxy or any(c.upstream for c in self.cases) or meta["idle_ws_proxy_connections"]:
             meta["upstreams"] = upstreams.versions(a.fast_upstream, a.ws_echo_app)
+        h2_idle = [k for k in (IDLE_H2_KEY, IDLE_H2C_KEY) if k in a.cases] if a.idle_h2 else []
+        if any(c.h2 for c in self.cases) or h2_idle:
+            meta["h2"] = {
+                "client": _version_line(["h2load", "--version"]),
+                "cases": {c.key: {"protocol": c.h2, "conns": c.conns, "streams": c.streams,
+                                  "page_files": PAGE_ASSETS if c.path == H2_PAGE else 0}
+                          for c in self.cases if c.h2},
+                "idle_connections": a.idle_h2 if h2_idle else 0, "idle_keys": h2_idle,
+                "h2c_unsupported": H2C_UNSUPPORTED,
+                "nginx_listen": NGINX_H2_LISTEN,
+            }
         if any(c.gzip for c in self.cases):
             meta["gzip"] = {
                 "level": GZIP_LEVEL, "page": GZIP_PAGE,
@@ -655,9 +835,12 @@ class Bench:
             }
         t0 = time.monotonic()
         for rnd in range(1, a.rounds + 1):
-            if any(not c.own_servers for c in self.cases):
+            if any(not c.own_servers and not c.h2 for c in self.cases):
                 self.log(f"round {rnd} of {a.rounds}: throughput")
                 self.throughput_round(rnd, names)
+            if any(c.h2 for c in self.cases):
+                self.log(f"round {rnd} of {a.rounds}: HTTP/2")
+                self.throughput_round(rnd, names, h2=True)
             if any(c.own_servers for c in self.cases):
                 self.log(f"round {rnd} of {a.rounds}: upstreams and compression")
                 self.upstream_round(rnd, names)
@@ -673,6 +856,9 @@ class Bench:
             if {IDLE_WS_KEY, IDLE_WS_PROXY_KEY} & set(a.cases):
                 self.log(f"round {rnd} of {a.rounds}: idle WebSockets")
                 self.idle_ws_round(rnd, names)
+            if a.idle_h2 and {IDLE_H2_KEY, IDLE_H2C_KEY} & set(a.cases):
+                self.log(f"round {rnd} of {a.rounds}: {a.idle_h2} idle HTTP/2 connections")
+                self.idle_h2_round(rnd, names)
         meta["events"] = self.events
         meta["bench_seconds"] = round(time.monotonic() - t0)
         with open(os.path.join(self.out, "meta.json"), "w") as f:
@@ -711,12 +897,14 @@ def main():
     # written on) wired's single process cannot hold 10,000 of them.
     ap.add_argument("--idle-ws-proxy", type=int, default=5_000,
                     help=f"WebSockets of the proxied idle test ({IDLE_WS_PROXY_KEY}; 0: skip)")
+    ap.add_argument("--idle-h2", type=int, default=2_000,
+                    help=f"connections of the idle HTTP/2 tests ({IDLE_H2_KEY}, {IDLE_H2C_KEY}; 0: skip)")
     ap.add_argument("--nofile", type=int, default=resource.getrlimit(resource.RLIMIT_NOFILE)[0])
     ap.add_argument("--servers", nargs="+", default=SERVERS, choices=SERVERS)
-    keys = [c.key for c in CASES] + [IDLE_PROXY_KEY, IDLE_WS_KEY, IDLE_WS_PROXY_KEY]
+    keys = [c.key for c in CASES] + [IDLE_PROXY_KEY, IDLE_WS_KEY, IDLE_WS_PROXY_KEY, IDLE_H2_KEY, IDLE_H2C_KEY]
     ap.add_argument("--cases", nargs="+", default=keys, choices=keys,
                     help=f"throughput cases, and {IDLE_PROXY_KEY}, {IDLE_WS_KEY}, {IDLE_WS_PROXY_KEY} "
-                         "for the proxied and WebSocket idle tests")
+                         f"for the proxied and WebSocket idle tests, {IDLE_H2_KEY}, {IDLE_H2C_KEY} for HTTP/2's")
     args = ap.parse_args()
     ws_cases = [k for k in args.cases if k.startswith("ws-")]
     if ws_cases and not (args.ws_load and os.access(args.ws_load, os.X_OK)):

@@ -24,10 +24,13 @@ IDLE_TLS_KEY = "idle-tls-10k"
 IDLE_PROXY_KEY = "idle-proxy-1k"
 IDLE_WS_KEY = "idle-ws-10k"
 IDLE_WS_PROXY_KEY = "idle-ws-proxy-5k"
+IDLE_H2_KEY = "idle-h2-2k"
+IDLE_H2C_KEY = "idle-h2c-2k"
 WS_PROXY_KEY = "ws-proxy-c256"
 WS_ECHO_KEY = "ws-echo-c256"
 WS_APP = "ws_echo"
 NOISY = 0.25  # share of a core used by other processes that makes a run suspect
+UNSUPPORTED = "unsupported: "  # a reason that is no failure (collect, cell_text)
 
 
 def load(run_dir):
@@ -61,7 +64,7 @@ def num(row, key):
 def collect(meta, rows):
     """stats[(metric, case)][server] = (median, min, max), or a string that
     says why a server has no figure for that case."""
-    metrics = ["req_per_s", "cpu_us_per_req", "p50_us", "p99_us", "mib_per_s",
+    metrics = ["req_per_s", "cpu_us_per_req", "p50_us", "p99_us", "mean_us", "mib_per_s",
                "peak_rss_kib", "busiest_share", "wrk_cpu_s", "other_cpu_s", "idle_kib_per_conn",
                "idle_rss_before_kib", "idle_rss_after_kib", "other_share",
                "upstream_cpu_us_per_req", "total_cpu_us_per_req", "idle_upstream_conns",
@@ -78,11 +81,14 @@ def collect(meta, rows):
                 v = num(r, m)
                 if v is not None:
                     values.setdefault((m, k), []).append(v)
+        elif r["status"] == "unsupported":
+            # Not a failure: the server cannot do what the case asks (h2c).
+            reasons.setdefault(k, UNSUPPORTED + (r["error"] or ""))
         else:
             reasons.setdefault(k, r["error"] or r["status"])
     stats = {}
     cases = [c["key"] for c in meta["cases"]] + [IDLE_KEY, IDLE_TLS_KEY, IDLE_PROXY_KEY,
-                                                 IDLE_WS_KEY, IDLE_WS_PROXY_KEY]
+                                                 IDLE_WS_KEY, IDLE_WS_PROXY_KEY, IDLE_H2_KEY, IDLE_H2C_KEY]
     # The servers, and the echo application where it stood as one.
     servers = meta["servers"] + sorted({s for c in meta["cases"] for s in c.get("servers", [])}
                                        - set(meta["servers"]))
@@ -111,6 +117,8 @@ def cell_text(cell, ratio_to=None, digits=None, show_range=True):
     if cell is None:
         return "–"
     if not isinstance(cell, tuple):
+        if cell.startswith(UNSUPPORTED):
+            return "–"
         short = cell if len(cell) < 60 else cell[:57] + "…"
         return f"**failed**: {short}"
     med, lo, hi = cell
@@ -328,6 +336,71 @@ def gzip_table(meta, stats):
     return "\n".join(out)
 
 
+# The HTTP/2 figures side by side: (case, metric, label, which is better,
+# digits); the labels' case part comes from meta.
+H2_METRICS = [("req_per_s", "requests/s", max, None), ("cpu_us_per_req", "CPU µs/request", min, 2)]
+
+
+def h2_table(meta, stats):
+    """The HTTP/2 cases and idle tests in one table, medians, with wired ÷
+    h2o (the issue's target peer) and wired ÷ the best peer; "" for a run
+    without them."""
+    servers = meta["servers"]
+    rows = []
+    for c in meta["cases"]:
+        if c.get("h2"):
+            for metric, what, better, digits in H2_METRICS:
+                rows.append((c["key"], metric, f"`{c['key']}`: {what}", better, digits))
+    h2 = meta.get("h2", {})
+    for key, what in [(IDLE_H2_KEY, "idle h2 (TLS) connection"), (IDLE_H2C_KEY, "idle h2c connection")]:
+        if key in h2.get("idle_keys", []):
+            rows.append((key, "idle_kib_per_conn",
+                         f"`{key}`: {what}, KiB each ({h2.get('idle_connections', 0):,})", min, 2))
+    rows = [r for r in rows if stats.get((r[1], r[0]))]
+    if not rows:
+        return ""
+    out = ["| HTTP/2 | " + " | ".join(servers) + " | wired ÷ h2o | wired ÷ best peer |",
+           "|---|" + "---:|" * (len(servers) + 2)]
+    for key, metric, label, better, digits in rows:
+        cells = stats.get((metric, key), {})
+        row = [cell_text(cells.get(s), None, digits, show_range=False) for s in servers]
+        ours, h2o = cells.get("wired"), cells.get("h2o")
+        row.append(f"×{ours[0] / h2o[0]:.2f}" if isinstance(ours, tuple) and isinstance(h2o, tuple) and h2o[0]
+                   else "–")
+        row.append(best_peer(cells, better))
+        out.append(f"| {label} | " + " | ".join(row) + " |")
+    return "\n".join(out)
+
+
+def h2_part(meta, stats):
+    """The HTTP/2 table with the words that explain it, as lines; [] for a
+    run without the HTTP/2 cases."""
+    table_text = h2_table(meta, stats)
+    if not table_text:
+        return []
+    h2 = meta.get("h2", {})
+    unsupported = sorted({(s, cell[len(UNSUPPORTED):]) for (m, k), cells in stats.items()
+                          if m == "req_per_s" or m == "idle_kib_per_conn"
+                          for s, cell in cells.items() if isinstance(cell, str) and cell.startswith(UNSUPPORTED)})
+    lines = [
+        f"HTTP/2 ({h2.get('client', 'h2load')}, one thread, for the run's duration; "
+        "h2-*: h2 by ALPN over TLS, h2c-*: h2c by prior knowledge), medians. -m streams in "
+        "flight on each connection, at most what the server allows (lighttpd 1.4.69 allows 8; "
+        "each server's SETTINGS are in raw/h2-<server>.txt). The page cases fetch the 100 "
+        "files of /page/ (1-4 KiB each) over one connection, 100 at a time, again and again. "
+        "Every server was checked to speak HTTP/2 on both ports before it was measured, and a run "
+        "counts only if h2load spoke h2 (h2c) and every request succeeded. Idle: connections each "
+        "with one request answered over HTTP/2, then kept open (bench/idle_h2.py). Ratios: above 1 "
+        "is better for requests/s, below 1 for CPU and memory.",
+        "",
+        table_text,
+        "",
+    ]
+    if unsupported:
+        lines += ["–: " + "; ".join(f"{s}: {why}" for s, why in unsupported), ""]
+    return lines
+
+
 def gzip_part(meta, stats):
     """The compression table with the words that explain it, as lines; []
     for a run without the compression cases."""
@@ -428,8 +501,9 @@ def ws_part(meta, stats):
 
 def headline(meta, stats, parser, chart_link):
     """The tables docs/benchmarks.md shows for the latest run."""
-    # The WebSocket cases count messages, not requests: their own table.
-    cases = [(c["key"], c["label"]) for c in meta["cases"] if not c.get("ws")]
+    # The WebSocket cases count messages, not requests: their own table;
+    # the HTTP/2 cases have theirs, set beside h2o.
+    cases = [(c["key"], c["label"]) for c in meta["cases"] if not c.get("ws") and not c.get("h2")]
     n = meta["rounds"]
     parts = [] if not cases else [
         f"Requests per second: median of {n} run{'s' if n > 1 else ''} (min–max), "
@@ -477,6 +551,7 @@ def headline(meta, stats, parser, chart_link):
         ]
     parts += gzip_part(meta, stats)
     parts += ws_part(meta, stats)
+    parts += h2_part(meta, stats)
     https = https_table(meta, stats)
     if https:
         parts += [
@@ -579,8 +654,10 @@ def summary(meta, rows, parser, machine, stats):
             for s in meta["servers"]:
                 p50 = stats.get(("p50_us", key), {}).get(s)
                 p99 = stats.get(("p99_us", key), {}).get(s)
+                mean = stats.get(("mean_us", key), {}).get(s)
                 if not (isinstance(p50, tuple) and isinstance(p99, tuple)):
-                    row.append("–")
+                    # h2load prints no percentiles: its mean instead.
+                    row.append(f"mean {mean[0] / 1000:.2f}" if isinstance(mean, tuple) else "–")
                 elif p99[0] < p50[0]:
                     # wrk sometimes prints 0.00us for its upper percentiles (seen
                     # with pipelining): not a latency, so not reported as one.
@@ -590,7 +667,8 @@ def summary(meta, rows, parser, machine, stats):
             lines.append(f"| {label} | " + " | ".join(row) + " |")
         lines += [
             "",
-            "Pipelined latency is per batch of 16. n/a: wrk printed 0.00us for its p99 (it does so at times when requests are pipelined).",
+            "Pipelined latency is per batch of 16. n/a: wrk printed 0.00us for its p99 (it does so at times when requests are pipelined). "
+            "mean: h2load (the HTTP/2 cases) prints no percentiles, only the mean time for a request.",
             "",
             "## Transfer, MiB/s (median)",
             "",
@@ -614,7 +692,9 @@ def summary(meta, rows, parser, machine, stats):
                       (IDLE_PROXY_KEY, f"RSS, proxied ({meta.get('idle_proxy_connections', 0):,} conns)"),
                       (IDLE_WS_KEY, f"RSS, WebSockets, built-in echo ({meta.get('idle_ws_connections', 0):,})"),
                       (IDLE_WS_PROXY_KEY,
-                       f"RSS, WebSockets, proxied ({meta.get('idle_ws_proxy_connections', 0):,})")]:
+                       f"RSS, WebSockets, proxied ({meta.get('idle_ws_proxy_connections', 0):,})"),
+                      (IDLE_H2_KEY, f"RSS, HTTP/2 over TLS ({meta.get('h2', {}).get('idle_connections', 0):,})"),
+                      (IDLE_H2C_KEY, f"RSS, h2c ({meta.get('h2', {}).get('idle_connections', 0):,})")]:
         row = []
         for s in meta["servers"]:
             b = stats.get(("idle_rss_before_kib", key), {}).get(s)
@@ -646,7 +726,7 @@ def summary(meta, rows, parser, machine, stats):
     lines += ws_detail(meta, stats)
 
     problems = [f"round {r['round']} {r['case']} {r['server']}: {r['error']}"
-                for r in rows if r["error"] and r["status"] != "not-started"]
+                for r in rows if r["error"] and r["status"] not in ("not-started", "unsupported")]
     lines += ["## Errors and events", ""]
     lines += [f"- {e}" for e in meta.get("events", [])] + [f"- {p}" for p in problems]
     if not meta.get("events") and not problems:

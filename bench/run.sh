@@ -4,14 +4,15 @@
 # a FastCGI gateway (a fast C upstream, php-fpm, Flask under gunicorn), with
 # gzip (a 100 KiB HTML page, served and proxied), and with WebSockets
 # (wired's proxy against nginx's in front of a C echo application; wired's
-# built-in echo against that application alone).
+# built-in echo against that application alone), and over HTTP/2 (h2 over
+# TLS and h2c, with h2load) against nginx, h2o and lighttpd.
 # Writes bench/runs/<UTC time>/ with summary.md, runs.csv, chart.svg (and
 # chart.png when chromium is there), machine.txt, criterion.txt, wrk's raw
 # output and the servers' configs and logs; a full run also refreshes the
 # latest numbers in docs/benchmarks.md.
 #
-#   bench/run.sh            3 rounds of 8 s runs    (about 30 minutes)
-#   bench/run.sh --quick    1 round of 3 s runs     (about 6 minutes)
+#   bench/run.sh            3 rounds of 8 s runs    (about 45 minutes)
+#   bench/run.sh --quick    1 round of 3 s runs     (about 12 minutes)
 #   (a first run in a fresh checkout also compiles: 2-3 minutes more)
 #   CASES="https-handshake-c64 1k-c64" bench/run.sh
 #                           only these cases (keys in bench/harness.py;
@@ -21,6 +22,8 @@
 #                           the WebSocket cases alone (about 2 minutes)
 #   CASES="gzip-100k-c64 gzip-proxy-100k-c64" bench/run.sh --quick
 #                           the compression cases alone (about 1 minute)
+#   CASES="h2-1k-m100-c64 h2c-1k-m100-c64 h2-page100 h2c-page100 h2-10m h2c-10m idle-h2-2k idle-h2c-2k" bench/run.sh --quick
+#                           the HTTP/2 cases alone, with h2load (about 7 minutes)
 #
 # Installs what is missing with apt-get (Debian; needs root). Talks only to
 # 127.0.0.1; every server it starts it stops by PID. See docs/benchmarks.md.
@@ -30,7 +33,7 @@ QUICK=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg' (only --quick)" >&2; exit 2 ;;
   esac
 done
@@ -47,6 +50,10 @@ command -v nginx    >/dev/null || missing+=(nginx-light)
 command -v h2o      >/dev/null || missing+=(h2o)
 command -v lighttpd >/dev/null || missing+=(lighttpd)
 command -v wrk      >/dev/null || missing+=(wrk)
+# The HTTP/2 cases: h2load (their load) and nghttp (a record of each
+# server's SETTINGS), and curl for their start check.
+command -v h2load   >/dev/null || missing+=(nghttp2-client)
+command -v curl     >/dev/null || missing+=(curl)
 command -v openssl  >/dev/null || missing+=(openssl)
 # lighttpd's TLS is a module of its own package.
 [[ -e /usr/lib/lighttpd/mod_openssl.so ]] || missing+=(lighttpd-mod-openssl)
@@ -77,10 +84,11 @@ if ((${#missing[@]})); then
   trap - EXIT
 fi
 
-# Flask and gunicorn for flask-c16, for the interpreter `python3` names: pip
+# Flask and gunicorn for flask-c16, and h2 for the idle HTTP/2 test
+# (bench/idle_h2.py), for the interpreter `python3` names: pip
 # (with --break-system-packages where a Debian-managed Python refuses plain
 # pip, PEP 668), or Debian's packages where that Python has no pip.
-for module in flask gunicorn; do
+for module in flask gunicorn h2; do
   python3 -c "import $module" 2>/dev/null && continue
   say "installing $module"
   if python3 -m pip --version >/dev/null 2>&1; then
@@ -125,6 +133,24 @@ head -c $((10 * 1024 * 1024)) /dev/urandom > "$WWW/10m.bin"
 # shrink to nothing); the same bytes every run (bench/html_page.py).
 python3 bench/html_page.py "$WWW/100k.html" $((100 * 1024))
 [[ $(stat -c %s "$WWW/100k.html") == 102400 ]] || { echo "100k.html is not 100 KiB" >&2; exit 1; }
+# The HTTP/2 page cases' page: 100 distinct small files, 1-4 KiB each
+# (servers.py: page_asset_size), CSS-like text, the same bytes every run.
+python3 - "$WWW/page" <<'PY'
+import os, random, sys
+sys.path.insert(0, "bench")
+from servers import PAGE_ASSETS, page_asset_size
+os.makedirs(sys.argv[1])
+rnd = random.Random(2)
+for i in range(PAGE_ASSETS):
+    size = page_asset_size(i)
+    text = bytearray()
+    while len(text) < size:
+        text += (f".c{i}-{rnd.randrange(10**6)} {{ margin: {rnd.randrange(64)}px; "
+                 f"color: #{rnd.randrange(1 << 24):06x}; }}\n").encode()
+    with open(os.path.join(sys.argv[1], f"asset{i}.css"), "wb") as f:
+        f.write(bytes(text[:size - 1]) + b"\n")
+PY
+[[ $(ls "$WWW/page" | wc -l) == 100 ]] || { echo "the page is not 100 files" >&2; exit 1; }
 # The PHP page of php-c16, run by php-fpm from the same document root.
 cp bench/upstream/page.php "$WWW/page.php"
 chmod -R a+rX "$WORK"
@@ -161,14 +187,25 @@ cc -O2 -Wall -pthread -o "$WORK/ws_load" bench/ws/ws_load.c
 OUT=$ROOT/bench/runs/$(date -u +%Y-%m-%dT%H-%M-%SZ)
 mkdir -p "$OUT"
 
-# The commit, read from .git without running git.
+# The commit, read from .git without running git. In a worktree (git
+# worktree add) .git is a file naming the worktree's own directory, which
+# holds HEAD; branches and packed-refs are in the common directory.
 commit=unknown
-if [[ -f .git/HEAD ]]; then
-  head_ref=$(cat .git/HEAD)
+gitdir=.git
+if [[ -f .git ]]; then
+  gitdir=$(sed -n 's/^gitdir: //p' .git)
+fi
+common=$gitdir
+if [[ -f $gitdir/commondir ]]; then
+  common=$(cat "$gitdir/commondir")
+  [[ $common == /* ]] || common=$gitdir/$common
+fi
+if [[ -f $gitdir/HEAD ]]; then
+  head_ref=$(cat "$gitdir/HEAD")
   if [[ $head_ref == ref:* ]]; then
     ref=${head_ref#ref: }
-    if [[ -f .git/$ref ]]; then commit=$(cat ".git/$ref")
-    elif [[ -f .git/packed-refs ]]; then commit=$(awk -v r="$ref" '$2 == r { print $1 }' .git/packed-refs)
+    if [[ -f $common/$ref ]]; then commit=$(cat "$common/$ref")
+    elif [[ -f $common/packed-refs ]]; then commit=$(awk -v r="$ref" '$2 == r { print $1 }' "$common/packed-refs")
     fi
   else
     commit=$head_ref
@@ -204,6 +241,9 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   echo "h2o: $(h2o --version 2>&1 | head -1) (package $(dpkg-query -W -f '${Version}' h2o 2>/dev/null || echo '?'))"
   echo "lighttpd: $(lighttpd -v 2>&1 | head -1) (package $(dpkg-query -W -f '${Version}' lighttpd 2>/dev/null || echo '?'))"
   echo "wrk: $(wrk -v 2>&1 | head -1 | sed 's/ *Copyright.*//')"
+  echo "h2load: $(h2load --version 2>&1 | head -1) (package $(dpkg-query -W -f '${Version}' nghttp2-client 2>/dev/null || echo '?'))"
+  echo "curl (the HTTP/2 start check): $(curl --version 2>&1 | head -1)"
+  echo "python h2 (bench/idle_h2.py): $(python3 -c 'import h2; print(h2.__version__)' 2>&1)"
   echo "openssl (nginx, h2o, lighttpd and wrk link it): $(openssl version)"
   echo "lighttpd-mod-openssl: package $(dpkg-query -W -f '${Version}' lighttpd-mod-openssl 2>/dev/null || echo '?')"
   echo "tls certificate: $(openssl x509 -in "$TLS/cert.pem" -noout -subject -ext subjectAltName 2>/dev/null | tr '\n' ' ')($(openssl x509 -in "$TLS/cert.pem" -noout -text | grep -m1 -o 'ASN1 OID: [a-z0-9]*'))"
@@ -245,7 +285,9 @@ else
   # (26 with the three upstream cases, wired and nginx only; about 28 with
   # the WebSocket cases and idle WebSockets, measured at about 45 s a round;
   # about 30 with the two compression cases, wired and nginx only, reckoned
-  # from their runs rather than measured over a full run).
+  # from their runs rather than measured over a full run; about 44 with the
+  # six HTTP/2 cases and the two idle HTTP/2 tests, all four servers,
+  # measured alone at 14 minutes for three rounds).
   set -- --rounds 3 --duration 8
 fi
 say "servers: wired, nginx, h2o, lighttpd (upstream and compression cases: wired, nginx)"

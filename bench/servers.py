@@ -25,6 +25,17 @@ check then also asks for GZIP_PAGE with `Accept-Encoding: gzip` and
 refuses the server unless it answers gzip-coded and the decoded body is the
 page byte for byte; that answer's head and size are kept (gzip_sample) for
 the record.
+
+In the HTTP/2 cases (Server(h2=True), all four servers) each server speaks
+h2 by ALPN on a TLS port and h2c by prior knowledge on a plain one
+(h2_port, h2c_port): wired with --http2; nginx on two further listeners
+with `http2` (nginx 1.22 has `listen ... http2`, not the later `http2 on;`,
+and a plain `http2` listener speaks nothing but h2c, so its HTTP/1.1 ports
+stay as they are); h2o and lighttpd as in every case (h2 and h2c are their
+defaults, said aloud in their configurations). The start check then also
+fetches H2_CHECK_PATHS over both with curl and refuses the server unless
+curl says HTTP/2 and every body is the file byte for byte: a server that
+fell back to HTTP/1.1 cannot produce figures.
 """
 
 import grp
@@ -48,6 +59,30 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # The files every server serves from one document root (made by run.sh).
 FILES = {"/index.html": 1024, "/100k.bin": 100 * 1024, "/1m.bin": 1024 * 1024,
          "/10m.bin": 10 * 1024 * 1024, "/100k.html": 100 * 1024}
+
+# The page of the HTTP/2 page cases: PAGE_ASSETS small files, made by
+# run.sh (1-4 KiB each, sizes from page_asset_size), fetched as one page.
+PAGE_DIR = "/page"
+PAGE_ASSETS = 100
+
+
+def page_asset_size(i):
+    """The size of /page/asset<i>.css: spread over 1-4 KiB, the same every run."""
+    return 1024 + (i * 977) % 3073
+
+
+def page_paths():
+    return [f"{PAGE_DIR}/asset{i}.css" for i in range(PAGE_ASSETS)]
+
+
+# What the HTTP/2 start check fetches over h2 and h2c (curl), byte for byte.
+H2_CHECK_PATHS = ["/index.html", f"{PAGE_DIR}/asset0.css", f"{PAGE_DIR}/asset{PAGE_ASSETS - 1}.css", "/10m.bin"]
+# nginx's extra listeners in the HTTP/2 cases, put in place of @h2_listen@
+# in conf/nginx.conf.in (a comment otherwise).
+NGINX_H2_LISTEN = [
+    "listen 127.0.0.1:@h2_tls_port@ ssl http2 reuseport;",
+    "listen 127.0.0.1:@h2c_port@ http2 reuseport;",
+]
 
 # The compression cases: the page they fetch (bench/html_page.py; the fast
 # upstream answers with it in gzip-proxy-100k-c64) and the gzip level both
@@ -131,8 +166,12 @@ class Server:
     """One server under test. start() returns None or why it failed."""
 
     def __init__(self, name, work, www, workers, nofile, wired_bin, tls, upstream=None, ws_echo=None,
-                 gzip=False):
+                 gzip=False, h2=False):
         self.name = name
+        # HTTP/2 on (the h2-* and h2c-* cases): serving files only.
+        self.h2 = h2
+        if h2 and (upstream is not None or ws_echo is not None or gzip):
+            raise ValueError("the HTTP/2 cases serve files only")
         # An upstreams.Upstream, already running, for the upstream cases.
         self.upstream = upstream
         # wired only: the path of its built-in WebSocket echo (--ws-echo),
@@ -152,7 +191,7 @@ class Server:
         # wired-fastcgi, nginx-ws, wired-ws-echo; and its files, with
         # "-gzip" added when compression is on (nginx-gzip, nginx-proxy-gzip).
         self.template = f"{name}-{upstream.via}" if upstream else f"{name}-ws-echo" if ws_echo else name
-        self.label = self.template + ("-gzip" if gzip else "")
+        self.label = self.template + ("-gzip" if gzip else "") + ("-h2" if h2 else "")
         self.work = work
         self.www = www
         self.workers = workers
@@ -162,6 +201,10 @@ class Server:
         self.tls = tls
         self.port = None
         self.tls_port = None
+        # Where it speaks h2 (TLS, ALPN) and h2c (prior knowledge): its own
+        # ports, or nginx's extra listeners; None unless h2.
+        self.h2_port = None
+        self.h2c_port = None
         self.proc = None
         self.log = None
         self.log_offset = 0
@@ -191,6 +234,9 @@ class Server:
             "tls_key": self.tls["key"],
             "tls12_ciphers": TLS12_CIPHERS,
         }
+        if self.h2_port is not None and self.h2_port != self.tls_port:
+            values["h2_tls_port"] = str(self.h2_port)
+            values["h2c_port"] = str(self.h2c_port)
         if self.upstream is not None:
             values["upstream_port"] = str(self.upstream.port)
             values["fpm_socket"] = self.upstream.socket
@@ -209,9 +255,14 @@ class Server:
             else:
                 lines = NGINX_GZIP
             values["gzip"] = ("\n" + m.group(1)).join(lines)
+        # nginx's HTTP/2 listeners at the placeholder's indentation, or a comment.
+        m = re.search(r"^([ \t]*)@h2_listen@", text, re.M)
+        if m:
+            lines = NGINX_H2_LISTEN if self.h2 else ["# no HTTP/2 listeners (not an HTTP/2 case)"]
+            text = text.replace("@h2_listen@", ("\n" + m.group(1)).join(lines))
         for key, value in values.items():
             text = text.replace(f"@{key}@", value)
-        if re.search(r"@[a-z]+@", text):
+        if re.search(r"@[a-z0-9_]+@", text):
             raise ValueError(f"unfilled @placeholder@ left in {self.template}.conf.in")
         path = os.path.join(self.work, "conf", f"{self.label}.conf")
         with open(path, "w") as f:
@@ -228,7 +279,8 @@ class Server:
             return [self.wired_bin, "--root", self.www,
                     "--listen", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
                     "--listen-tls", f"127.0.0.1:{self.tls_port}",
-                    "--tls-cert", self.tls["cert"], "--tls-key", self.tls["key"]] + self._wired_gzip()
+                    "--tls-cert", self.tls["cert"], "--tls-key", self.tls["key"]] + self._wired_gzip() \
+                + (["--http2"] if self.h2 else [])
         conf = self._config()
         if self.name == "nginx":
             return ["nginx", "-p", self.work, "-e", f"{self.work}/logs/nginx-error.log", "-c", conf]
@@ -287,6 +339,17 @@ class Server:
         self.tls_port = free_port()
         while self.tls_port == self.port:
             self.tls_port = free_port()
+        if self.h2 and self.name == "nginx":
+            taken = {self.port, self.tls_port}
+            self.h2_port = free_port()
+            while self.h2_port in taken:
+                self.h2_port = free_port()
+            taken.add(self.h2_port)
+            self.h2c_port = free_port()
+            while self.h2c_port in taken:
+                self.h2c_port = free_port()
+        elif self.h2:
+            self.h2_port, self.h2c_port = self.tls_port, self.port
         for sub in ("conf", "logs", "run", "tmp"):
             os.makedirs(os.path.join(self.work, sub), exist_ok=True)
         try:
@@ -332,6 +395,8 @@ class Server:
         why = self._check_upstream() if self.upstream is not None else self._check_files()
         if why is None and self.gzip:
             why = self._check_gzip()
+        if why is None and self.h2:
+            why = self._check_h2()
         return why
 
     def _check_files(self):
@@ -416,6 +481,38 @@ class Server:
             "head": head, "body_bytes": len(coded), "page_bytes": len(page),
             "framing": "chunked" if r.chunked else f"Content-Length {r.getheader('Content-Length')}",
         }
+        return None
+
+    def _check_h2(self):
+        """None if curl gets every H2_CHECK_PATHS file over HTTP/2 on both
+        ports, 200 and byte for byte: by ALPN on h2_port (the certificate
+        verified for localhost) and by prior knowledge on h2c_port."""
+        out = os.path.join(self.work, "tmp", "h2-check.body")
+        for port, how in [(self.h2_port, "tls"), (self.h2c_port, "h2c")]:
+            for path in H2_CHECK_PATHS:
+                if how == "tls":
+                    cmd = ["curl", "--http2", "--cacert", self.tls["ca"],
+                           "--resolve", f"localhost:{port}:127.0.0.1", f"https://localhost:{port}{path}"]
+                else:
+                    cmd = ["curl", "--http2-prior-knowledge", f"http://127.0.0.1:{port}{path}"]
+                cmd[1:1] = ["-s", "-S", "--max-time", "10", "-o", out, "-w", "%{http_version} %{http_code}"]
+                what = f"GET {path} over {'h2 (TLS)' if how == 'tls' else 'h2c'}"
+                try:
+                    p = subprocess.run(cmd, capture_output=True, text=True, timeout=15)
+                except (OSError, subprocess.TimeoutExpired) as e:
+                    return f"{what}: curl: {e}"
+                if p.returncode != 0:
+                    return f"{what}: curl exit status {p.returncode}: {' '.join(p.stderr.split())[:120]}"
+                version, _, status = p.stdout.strip().partition(" ")
+                if version != "2":
+                    return f"{what}: curl got HTTP/{version}, not HTTP/2"
+                if status != "200":
+                    return f"{what}: status {status}"
+                with open(os.path.join(self.www, path.lstrip("/")), "rb") as f:
+                    want = hashlib.sha256(f.read()).digest()
+                with open(out, "rb") as f:
+                    if hashlib.sha256(f.read()).digest() != want:
+                        return f"{what}: body differs from the file"
         return None
 
     def refresh_pids(self):
