@@ -37,7 +37,7 @@ const READY_WITHIN: Duration = Duration::from_secs(30);
 pub struct Upgrade {
     /// The binary's path, as started.
     exe: PathBuf,
-    /// The arguments after argv[0].
+    /// The arguments after `argv[0]`.
     args: Vec<OsString>,
     /// A copy of every listening socket, and whether it speaks TLS. Given
     /// back (closed) when the process starts draining, so that a plain

@@ -15,7 +15,7 @@
 //!    frame can break.
 //! 2. A HEADERS frame (and its CONTINUATIONs) opens a stream; its field
 //!    block is decoded by HPACK (`wired_parser::http2::hpack::Decoder`),
-//!    checked by the rules of §8.2–8.3 ([`request_view`]), and handed to the
+//!    checked by the rules of §8.2–8.3 (`request::request_view`), and handed to the
 //!    same handlers HTTP/1.1 uses, as a `wired_parser::Request` of version
 //!    `Http2`. A handler's `Reply` comes back; its fields are the ones an
 //!    HTTP/1.1 response would carry (`write.rs::response_fields`), encoded by
@@ -119,6 +119,8 @@ pub struct Http2 {
     /// Frames to send, how much of them has gone, and how much `--trace`
     /// has shown.
     out: Vec<u8>,
+    /// A file's bytes for the DATA frames of one turn, read at once.
+    scratch: Vec<u8>,
     sent: usize,
     traced: usize,
     /// GOAWAY has been queued: no new streams, close once the rest is done.
@@ -200,6 +202,7 @@ impl Http2 {
             send_window: i64::from(h2::settings::DEFAULT_WINDOW_SIZE),
             recv_window: i64::from(h2::settings::DEFAULT_WINDOW_SIZE),
             out,
+            scratch: Vec::new(),
             sent: 0,
             traced: 0,
             goaway: false,
@@ -345,6 +348,15 @@ impl Conn {
                     self.set_deadline(slot, svc, svc.config.send_timeout);
                 } else {
                     self.set_deadline(slot, svc, svc.config.keepalive_timeout);
+                    // Idle: give back what only a busy connection needs, as
+                    // an HTTP/1.1 connection gives its buffers to the pool.
+                    h2.out = Vec::new();
+                    h2.scratch = Vec::new();
+                    if h2.frames.open_field_block().is_none() {
+                        // (A field block still waiting for its
+                        // CONTINUATION is kept, of course.)
+                        h2.block = Vec::new();
+                    }
                 }
                 self.release_idle_buffers(svc);
                 return Step::Wait;

@@ -4,16 +4,19 @@
 use std::collections::VecDeque;
 use std::io::ErrorKind;
 
-use wired_parser::http2::{self as h2, ErrorCode, data_header};
+use wired_parser::http2::{ErrorCode, data_header};
 
 use super::*;
 use crate::conn::Conn;
 use crate::response::{Body, FileSlice, Part};
 
 impl Conn {
-    /// Queue DATA frames while the windows and the buffer allow, a frame
-    /// per ready stream in turn.
+    /// Queue DATA frames while the windows and the buffer allow: for each
+    /// ready stream in turn, up to [`BURST`] bytes, read at once (one
+    /// `pread` for a file, not one per frame) and cut into frames of the
+    /// peer's size.
     pub(super) fn http2_data(&mut self, h2: &mut Http2) {
+        let frame_max = (h2.peer_max_frame as usize).clamp(1, DATA_FRAME);
         while h2.pending() < HIGH_WATER && h2.send_window > 0 {
             let Some(id) = h2.ready.pop_front() else { break };
             let Some(st) = h2.streams.get_mut(&id) else { continue };
@@ -23,23 +26,25 @@ impl Conn {
                 // Back in line when its WINDOW_UPDATE comes.
                 continue;
             }
-            let max = (h2.peer_max_frame as usize).min(DATA_FRAME).min(st.window as usize).min(h2.send_window as usize);
-            let at = h2.out.len();
-            h2.out.extend_from_slice(&[0; h2::HEADER_LEN]);
-            let n = match cursor.fill(max, &mut h2.out) {
-                Ok(n) => n,
-                Err(e) => {
-                    log::warn!("HTTP/2 stream {id}: reading the body: {e}");
-                    h2.out.truncate(at);
-                    h2.reset(id, ErrorCode::InternalError);
-                    continue;
-                }
-            };
-            let done = cursor.is_done();
-            let header = data_header(id, n as u32, done);
-            if let Some(slot) = h2.out.get_mut(at..at + h2::HEADER_LEN) {
-                slot.copy_from_slice(&header);
+            let budget = (st.window as usize).min(h2.send_window as usize).min(BURST);
+            let mut chunk = std::mem::take(&mut h2.scratch);
+            chunk.clear();
+            if let Err(e) = cursor.fill(budget, &mut chunk) {
+                log::warn!("HTTP/2 stream {id}: reading the body: {e}");
+                h2.scratch = chunk;
+                h2.reset(id, ErrorCode::InternalError);
+                continue;
             }
+            let done = cursor.is_done();
+            let n = chunk.len();
+            let frames = n.div_ceil(frame_max).max(1);
+            for (i, piece) in chunk.chunks(frame_max).chain((n == 0).then_some(&[][..])).enumerate() {
+                // END_STREAM on the body's last frame (§6.1).
+                let last = done && i + 1 == frames;
+                h2.out.extend_from_slice(&data_header(id, piece.len() as u32, last));
+                h2.out.extend_from_slice(piece);
+            }
+            h2.scratch = chunk;
             st.window -= n as i64;
             h2.send_window -= n as i64;
             if done {
@@ -56,6 +61,11 @@ impl Conn {
         }
     }
 }
+
+/// The most a stream sends in one turn before the next ready stream's
+/// turn: 64 KiB, four frames of the size every peer takes, read from a file
+/// with one system call.
+const BURST: usize = 64 * 1024;
 
 /// A response body being sent, a frame at a time.
 #[derive(Debug)]
