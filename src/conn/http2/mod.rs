@@ -121,6 +121,8 @@ pub struct Http2 {
     out: Vec<u8>,
     /// A file's bytes for the DATA frames of one turn, read at once.
     scratch: Vec<u8>,
+    /// A response's field block, encoded (reused).
+    block_out: Vec<u8>,
     sent: usize,
     traced: usize,
     /// GOAWAY has been queued: no new streams, close once the rest is done.
@@ -203,6 +205,7 @@ impl Http2 {
             recv_window: i64::from(h2::settings::DEFAULT_WINDOW_SIZE),
             out,
             scratch: Vec::new(),
+            block_out: Vec::new(),
             sent: 0,
             traced: 0,
             goaway: false,
@@ -352,6 +355,7 @@ impl Conn {
                     // an HTTP/1.1 connection gives its buffers to the pool.
                     h2.out = Vec::new();
                     h2.scratch = Vec::new();
+                    h2.block_out = Vec::new();
                     if h2.frames.open_field_block().is_none() {
                         // (A field block still waiting for its
                         // CONTINUATION is kept, of course.)

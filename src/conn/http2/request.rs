@@ -83,29 +83,39 @@ impl Conn {
         let mut lines = std::mem::take(&mut svc.head);
         lines.clear();
         crate::conn::write::response_fields(svc, applied.as_deref(), self.io.session().is_some(), status, &mut lines);
-        let mut list: Vec<(Vec<u8>, Vec<u8>)> = vec![(b":status".to_vec(), status.to_string().into_bytes())];
-        for (name, value) in crate::response::field_lines(&lines) {
-            let lower = name.to_ascii_lowercase();
-            if matches!(
-                lower.as_slice(),
-                b"connection" | b"keep-alive" | b"proxy-connection" | b"transfer-encoding" | b"upgrade"
-            ) {
-                continue;
+        // §8.2: field names in lower case; the lines are our own scratch,
+        // so each name is lowered where it lies, with no copy.
+        let mut at_name = true;
+        for b in lines.iter_mut() {
+            match *b {
+                b'\n' => at_name = true,
+                b':' => at_name = false,
+                _ if at_name => b.make_ascii_lowercase(),
+                _ => {}
             }
-            list.push((lower, value.to_vec()));
         }
+        let mut status_digits = [0u8; 3];
+        let mut length_digits = [0u8; 20];
+        let status_text = digits(u64::from(status), &mut status_digits);
+        let length_text = digits(len, &mut length_digits);
+        let fields = crate::response::field_lines(&lines).filter(|(name, _)| {
+            // §8.2.2: no connection-specific fields in HTTP/2.
+            !matches!(*name, b"connection" | b"keep-alive" | b"proxy-connection" | b"transfer-encoding" | b"upgrade")
+        });
+        // RFC 9110 §8.6, as for HTTP/1.1: a length on every response with content.
+        let length =
+            (!(status < 200 || status == 204 || status == 304)).then_some((&b"content-length"[..], length_text));
+        let list = std::iter::once((&b":status"[..], status_text)).chain(fields).chain(length);
+        h2.block_out.clear();
+        h2.hpack_out.encode(list, &mut h2.block_out);
         svc.head = lines;
-        if !(status < 200 || status == 204 || status == 304) {
-            // RFC 9110 §8.6, as for HTTP/1.1.
-            list.push((b"content-length".to_vec(), len.to_string().into_bytes()));
-        }
-        let mut block = Vec::with_capacity(256);
-        h2.hpack_out.encode(list.iter().map(|(n, v)| (n.as_slice(), v.as_slice())), &mut block);
+        let block = std::mem::take(&mut h2.block_out);
         let ends = no_body || len == 0;
         encode_field_block(&mut h2.out, id, &block, ends, h2.peer_max_frame);
         if svc.trace.is_some() {
             self.trace_fmt(svc, format_args!("h2: stream {id}: {status}, HEADERS of {} bytes (HPACK)", block.len()));
         }
+        h2.block_out = block;
         if ends {
             h2.answered += 1;
             if !end_stream {
@@ -279,4 +289,31 @@ fn check_regular(name: &[u8], value: &[u8]) -> Result<(), &'static str> {
 /// RFC 9110 §5.6.2's tchar.
 fn is_token(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// `n` in decimal, in `buf` (a status, a length).
+fn digits(mut n: u64, buf: &mut [u8]) -> &[u8] {
+    let mut i = buf.len();
+    while let Some(slot) = i.checked_sub(1).and_then(|j| buf.get_mut(j)) {
+        i -= 1;
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.get(i..).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimal_digits() {
+        let mut buf = [0u8; 20];
+        assert_eq!(super::digits(0, &mut buf), b"0");
+        assert_eq!(super::digits(200, &mut buf), b"200");
+        assert_eq!(super::digits(u64::MAX, &mut buf), b"18446744073709551615");
+        let mut three = [0u8; 3];
+        assert_eq!(super::digits(404, &mut three), b"404");
+    }
 }
