@@ -567,6 +567,16 @@ class Bench:
                 if srv is not None:
                     srv.stop()
 
+    def started(self, srv, rnd, key, name, what):
+        """Start `srv` for case `key`; if it will not start, say so and
+        record a not-started row. True when it runs."""
+        why = srv.start()
+        if why:
+            self.event(f"round {rnd}: {name} failed to start for {what}: {why}")
+            self.row(round=rnd, case=key, server=name, status="not-started", error=f"server failed to start: {why}")
+            return False
+        return True
+
     def contenders(self, case, names):
         """Who runs a case of the upstream round: wired and nginx in front of
         the application; for ws-echo-c256, wired with its built-in echo and
@@ -604,11 +614,7 @@ class Bench:
                 turn = (rnd - 1 + i) % len(contenders)
                 for name in contenders[turn:] + contenders[:turn]:
                     srv, behind = self.contender(case, name, app)
-                    why = srv.start()
-                    if why:
-                        self.event(f"round {rnd}: {name} failed to start for {case.key}: {why}")
-                        self.row(round=rnd, case=case.key, server=name, status="not-started",
-                                 error=f"server failed to start: {why}")
+                    if not self.started(srv, rnd, case.key, name, case.key):
                         continue
                     try:
                         if case.gzip:
@@ -647,11 +653,7 @@ class Bench:
                              error=f"upstream failed to start: {why}")
                     continue
                 srv = self.server(name, app)
-                why = srv.start()
-                if why:
-                    self.event(f"round {rnd}: {name} failed to start for the proxied idle test: {why}")
-                    self.row(round=rnd, case=IDLE_PROXY_KEY, server=name, status="not-started",
-                             error=f"server failed to start: {why}")
+                if not self.started(srv, rnd, IDLE_PROXY_KEY, name, "the proxied idle test"):
                     continue
                 try:
                     r = idle.measure(srv.port, srv.proc.pid, self.args.idle_proxy, path=app.path,
@@ -711,11 +713,7 @@ class Bench:
                              error=f"upstream failed to start: {why}")
                     continue
                 srv = self.server(name, app) if proxied else self.server(name, ws_echo=WS_ECHO_PATH)
-                why = srv.start()
-                if why:
-                    self.event(f"round {rnd}: {name} failed to start for {key}: {why}")
-                    self.row(round=rnd, case=key, server=name, status="not-started",
-                             error=f"server failed to start: {why}")
+                if not self.started(srv, rnd, key, name, key):
                     continue
                 try:
                     r = idle_ws.measure(srv.port, srv.proc.pid, n, path=app.path if proxied else WS_ECHO_PATH,
@@ -731,11 +729,7 @@ class Bench:
         key = IDLE_TLS_KEY if tls else IDLE_KEY
         for name in names:
             srv = self.server(name)
-            why = srv.start()
-            if why:
-                self.event(f"round {rnd}: {name} failed to start for the idle test: {why}")
-                self.row(round=rnd, case=key, server=name, status="not-started",
-                         error=f"server failed to start: {why}")
+            if not self.started(srv, rnd, key, name, "the idle test"):
                 continue
             try:
                 if tls:
@@ -773,11 +767,7 @@ class Bench:
                              error=H2C_UNSUPPORTED[name])
                     continue
                 srv = self.server(name, h2=True)
-                why = srv.start()
-                if why:
-                    self.event(f"round {rnd}: {name} failed to start for {key}: {why}")
-                    self.row(round=rnd, case=key, server=name, status="not-started",
-                             error=f"server failed to start: {why}")
+                if not self.started(srv, rnd, key, name, key):
                     continue
                 try:
                     port = srv.h2_port if how == "tls" else srv.h2c_port
