@@ -144,15 +144,29 @@ fn testssl_finds_nothing_high_or_critical() {
         .arg(&addr);
     let out = run_bounded(&mut cmd, Duration::from_secs(240));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "testssl: {:?}\n{text}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     let findings = testssl_findings(&fs::read_to_string(&json).expect("testssl wrote its JSON file"));
+    // testssl's ticket-resumption check sometimes loses its own second
+    // connection ("Connect problem: Ticket resumption test not possible",
+    // its exit status then 1): seen once in several runs, on a quiet
+    // machine too. That check alone is excused, because
+    // `https::openssl::sessions_resume_over_tls_1_3_and_1_2` proves ticket
+    // resumption with openssl directly; any other trouble fails here.
+    let own_connect_problem =
+        |f: &Finding| f.id == "sessionresumption_ticket" && f.finding == "check failed because of connect problem";
+    let excused = findings.iter().any(own_connect_problem);
+    assert!(
+        out.status.success() || excused,
+        "testssl: {:?}\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The file was read right, and every part of the scan ran.
     for id in ["TLS1_3", "cipher_order", "cert_chain_of_trust", "heartbleed", "ROBOT", "fallback_SCSV", "LUCKY13"] {
         assert!(findings.iter().any(|f| f.id == id), "testssl reported no {id}:\n{text}");
     }
     let bad: Vec<String> = findings
         .iter()
-        .filter(|f| matches!(f.severity.as_str(), "HIGH" | "CRITICAL" | "WARN"))
+        .filter(|f| matches!(f.severity.as_str(), "HIGH" | "CRITICAL" | "WARN") && !own_connect_problem(f))
         .map(|f| format!("{} {}: {}", f.severity, f.id, f.finding))
         .collect();
     assert!(
