@@ -242,7 +242,8 @@ impl Worker {
             // socket that is already readable reports it at once, so nothing
             // that arrived before this call is missed.
             let interest = Interest::READABLE | Interest::WRITABLE;
-            match self.poll.registry().register(conn.io.sock_mut(), token::slot(slot, Role::Client), interest) {
+            let Some(sock) = conn.io.sock_mut() else { return };
+            match self.poll.registry().register(sock, token::slot(slot, Role::Client), interest) {
                 Ok(()) => conn.registered = true,
                 Err(e) => {
                     log::warn!("register: {e}");

@@ -264,7 +264,7 @@ impl Conn {
     ) {
         let [method, target, referer, user_agent] = saved;
         let entry =
-            crate::access_log::Entry { method, target, version: gw.version.as_str().as_bytes(), referer, user_agent };
+            crate::access_log::Entry { method, target, version: self.log_version(gw.version), referer, user_agent };
         if let Some(access) = svc.access.as_mut() {
             let tls = svc.config.access_log_tls.then(|| self.io.log_fields());
             access.entry(self.peer.ip(), svc.clock.http_date(), &entry, head.status, bytes, tls);

@@ -22,7 +22,8 @@ impl Conn {
         // TLS record: once the session has taken bytes, the next one waiting
         // is from the middle of a ClientHello (and may well be a letter).
         if let Phase::Handshake { first_byte_seen: false } = self.phase {
-            match crate::sys::peek_byte(self.io.sock()) {
+            let Some(sock) = self.io.sock() else { return self.close_because("a handshake without a socket") };
+            match crate::sys::peek_byte(sock) {
                 Ok(Some(byte)) => {
                     self.phase = Phase::Handshake { first_byte_seen: true };
                     if byte.is_ascii_alphabetic() {

@@ -274,6 +274,7 @@ impl Conn {
             Phase::Cgi => self.cgi_timeout(slot, svc),
             Phase::Upstream => self.upstream_timeout(slot, svc),
             Phase::WebSocket => self.websocket_timeout(slot, svc),
+            Phase::Http2 => self.http2_timeout(slot, svc),
             Phase::Head if self.input.as_ref().is_some_and(|b| !b.is_empty()) => {
                 // RFC 9110 §15.5.9: 408 tells the client why before closing.
                 self.trace_note(svc, "head timeout: answering 408 and closing");
@@ -308,6 +309,10 @@ impl Conn {
     pub fn set_deadline(&mut self, slot: usize, svc: &mut Services, after: Duration) {
         let tick = svc.wheel.tick_of(svc.now + after);
         self.deadline = tick;
+        if self.io.is_http2_stream() {
+            // A secondary connection: its HTTP/2 connection arms the timer.
+            return;
+        }
         if self.armed == 0 || tick < self.armed {
             svc.wheel.insert(TimerKey { slot, serial: self.serial }, tick);
             self.armed = tick;
@@ -324,7 +329,9 @@ impl Conn {
     pub fn nodelay(&mut self) {
         if !self.nodelay {
             self.nodelay = true;
-            if let Err(e) = crate::sys::set_nodelay(self.io.sock()) {
+            if let Some(sock) = self.io.sock()
+                && let Err(e) = crate::sys::set_nodelay(sock)
+            {
                 log::debug!("TCP_NODELAY: {e}");
             }
         }
@@ -338,16 +345,17 @@ impl Conn {
             return;
         }
         self.send_buffer_sized = true;
+        let Some(sock) = self.io.sock() else { return };
         let path = if same_host(self.peer, self.local) {
             Path::SameHost
         } else {
-            match crate::sys::tcp_rtt_us(self.io.sock()) {
+            match crate::sys::tcp_rtt_us(sock) {
                 Ok(rtt_us) => Path::RoundTrip(rtt_us),
                 Err(_) => return,
             }
         };
         let Some(bytes) = send_buffer_for(path) else { return };
-        match crate::sys::set_send_buffer(self.io.sock(), bytes) {
+        match crate::sys::set_send_buffer(sock, bytes) {
             Ok(()) => {
                 self.trace_fmt(svc, format_args!("send buffer: {bytes} bytes, {path} (a deeper queue only delays)"))
             }
@@ -374,7 +382,9 @@ impl Conn {
         self.drop_cgi(svc);
         self.drop_exchange(svc);
         self.drop_websocket(svc);
-        self.h2 = None;
+        if let Some(mut h2) = self.h2.take() {
+            h2.release_all(svc);
+        }
         if let Some(b) = self.input.take() {
             svc.pool.put(b);
         }

@@ -132,7 +132,15 @@ impl Conn {
     pub(super) fn log_access(&self, svc: &mut Services, req: &Request<'_, '_>, status: u16, bytes: u64) {
         let Some(log) = svc.access.as_mut() else { return };
         let tls = svc.config.access_log_tls.then(|| self.io.log_fields());
-        log.entry(self.peer.ip(), svc.clock.http_date(), &Entry::of(req), status, bytes, tls);
+        let mut entry = Entry::of(req);
+        entry.version = self.log_version(req.version);
+        log.entry(self.peer.ip(), svc.clock.http_date(), &entry, status, bytes, tls);
+    }
+
+    /// The protocol the access log names: the request's, or HTTP/2 for a
+    /// stream's secondary connection (whose request line says HTTP/1.1).
+    pub(super) fn log_version(&self, version: wired_parser::Version) -> &'static [u8] {
+        if self.io.is_http2_stream() { b"HTTP/2.0" } else { version.as_str().as_bytes() }
     }
 
     /// Log a request that could not be parsed.

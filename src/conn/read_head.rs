@@ -49,7 +49,7 @@ impl Conn {
             let mut preface_partial = false;
             if self.requests == 0
                 && svc.config.http2
-                && self.io.session().is_none()
+                && !self.io.is_tls()
                 && let Some(b) = self.input.as_ref().filter(|b| !b.is_empty())
             {
                 match wired_parser::http2::preface::check(b.bytes()) {
@@ -213,7 +213,7 @@ impl Conn {
         // `--redirect-https`: on a plain listener every request is sent to
         // the https URL, whatever it asks for.
         if svc.config.redirect_https
-            && self.io.session().is_none()
+            && !self.io.is_tls()
             && let Some(port) = svc.config.listen_tls.first().map(|a| a.port())
         {
             self.trace_note(svc, "--redirect-https: a plain listener answers 308 with the https URL");

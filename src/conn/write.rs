@@ -122,7 +122,7 @@ impl Conn {
         head.push(b' ');
         head.extend_from_slice(reason(status).as_bytes());
         head.extend_from_slice(b"\r\n");
-        response_fields(svc, self.applied.as_deref(), self.io.session().is_some(), status, &mut head);
+        response_fields(svc, self.applied.as_deref(), self.io.is_tls(), status, &mut head);
         match framing {
             Framing::None | Framing::UntilClose => {}
             Framing::Length(n) => {

@@ -220,6 +220,9 @@ pub struct Meta<'a> {
     pub document_root: &'a Path,
     /// The client came over TLS.
     pub https: bool,
+    /// The request came as an HTTP/2 stream (through a secondary
+    /// HTTP/1.1 connection, whose request line says HTTP/1.1).
+    pub http2: bool,
 }
 
 /// The meta-variables of RFC 3875 §4.1, plus those PHP and frameworks
@@ -276,7 +279,9 @@ pub fn environment(req: &Request<'_, '_>, meta: &Meta<'_>, mut set: impl FnMut(&
         None => set(b"SERVER_NAME", ip_text(meta.local.ip(), &mut address)),
     }
     set(b"SERVER_PORT", decimal(meta.local.port().into(), &mut digits));
-    set(b"SERVER_PROTOCOL", req.version.as_str().as_bytes());
+    // RFC 3875 §4.1.16: the protocol the request came in; as nginx, and as
+    // PHP expects, "HTTP/2.0" for a stream.
+    set(b"SERVER_PROTOCOL", if meta.http2 { b"HTTP/2.0" } else { req.version.as_str().as_bytes() });
     set(b"SERVER_SOFTWARE", concat!("wired/", env!("CARGO_PKG_VERSION")).as_bytes());
     // De-facto variables: Apache's and nginx's names, which PHP and frameworks read.
     set(b"REQUEST_URI", req.target.as_bytes());
@@ -612,6 +617,7 @@ mod tests {
             local: "127.0.0.1:80".parse().unwrap(),
             document_root: Path::new("/srv"),
             https: false,
+            http2: false,
         };
         let env = environment_list(&req, &meta);
         let names: Vec<String> = env.iter().map(|(k, _)| k.to_string_lossy().into_owned()).collect();
@@ -649,6 +655,7 @@ mod tests {
             local: "10.0.0.255:80".parse().unwrap(),
             document_root: Path::new("/srv"),
             https: true,
+            http2: false,
         };
         let env: Vec<(String, String)> = environment_list(&req, &meta)
             .into_iter()

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 
 mod flask;
+mod http2;
 mod php;
 mod processes;
 mod security;

@@ -22,23 +22,22 @@ mod limits;
 mod semantics;
 mod wire;
 
-const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+pub(crate) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 // Frame types (§6) and error codes (§7).
-const DATA: u8 = 0x0;
-const HEADERS: u8 = 0x1;
-const RST_STREAM: u8 = 0x3;
-const SETTINGS: u8 = 0x4;
+pub(crate) const DATA: u8 = 0x0;
+pub(crate) const HEADERS: u8 = 0x1;
+pub(crate) const RST_STREAM: u8 = 0x3;
+pub(crate) const SETTINGS: u8 = 0x4;
 const PING: u8 = 0x6;
 const GOAWAY: u8 = 0x7;
-const WINDOW_UPDATE: u8 = 0x8;
+pub(crate) const WINDOW_UPDATE: u8 = 0x8;
 const CONTINUATION: u8 = 0x9;
-const END_STREAM: u8 = 0x1;
-const END_HEADERS: u8 = 0x4;
+pub(crate) const END_STREAM: u8 = 0x1;
+pub(crate) const END_HEADERS: u8 = 0x4;
 const PROTOCOL_ERROR: u32 = 0x1;
 const STREAM_CLOSED: u32 = 0x5;
 const ENHANCE_YOUR_CALM: u32 = 0xb;
-const HTTP_1_1_REQUIRED: u32 = 0xd;
 
 /// A document root: a small page, a 1 MiB file of known bytes, 40 small files.
 fn site(name: &str) -> (TempTree, Vec<u8>) {
@@ -60,7 +59,7 @@ fn start(root: &TempTree, extra: &[&str]) -> Server {
 }
 
 /// One frame as bytes.
-fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     let len = payload.len() as u32;
     let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
     f.extend_from_slice(&stream.to_be_bytes());
@@ -69,7 +68,7 @@ fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
 }
 
 /// A request's field block (HPACK), from (name, value) pairs.
-fn block(enc: &mut Encoder, fields: &[(&str, &str)]) -> Vec<u8> {
+pub(crate) fn block(enc: &mut Encoder, fields: &[(&str, &str)]) -> Vec<u8> {
     let mut out = Vec::new();
     enc.encode(fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())), &mut out);
     out
@@ -85,7 +84,7 @@ fn get_fields(path: &str) -> Vec<(&'static str, String)> {
 }
 
 /// A connection that has sent the preface and an empty SETTINGS.
-fn open(server: &Server) -> TcpStream {
+pub(crate) fn open(server: &Server) -> TcpStream {
     let mut s = TcpStream::connect(server.plain_addr.unwrap_or(server.addr)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     s.write_all(PREFACE).unwrap();
@@ -95,7 +94,7 @@ fn open(server: &Server) -> TcpStream {
 
 /// Read frames until `want` says stop (returning its value), or the
 /// connection ends (None).
-fn until<T>(s: &mut TcpStream, mut want: impl FnMut(u8, u8, u32, &[u8]) -> Option<T>) -> Option<T> {
+pub(crate) fn until<T>(s: &mut TcpStream, mut want: impl FnMut(u8, u8, u32, &[u8]) -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         let mut head = [0u8; 9];
@@ -121,21 +120,21 @@ fn goaway_code(s: &mut TcpStream) -> Option<u32> {
 }
 
 /// The RST_STREAM code for `stream`, when one comes.
-fn reset_code(s: &mut TcpStream, stream: u32) -> Option<u32> {
+pub(crate) fn reset_code(s: &mut TcpStream, stream: u32) -> Option<u32> {
     until(s, |kind, _, id, p| {
         (kind == RST_STREAM && id == stream).then(|| u32::from_be_bytes([p[0], p[1], p[2], p[3]]))
     })
 }
 
 /// Run tests/http2/client.py: the JSON it prints.
-fn python_client(args: &[&str]) -> String {
+pub(crate) fn python_client(args: &[&str]) -> String {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/http2/client.py");
     let out = run_bounded(Command::new("python3").arg(script).args(args), Duration::from_secs(60));
     assert!(out.status.success(), "client.py: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn sha256(bytes: &[u8]) -> String {
+pub(crate) fn sha256(bytes: &[u8]) -> String {
     let mut child = Command::new("sha256sum")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -302,12 +301,15 @@ fn broken_frames_and_requests_get_the_codes_the_rfc_names() {
     s.write_all(&frame(HEADERS, END_STREAM | END_HEADERS, 1, &b)).unwrap();
     s.write_all(&frame(DATA, 0, 1, b"late")).unwrap();
     assert_eq!(reset_code(&mut s, 1), Some(STREAM_CLOSED));
-    // A location HTTP/2 does not carry yet: HTTP/1.1 is asked for (§7).
-    let mut enc = Encoder::new();
-    let mut s = open(&server);
-    let b = block(&mut enc, &[(":method", "GET"), (":scheme", "http"), (":authority", "h"), (":path", "/app/x")]);
-    s.write_all(&frame(HEADERS, END_STREAM | END_HEADERS, 1, &b)).unwrap();
-    assert_eq!(reset_code(&mut s, 1), Some(HTTP_1_1_REQUIRED));
+    // A proxied location whose upstream is down: its 502 comes over h2 too.
+    let plain = server.plain_addr.unwrap_or(server.addr);
+    let out = run_bounded(
+        Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "--http2-prior-knowledge"])
+            .arg(format!("http://{plain}/app/x")),
+        Duration::from_secs(30),
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2 502");
     // The server is still there for everyone else.
     assert_eq!(server.get("/index.html").status, 200);
 }

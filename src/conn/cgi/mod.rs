@@ -143,7 +143,8 @@ impl Conn {
             peer: self.peer,
             local: self.local,
             document_root: &svc.document_root,
-            https: self.io.session().is_some(),
+            https: self.io.is_tls(),
+            http2: self.io.is_http2_stream(),
         };
         let env = cgi::environment_list(req, &meta);
         // RFC 9110 §10.1.1: the client waits for 100 Continue before sending a

@@ -95,7 +95,7 @@ impl Conn {
                                         format!("stream {sid}'s window passed 2^31-1 (RFC 9113 §6.9.2)"),
                                     ));
                                 }
-                                if st.window > 0 && st.body.is_some() && !st.queued {
+                                if st.window > 0 && (st.body.is_some() || st.secondary.is_some()) && !st.queued {
                                     st.queued = true;
                                     h2.ready.push_back(*sid);
                                 }
@@ -123,7 +123,7 @@ impl Conn {
                     st.window += inc;
                     if st.window > MAX_WINDOW {
                         h2.reset(id, ErrorCode::FlowControlError);
-                    } else if st.body.is_some() && !st.queued {
+                    } else if (st.body.is_some() || st.secondary.is_some()) && !st.queued {
                         st.queued = true;
                         h2.ready.push_back(id);
                     }
@@ -139,7 +139,7 @@ impl Conn {
                     return Err(conn_error(ErrorCode::ProtocolError, "RST_STREAM on an idle stream (RFC 9113 §6.4)"));
                 }
                 // Only a reset that cut a response short counts.
-                if h2.streams.remove(&id).is_some_and(|st| st.body.is_some()) {
+                if h2.remove_stream(id) {
                     h2.resets += 1;
                 }
                 if h2.resets > RESETS_ALLOWED && h2.resets > h2.answered {
@@ -166,8 +166,8 @@ impl Conn {
                         "DATA beyond the connection window (RFC 9113 §6.9.1)",
                     ));
                 }
-                // The body is not wanted by any handler HTTP/2 serves yet:
-                // the window is given back at once, so the client can finish.
+                // The connection's window is given back at once: each
+                // stream's own window bounds what its body can hold here.
                 if n > 0 {
                     encode_window_update(&mut h2.out, 0, n as u32);
                     h2.recv_window += n;
@@ -180,13 +180,27 @@ impl Conn {
                         if st.expected.is_some_and(|e| st.received > e || (end_stream && st.received != e)) {
                             // §8.1.1: content-length must match the DATA.
                             h2.reset(id, ErrorCode::ProtocolError);
-                        } else if end_stream {
-                            st.remote_closed = true;
-                            if st.body.is_none() {
-                                h2.streams.remove(&id);
+                            return Ok(());
+                        }
+                        if let Some(sec) = st.secondary.as_mut() {
+                            // A program's or an upstream's body: the stream's
+                            // window is given back as it is read (§6.9).
+                            sec.body(data, end_stream);
+                            // Padding is nobody's: its window comes back now.
+                            let padding = n as u64 - data.len() as u64;
+                            if padding > 0 && !end_stream {
+                                encode_window_update(&mut h2.out, id, padding as u32);
                             }
-                        } else if n > 0 {
+                        } else if n > 0 && !end_stream {
+                            // Nobody wants it: given back at once, so the
+                            // client can finish.
                             encode_window_update(&mut h2.out, id, n as u32);
+                        }
+                        if end_stream {
+                            st.remote_closed = true;
+                            if st.body.is_none() && st.secondary.is_none() {
+                                h2.remove_stream(id);
+                            }
                         }
                     }
                     _ if idle => {
@@ -244,8 +258,12 @@ impl Conn {
                 h2.reset(id, ErrorCode::ProtocolError);
             } else {
                 st.remote_closed = true;
-                if st.body.is_none() {
-                    h2.streams.remove(&id);
+                if let Some(sec) = st.secondary.as_mut() {
+                    // The trailers end the body (they are not passed on).
+                    sec.end_body();
+                }
+                if st.body.is_none() && st.secondary.is_none() {
+                    h2.remove_stream(id);
                 }
             }
             return Ok(());

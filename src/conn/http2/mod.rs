@@ -30,10 +30,10 @@
 //! 4. SETTINGS, PING, WINDOW_UPDATE, RST_STREAM and GOAWAY are answered or
 //!    applied as they come (§6).
 //!
-//! Requests for CGI, FastCGI, a proxied application or a WebSocket are not
-//! carried over HTTP/2 yet: their streams are reset with HTTP_1_1_REQUIRED
-//! (§7), which tells a client (curl, browsers) to send that request again
-//! over HTTP/1.1.
+//! Requests for CGI, FastCGI or a proxied application are answered over
+//! time, not by one `Reply`: each such stream gets a secondary HTTP/1.1
+//! connection in memory that runs the same phases as a socket's
+//! (`secondary.rs`), and its response is framed into HEADERS and DATA.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::ErrorKind;
@@ -45,9 +45,11 @@ use wired_parser::http2::{
 
 use super::{Conn, Phase, Step};
 use crate::services::Services;
+use crate::timer::TimerKey;
 
 mod frames;
 mod request;
+mod secondary;
 mod send;
 
 use send::Cursor;
@@ -123,6 +125,13 @@ pub struct Http2 {
     scratch: Vec<u8>,
     /// A response's field block, encoded (reused).
     block_out: Vec<u8>,
+    /// Field names lowered for HPACK (reused).
+    names: Vec<u8>,
+    /// Secondary connections of streams gone, to give their buffers back.
+    retired: Vec<Box<secondary::Secondary>>,
+    /// The connection's own deadline, in wheel ticks (0: none), apart from
+    /// its secondary connections'.
+    own_deadline: u64,
     sent: usize,
     traced: usize,
     /// GOAWAY has been queued: no new streams, close once the rest is done.
@@ -151,6 +160,8 @@ struct Stream {
     window: i64,
     /// The response body still to send, if any.
     body: Option<Cursor>,
+    /// The secondary connection answering it, for CGI, FastCGI or a proxy.
+    secondary: Option<Box<secondary::Secondary>>,
     /// In `ready`.
     queued: bool,
     /// The client has sent END_STREAM.
@@ -158,6 +169,13 @@ struct Stream {
     /// The request's content-length, and the DATA received (§8.1.1).
     expected: Option<u64>,
     received: u64,
+}
+
+impl Stream {
+    /// The response waits for the client: to read, or to open a window.
+    fn waits_on_client(&self) -> bool {
+        self.body.is_some() || self.secondary.as_ref().is_some_and(|s| s.has_body_bytes())
+    }
 }
 
 /// Why the connection ends with a GOAWAY (a connection error, §5.4.1).
@@ -206,6 +224,9 @@ impl Http2 {
             out,
             scratch: Vec::new(),
             block_out: Vec::new(),
+            names: Vec::new(),
+            retired: Vec::new(),
+            own_deadline: 0,
             sent: 0,
             traced: 0,
             goaway: false,
@@ -227,11 +248,35 @@ impl Http2 {
     fn reset(&mut self, stream: u32, code: ErrorCode) {
         encode_rst_stream(&mut self.out, stream, code);
         // (Its place in `ready`, if any, is skipped by `http2_data`.)
-        self.streams.remove(&stream);
+        self.remove_stream(stream);
         if self.reset_sent.len() == RESETS_REMEMBERED {
             self.reset_sent.pop_front();
         }
         self.reset_sent.push_back(stream);
+    }
+
+    /// Forget a stream; its secondary connection, if any, is retired, to
+    /// give its buffers back (and stop its program or upstream exchange)
+    /// on the next pass. Returns whether a response was under way.
+    fn remove_stream(&mut self, stream: u32) -> bool {
+        let Some(mut st) = self.streams.remove(&stream) else { return false };
+        let busy = st.body.is_some() || st.secondary.is_some();
+        if let Some(sec) = st.secondary.take() {
+            self.retired.push(sec);
+        }
+        busy
+    }
+
+    /// Give back every secondary connection's buffers: the connection is closing.
+    pub(super) fn release_all(&mut self, svc: &mut Services) {
+        for (_, mut st) in std::mem::take(&mut self.streams) {
+            if let Some(mut sec) = st.secondary.take() {
+                sec.release(svc);
+            }
+        }
+        for mut sec in self.retired.drain(..) {
+            sec.release(svc);
+        }
     }
 
     /// Wired reset this stream lately: what the client sent on it before
@@ -278,10 +323,11 @@ impl Conn {
     /// first bytes are the preface (still in the input buffer).
     pub(super) fn start_http2(&mut self, slot: usize, svc: &mut Services) -> Step {
         self.trace_note(svc, "HTTP/2: the client speaks h2 (RFC 9113 §3); our SETTINGS go first");
-        self.h2 = Some(Http2::new(svc.config.limits.max_head_bytes));
+        let mut h2 = Http2::new(svc.config.limits.max_head_bytes);
+        self.http2_arm(slot, svc, &mut h2, Some(svc.config.head_timeout));
+        self.h2 = Some(h2);
         self.phase = Phase::Http2;
         self.nodelay();
-        self.set_deadline(slot, svc, svc.config.head_timeout);
         Step::Continue
     }
 
@@ -330,7 +376,13 @@ impl Conn {
                 h2.go_away(e.code, &e.why);
                 h2.close_after_flush = true;
             }
-            self.http2_data(h2);
+            // Programs and upstreams, through their secondary connections.
+            if self.http2_secondaries(slot, svc, h2) {
+                progress = true;
+            }
+            if self.http2_data(h2) {
+                progress = true;
+            }
             if svc.trace.is_some() {
                 self.trace_http2_out(svc, h2);
             }
@@ -345,12 +397,15 @@ impl Conn {
                 return self.close_because("HTTP/2: GOAWAY sent and every stream done");
             }
             if !progress {
-                // Waiting: for the client to read (or open a window), or
-                // for its next request.
-                if !flushed || !h2.streams.is_empty() {
-                    self.set_deadline(slot, svc, svc.config.send_timeout);
+                // Waiting: for the client to read (or open a window), for
+                // a program or an upstream (whose secondary connections
+                // have timers of their own), or for the next request.
+                if !flushed || h2.streams.values().any(Stream::waits_on_client) {
+                    self.http2_arm(slot, svc, h2, Some(svc.config.send_timeout));
+                } else if !h2.streams.is_empty() {
+                    self.http2_arm(slot, svc, h2, None);
                 } else {
-                    self.set_deadline(slot, svc, svc.config.keepalive_timeout);
+                    self.http2_arm(slot, svc, h2, Some(svc.config.keepalive_timeout));
                     // Idle: give back what only a busy connection needs, as
                     // an HTTP/1.1 connection gives its buffers to the pool.
                     h2.out = Vec::new();
@@ -367,6 +422,39 @@ impl Conn {
             }
         }
         Step::Yield
+    }
+
+    /// Set the connection's own deadline (`None`: none of its own) and arm
+    /// the timer for the earliest of it and its secondary connections'.
+    fn http2_arm(&mut self, slot: usize, svc: &mut Services, h2: &mut Http2, own: Option<std::time::Duration>) {
+        h2.own_deadline = own.map_or(0, |d| svc.wheel.tick_of(svc.now + d));
+        let secondaries = h2.streams.values().filter_map(|st| st.secondary.as_ref()).map(|s| s.deadline());
+        let tick = secondaries.chain([h2.own_deadline]).filter(|&t| t != 0).min().unwrap_or(0);
+        self.deadline = tick;
+        if tick != 0 && (self.armed == 0 || tick < self.armed) {
+            svc.wheel.insert(TimerKey { slot, serial: self.serial }, tick);
+            self.armed = tick;
+        }
+    }
+
+    /// A timer ran out: a secondary connection's (its phase decides what
+    /// that means, as for any connection), or the connection's own, which
+    /// closes it.
+    pub(super) fn http2_timeout(&mut self, slot: usize, svc: &mut Services) -> Step {
+        let Some(mut h2) = self.h2.take() else { return self.close_because("HTTP/2 state lost") };
+        let now_tick = svc.wheel.tick_of(svc.now);
+        for st in h2.streams.values_mut() {
+            if let Some(sec) = st.secondary.as_mut() {
+                sec.timeout(slot, svc, now_tick);
+            }
+        }
+        let own_due = h2.own_deadline != 0 && h2.own_deadline <= now_tick;
+        self.h2 = Some(h2);
+        if own_due {
+            return self.close_because("HTTP/2 timeout: idle, or a client that stopped reading");
+        }
+        // Frame what the secondary connections did, and arm the next timer.
+        self.run_http2(slot, svc)
     }
 
     /// Send queued frames until done or the socket is full.

@@ -5,6 +5,7 @@ use wired_parser::http2::hpack::OwnedField;
 use wired_parser::http2::{ErrorCode, encode_field_block};
 use wired_parser::{Body as ReqBody, EMPTY_HEADER, Header, Method, Request, Version};
 
+use super::secondary::Secondary;
 use super::*;
 use crate::conn::Conn;
 use crate::handler::Action;
@@ -32,6 +33,7 @@ impl Conn {
         let stream = Stream {
             window: h2.peer_initial_window,
             body: None,
+            secondary: None,
             queued: false,
             remote_closed: end_stream,
             expected,
@@ -64,12 +66,15 @@ impl Conn {
             match d.action {
                 Action::Reply(reply) => (reply, d.applied),
                 _ => {
-                    // Not yet over HTTP/2: the client asks again over HTTP/1.1 (§7).
+                    // A program or an upstream answers: through a secondary
+                    // HTTP/1.1 connection (`secondary.rs`).
                     self.trace_fmt(
                         svc,
-                        format_args!("h2: stream {id}: answered over HTTP/1.1 only: HTTP_1_1_REQUIRED"),
+                        format_args!("h2: stream {id}: for a program or an upstream: a secondary HTTP/1.1 connection"),
                     );
-                    h2.reset(id, ErrorCode::Http11Required);
+                    let mut stream = stream;
+                    stream.secondary = Some(Secondary::new(self, &req, end_stream, svc.now));
+                    h2.streams.insert(id, stream);
                     return;
                 }
             }
@@ -292,7 +297,7 @@ fn is_token(b: u8) -> bool {
 }
 
 /// `n` in decimal, in `buf` (a status, a length).
-fn digits(mut n: u64, buf: &mut [u8]) -> &[u8] {
+pub(super) fn digits(mut n: u64, buf: &mut [u8]) -> &[u8] {
     let mut i = buf.len();
     while let Some(slot) = i.checked_sub(1).and_then(|j| buf.get_mut(j)) {
         i -= 1;

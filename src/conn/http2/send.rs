@@ -15,13 +15,15 @@ impl Conn {
     /// ready stream in turn, up to [`BURST`] bytes, read at once (one
     /// `pread` for a file, not one per frame) and cut into frames of the
     /// peer's size.
-    pub(super) fn http2_data(&mut self, h2: &mut Http2) {
+    /// Returns whether a secondary connection's output was taken (it may
+    /// now write more).
+    pub(super) fn http2_data(&mut self, h2: &mut Http2) -> bool {
         let frame_max = (h2.peer_max_frame as usize).clamp(1, DATA_FRAME);
+        let mut took = false;
         while h2.pending() < HIGH_WATER && h2.send_window > 0 {
             let Some(id) = h2.ready.pop_front() else { break };
             let Some(st) = h2.streams.get_mut(&id) else { continue };
             st.queued = false;
-            let Some(cursor) = st.body.as_mut() else { continue };
             if st.window <= 0 {
                 // Back in line when its WINDOW_UPDATE comes.
                 continue;
@@ -29,14 +31,35 @@ impl Conn {
             let budget = (st.window as usize).min(h2.send_window as usize).min(BURST);
             let mut chunk = std::mem::take(&mut h2.scratch);
             chunk.clear();
-            if let Err(e) = cursor.fill(budget, &mut chunk) {
-                log::warn!("HTTP/2 stream {id}: reading the body: {e}");
+            let filled = if let Some(cursor) = st.body.as_mut() {
+                match cursor.fill(budget, &mut chunk) {
+                    Ok(_) => Ok(cursor.is_done()),
+                    Err(e) => {
+                        log::warn!("HTTP/2 stream {id}: reading the body: {e}");
+                        Err(ErrorCode::InternalError)
+                    }
+                }
+            } else if let Some(sec) = st.secondary.as_mut() {
+                took = true;
+                sec.fill(budget, &mut chunk).map(|_| sec.is_done())
+            } else {
+                continue;
+            };
+            let done = match filled {
+                Ok(done) => done,
+                Err(code) => {
+                    h2.scratch = chunk;
+                    h2.reset(id, code);
+                    continue;
+                }
+            };
+            let n = chunk.len();
+            if n == 0 && !done {
+                // A secondary connection with nothing more yet: queued
+                // again when it writes (`http2_secondaries`).
                 h2.scratch = chunk;
-                h2.reset(id, ErrorCode::InternalError);
                 continue;
             }
-            let done = cursor.is_done();
-            let n = chunk.len();
             let frames = n.div_ceil(frame_max).max(1);
             for (i, piece) in chunk.chunks(frame_max).chain((n == 0).then_some(&[][..])).enumerate() {
                 // END_STREAM on the body's last frame (§6.1).
@@ -50,15 +73,17 @@ impl Conn {
             if done {
                 h2.answered += 1;
                 if st.remote_closed {
-                    h2.streams.remove(&id);
+                    h2.remove_stream(id);
                 } else {
+                    // §8.1: the response is complete; the client need send no more.
                     h2.reset(id, ErrorCode::NoError);
                 }
-            } else {
+            } else if st.body.is_some() || st.secondary.as_ref().is_some_and(|s| s.has_body_bytes()) {
                 st.queued = true;
                 h2.ready.push_back(id);
             }
         }
+        took
     }
 }
 

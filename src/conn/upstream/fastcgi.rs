@@ -61,7 +61,8 @@ impl FastCgi {
             peer: conn.peer,
             local: conn.local,
             document_root: &svc.document_root,
-            https: conn.io.session().is_some(),
+            https: conn.io.is_tls(),
+            http2: conn.io.is_http2_stream(),
         };
         let keep_conn = svc.config.fastcgi_keep_conn && svc.config.upstream_pool.keepalive > 0;
         let mut request = Vec::with_capacity(REQUEST_CAPACITY);

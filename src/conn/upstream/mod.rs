@@ -242,7 +242,7 @@ impl Conn {
             return;
         }
         let upgrade = proxy::upgrade_asked(req);
-        let request = proxy::request_head(svc, req, &target, self.peer, self.io.session().is_some(), chunked, upgrade);
+        let request = proxy::request_head(svc, req, &target, self.peer, self.io.is_tls(), chunked, upgrade);
         let proto = Proto::Http(proxy::Http::new(req.method == Method::Head, chunked));
         let body = match req.body {
             Body::None | Body::Length(0) => BodyIn::Done,
@@ -711,7 +711,7 @@ impl Conn {
     pub(super) fn log_saved(&self, svc: &mut Services, log: &[Vec<u8>; 4], version: Version, status: u16, bytes: u64) {
         let [method, target, referer, user_agent] = log;
         let entry =
-            crate::access_log::Entry { method, target, version: version.as_str().as_bytes(), referer, user_agent };
+            crate::access_log::Entry { method, target, version: self.log_version(version), referer, user_agent };
         if let Some(access) = svc.access.as_mut() {
             let tls = svc.config.access_log_tls.then(|| self.io.log_fields());
             access.entry(self.peer.ip(), svc.clock.http_date(), &entry, status, bytes, tls);

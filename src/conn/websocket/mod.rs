@@ -349,7 +349,8 @@ impl Conn {
             peer: self.peer,
             local: self.local,
             document_root: &svc.document_root,
-            https: self.io.session().is_some(),
+            https: self.io.is_tls(),
+            http2: self.io.is_http2_stream(),
         };
         let mut command = Command::new(&script.program);
         // A clean environment: the CGI meta-variables (RFC 3875 §4.1), as
