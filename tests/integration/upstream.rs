@@ -30,6 +30,7 @@ use crate::common::*;
 mod app_servers;
 mod gunicorn;
 mod hostile;
+mod http2;
 mod php_fpm;
 mod pool;
 

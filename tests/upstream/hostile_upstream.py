@@ -169,6 +169,17 @@ def route(conn, req):
     if p == "/ok" or p == "/keep-alive":
         read_body(conn, req)
         respond(conn, "200 OK", b"ok\n", [("Content-Type", "text/plain")])
+    elif p == "/bytes":
+        # N known bytes (the query), sent chunked in 16 KiB pieces: a large
+        # body whose every byte a test can check.
+        read_body(conn, req)
+        n = int(req.query or "0")
+        body = bytes(i % 251 for i in range(n))
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for at in range(0, n, 16384):
+            piece = body[at:at + 16384]
+            conn.send(b"%x\r\n" % len(piece) + piece + b"\r\n")
+        conn.send(b"0\r\n\r\n")
     elif p == "/whoami":
         read_body(conn, req)
         respond(conn, "200 OK", NAME.encode() + b"\n", [("Content-Type", "text/plain")])

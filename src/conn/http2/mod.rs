@@ -397,6 +397,11 @@ impl Conn {
                 return self.close_because("HTTP/2: GOAWAY sent and every stream done");
             }
             if !progress {
+                // Streams that ended in this pass give their secondary
+                // connections back now, not at the next event.
+                for mut sec in std::mem::take(&mut h2.retired) {
+                    sec.release(svc);
+                }
                 // Waiting: for the client to read (or open a window), for
                 // a program or an upstream (whose secondary connections
                 // have timers of their own), or for the next request.

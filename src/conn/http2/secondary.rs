@@ -322,16 +322,11 @@ impl Secondary {
             BodyOut::Chunked(dec) => {
                 while n < max {
                     let rest = pipe.response.get(used..).unwrap_or_default();
-                    // Only as much as fits: the decoder consumes what it reads.
-                    let rest = rest.get(..rest.len().min(max - n + 64)).unwrap_or_default();
+                    // No more than fits: the decoder takes every byte it is
+                    // shown (it resumes anywhere, even inside a size line).
+                    let rest = rest.get(..rest.len().min(max - n)).unwrap_or_default();
                     let d = dec.decode(rest).map_err(|_| ErrorCode::InternalError)?;
                     let data = rest.get(d.data.clone()).unwrap_or_default();
-                    let fits = data.len().min(max - n);
-                    if fits < data.len() {
-                        // Not all of this span fits: leave it all for later.
-                        // (Never happens: the input was cut to fit.)
-                        break;
-                    }
                     out.extend_from_slice(data);
                     n += data.len();
                     used += d.consumed;

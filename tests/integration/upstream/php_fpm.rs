@@ -154,6 +154,36 @@ fn a_form_post_reaches_post_with_or_without_100_continue() {
 }
 
 #[test]
+fn php_over_h2_gets_its_query_form_and_body_and_says_http2() {
+    let site = site("h2", &["--http2"]);
+    let plain = site.server.plain_addr.unwrap_or(site.server.addr);
+    let curl = |path: &str, args: &[&str], stdin: Option<&[u8]>| {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "--http2-prior-knowledge", "-w", "\n%{http_version} %{http_code}"]).args(args);
+        cmd.arg(format!("http://{plain}{path}"));
+        let out = run_bounded_with_input(&mut cmd, stdin, Duration::from_secs(60));
+        assert!(out.status.success(), "curl {path}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let (body, said) = text.rsplit_once('\n').unwrap();
+        assert_eq!(said, "2 200", "{path}: {body}");
+        body.to_string()
+    };
+    let params = curl("/server.php/extra?q=1", &[], None);
+    for want in ["SERVER_PROTOCOL=HTTP/2.0", "REQUEST_METHOD=GET", "QUERY_STRING=q=1", "PATH_INFO=/extra"] {
+        assert!(params.lines().any(|l| l == want), "{want} in {params}");
+    }
+    assert!(!params.contains("HTTP_CONNECTION="), "the secondary connection's own field reached PHP: {params}");
+    assert_eq!(curl("/get.php?a=1", &[], None), r#"{"a":"1"}"#);
+    let form = curl("/post.php", &["--data", "name=Ada+Lovelace&lang=en&empty="], None);
+    assert_eq!(form, r#"{"method":"POST","post":{"name":"Ada Lovelace","lang":"en","empty":""}}"#);
+    // 1 MB from stdin, no content-length: FastCGI needs one, so wired spools it.
+    let mut data = vec![0u8; 1_000_000];
+    Rng(9).fill(&mut data);
+    let hashed = curl("/input_sha256.php", &["-T", "-"], Some(&data));
+    assert!(hashed.contains(&crate::http2::sha256(&data)), "{hashed}");
+}
+
+#[test]
 fn a_multipart_upload_from_curl_reaches_files_intact() {
     let site = site("upload", &[]);
     let file = site.fpm.dir.join("upload.bin");
