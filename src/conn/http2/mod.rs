@@ -128,7 +128,7 @@ pub struct Http2 {
     /// Field names lowered for HPACK (reused).
     names: Vec<u8>,
     /// Secondary connections of streams gone, to give their buffers back.
-    retired: Vec<Box<secondary::Secondary>>,
+    retired: Vec<secondary::Secondary>,
     /// The connection's own deadline, in wheel ticks (0: none), apart from
     /// its secondary connections'.
     own_deadline: u64,
@@ -262,7 +262,7 @@ impl Http2 {
         let Some(mut st) = self.streams.remove(&stream) else { return false };
         let busy = st.body.is_some() || st.secondary.is_some();
         if let Some(sec) = st.secondary.take() {
-            self.retired.push(sec);
+            self.retired.push(*sec);
         }
         busy
     }
@@ -329,6 +329,17 @@ impl Conn {
         self.phase = Phase::Http2;
         self.nodelay();
         Step::Continue
+    }
+
+    /// After a reload: renumber the upstream groups of the streams'
+    /// secondary connections, as `Conn::regroup` does a connection's.
+    pub(super) fn regroup_http2(&mut self, moved: &[Option<usize>]) {
+        let Some(h2) = self.h2.as_mut() else { return };
+        for st in h2.streams.values_mut() {
+            if let Some(sec) = st.secondary.as_mut() {
+                sec.regroup(moved);
+            }
+        }
     }
 
     /// Whether this connection speaks HTTP/2.

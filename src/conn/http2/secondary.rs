@@ -208,6 +208,11 @@ impl Secondary {
             && self.conn.io.pipe().is_some_and(|p| !p.response.is_empty() || p.response_shut)
     }
 
+    /// After a reload: see `Conn::regroup`.
+    pub(super) fn regroup(&mut self, moved: &[Option<usize>]) {
+        self.conn.regroup(moved);
+    }
+
     /// Give the connection's buffers back (the stream is gone).
     pub(super) fn release(&mut self, svc: &mut Services) {
         if !self.closed {
@@ -415,7 +420,7 @@ impl Conn {
             let heads = sec.heads(svc, h2, id, &mut notes);
             let credit = sec.window_to_credit();
             let Some(st) = h2.streams.get_mut(&id) else {
-                h2.retired.push(sec);
+                h2.retired.push(*sec);
                 continue;
             };
             if credit > 0 && !st.remote_closed {

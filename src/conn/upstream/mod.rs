@@ -562,6 +562,8 @@ impl Conn {
         {
             renumber(&mut spooled.group);
         }
+        // An HTTP/2 connection's streams have exchanges of their own.
+        self.regroup_http2(moved);
     }
 
     /// Get a connection: an idle one from the pool, or a new one to the

@@ -522,3 +522,59 @@ fn a_reload_during_a_spooled_upload_keeps_its_upstream_group() {
         (200, "11 b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9")
     );
 }
+
+/// The same over HTTP/2: the upload's stream is answered by a secondary
+/// connection inside the HTTP/2 connection, which a reload must renumber too.
+#[test]
+fn a_reload_during_an_h2_upload_keeps_its_upstream_group() {
+    use crate::http2::{DATA, END_HEADERS, END_STREAM, HEADERS, block, frame, open, until};
+    let tree = TempTree::new("php-fpm-reload-group-h2");
+    let root = tree.0.canonicalize().unwrap().join("root");
+    copy_tree(&fixtures().join("php"), &root);
+    let fpm = PhpFpm::start(&tree.join("fpm"));
+    let write_config = |groups: &str| {
+        let text = format!(
+            "http2 = true\n{groups}[upstream.php]\nservers = [\"{}\"]\n\n[[server]]\nroot = \"{}\"\n[[server.location]]\n\
+             path = \"/\"\nfastcgi = \"php\"\nfastcgi_ext = [\".php\"]\n",
+            fpm.addr(),
+            root.display()
+        );
+        fs::write(tree.join("wired.toml"), text).unwrap();
+    };
+    write_config("");
+    let config = tree.join("wired.toml").display().to_string();
+    let args = ["--config", &config, "--listen", "127.0.0.1:0", "--workers", "1"].map(String::from);
+    let server = Server::start_args(&root, &args, None);
+
+    let mut s = open(&server);
+    let mut enc = wired_parser::http2::hpack::Encoder::new();
+    let head = block(
+        &mut enc,
+        &[(":method", "POST"), (":scheme", "http"), (":authority", "t"), (":path", "/input_sha256.php")],
+    );
+    s.write_all(&frame(HEADERS, END_HEADERS, 1, &head)).unwrap();
+    s.write_all(&frame(DATA, 0, 1, b"hello")).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // A group named before `php` (and a dead one): it is now group 0.
+    write_config("[upstream.aaa]\nservers = [\"unix:/nonexistent/wired-test.sock\"]\n\n");
+    signal(server.pid(), libc::SIGHUP);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.stderr.lock().unwrap().iter().any(|l| l.contains("configuration reloaded")) {
+        assert!(Instant::now() < deadline, "no reload");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    s.write_all(&frame(DATA, END_STREAM, 1, b" world")).unwrap();
+    let mut body = Vec::new();
+    until(&mut s, |kind, flags, id, p| {
+        if kind == DATA && id == 1 {
+            body.extend_from_slice(p);
+        }
+        (kind == DATA && id == 1 && flags & END_STREAM != 0).then_some(())
+    });
+    // sha256("hello world")
+    assert_eq!(
+        String::from_utf8_lossy(&body).trim_end(),
+        "11 b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+    );
+}
