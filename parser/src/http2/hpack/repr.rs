@@ -3,7 +3,8 @@
 //!
 //! [`Decoder::decode_traced`](super::Decoder::decode_traced) reports them;
 //! plain [`Decoder::decode`](super::Decoder::decode) does not, so a server
-//! that is not tracing pays nothing for them. Each reads as a short phrase:
+//! that is not tracing keeps none and allocates nothing. Each reads as a
+//! short phrase:
 //!
 //! ```text
 //! indexed 2 (static)                                  §6.1, a whole field from the static table
