@@ -20,6 +20,7 @@ mod conformance;
 mod frame_types;
 mod limits;
 mod semantics;
+mod trace;
 mod wire;
 
 pub(crate) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";

@@ -241,7 +241,7 @@ impl Conn {
     /// step, RFC 7541 §2.2), then open a stream or take trailers.
     fn http2_block(&mut self, svc: &mut Services, h2: &mut Http2) -> Result<(), ConnError> {
         let id = h2.block_stream;
-        let fields = match h2.hpack_in.decode_to_vec(&h2.block) {
+        let fields = match h2.decode_block(svc.trace.is_some()) {
             Ok(f) => f,
             Err(hpack::Error::HeaderListTooLarge) => {
                 return Err(conn_error(ErrorCode::EnhanceYourCalm, "a header list past SETTINGS_MAX_HEADER_LIST_SIZE"));

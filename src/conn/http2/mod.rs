@@ -51,6 +51,7 @@ mod frames;
 mod request;
 mod secondary;
 mod send;
+mod trace;
 
 use send::Cursor;
 
@@ -149,6 +150,8 @@ pub struct Http2 {
     /// was (the rapid-reset count).
     answered: u32,
     resets: u32,
+    /// `--trace` only: how HPACK sent each field, both ways (`trace.rs`).
+    trace: Option<Box<trace::HpackTrace>>,
 }
 
 /// One stream (§5.1): open, or half-closed (remote) once the client's
@@ -236,6 +239,7 @@ impl Http2 {
             close_after_flush: false,
             answered: 0,
             resets: 0,
+            trace: None,
         })
     }
 
@@ -504,6 +508,7 @@ impl Conn {
             match reader.decode(rest) {
                 Ok(Decoded::Frame { frame, consumed }) => {
                     self.trace_fmt(svc, format_args!("h2 send: {frame}"));
+                    self.trace_h2_sent(svc, &mut h2.trace, &frame);
                     h2.traced += consumed;
                 }
                 _ => {

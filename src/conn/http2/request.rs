@@ -41,11 +41,7 @@ impl Conn {
         };
         if svc.trace.is_some() {
             self.trace_fmt(svc, format_args!("h2: stream {id}: {} {}", req.method.as_str(), req.target));
-            for f in fields {
-                let (name, value) = (String::from_utf8_lossy(&f.name), String::from_utf8_lossy(&f.value));
-                let never = if f.never_indexed { "  (never indexed, RFC 7541 §6.2.3)" } else { "" };
-                self.trace_fmt(svc, format_args!("    | {name}: {value}{never}"));
-            }
+            self.trace_h2_fields(svc, h2, fields);
         }
         let head_only = req.method == Method::Head;
         let (reply, applied) = if req.method == Method::Connect {

@@ -18,6 +18,8 @@
 //! callback as a [`Field`] that borrows the block, the table or a scratch
 //! buffer: nothing is copied unless the field goes into the dynamic table,
 //! or the caller keeps it ([`Decoder::decode_to_vec`]).
+//! [`Decoder::decode_traced`] also says how each was sent, as a [`Repr`],
+//! for a trace.
 //!
 //! ## Limits
 //!
@@ -35,6 +37,8 @@
 //! SETTINGS_HEADER_TABLE_SIZE we announced (§6.3), and it changes only at
 //! the start of a block (§4.2).
 
+use super::encoder::Indexing;
+use super::repr::Repr;
 use super::table::{DEFAULT_MAX_SIZE, Table, entry_size};
 use super::{Error, huffman, integer};
 
@@ -77,20 +81,9 @@ enum Representation {
     /// §6.1.
     Indexed,
     /// §6.2.1, §6.2.2 or §6.2.3.
-    Literal(Literal),
+    Literal(Indexing),
     /// §6.3.
     SizeUpdate,
-}
-
-/// How a literal field is to be remembered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Literal {
-    /// Added to the dynamic table (§6.2.1).
-    Incremental,
-    /// Not added (§6.2.2).
-    Without,
-    /// Not added, here or at any later hop (§6.2.3).
-    Never,
 }
 
 impl Representation {
@@ -98,13 +91,13 @@ impl Representation {
         if first & 0x80 != 0 {
             Representation::Indexed
         } else if first & 0x40 != 0 {
-            Representation::Literal(Literal::Incremental)
+            Representation::Literal(Indexing::Incremental)
         } else if first & 0x20 != 0 {
             Representation::SizeUpdate
         } else if first & 0x10 != 0 {
-            Representation::Literal(Literal::Never)
+            Representation::Literal(Indexing::Never)
         } else {
-            Representation::Literal(Literal::Without)
+            Representation::Literal(Indexing::Without)
         }
     }
 }
@@ -166,7 +159,41 @@ impl Decoder {
     ///
     /// On an error, the fields before it have been emitted; the caller
     /// drops them and ends the connection.
-    pub fn decode(&mut self, block: &[u8], mut emit: impl FnMut(Field<'_>)) -> Result<(), Error> {
+    pub fn decode(&mut self, block: &[u8], emit: impl FnMut(Field<'_>)) -> Result<(), Error> {
+        self.decode_with(block, emit, None)
+    }
+
+    /// [`Decoder::decode`], and also appends to `reprs` how each
+    /// representation was sent and what it did to the table, in order:
+    /// size updates first, then one [`Repr`] per field emitted. For a trace;
+    /// the table ends as [`Decoder::decode`] would leave it.
+    ///
+    /// ```
+    /// use wired_parser::http2::hpack::Decoder;
+    /// let mut reprs = Vec::new();
+    /// // RFC 7541 §C.3.1: three static entries, then :authority added at 62.
+    /// let block = b"\x82\x86\x84\x41\x0fwww.example.com";
+    /// Decoder::new().decode_traced(block, |_| {}, &mut reprs)?;
+    /// let lines: Vec<String> = reprs.iter().map(|r| r.to_string()).collect();
+    /// assert_eq!(lines[0], "indexed 2 (static)");
+    /// assert_eq!(lines[3], "literal, name 1 (static), raw, indexed as 62");
+    /// # Ok::<(), wired_parser::http2::hpack::Error>(())
+    /// ```
+    pub fn decode_traced(
+        &mut self,
+        block: &[u8],
+        emit: impl FnMut(Field<'_>),
+        reprs: &mut Vec<Repr>,
+    ) -> Result<(), Error> {
+        self.decode_with(block, emit, Some(reprs))
+    }
+
+    fn decode_with(
+        &mut self,
+        block: &[u8],
+        mut emit: impl FnMut(Field<'_>),
+        mut reprs: Option<&mut Vec<Repr>>,
+    ) -> Result<(), Error> {
         let mut pos = 0;
         let mut list_size = 0usize;
         // Size updates are allowed until the first field (§4.2).
@@ -179,7 +206,7 @@ impl Decoder {
                 self.check_size_update_made()?;
                 at_start = false;
             }
-            let field = match representation {
+            let (field, mut repr) = match representation {
                 Representation::SizeUpdate => {
                     if !at_start {
                         return Err(Error::SizeUpdateNotAtStart);
@@ -189,25 +216,32 @@ impl Decoder {
                     if size as usize > self.max_table_size {
                         return Err(Error::SizeUpdateTooLarge);
                     }
+                    let before = self.table.len();
                     self.table.set_max_size(size as usize);
+                    if let Some(reprs) = reprs.as_deref_mut() {
+                        reprs.push(Repr::SizeUpdate { size, evicted: evicted(before, self.table.len()) });
+                    }
                     continue;
                 }
                 Representation::Indexed => {
                     let (index, used) = integer::decode(rest, 7)?;
                     pos += used;
                     let (name, value) = self.table.get(index as usize)?;
-                    Field { name, value, never_indexed: false }
+                    (Field { name, value, never_indexed: false }, Repr::Indexed { index })
                 }
-                Representation::Literal(literal) => {
-                    let prefix = if literal == Literal::Incremental { 6 } else { 4 };
+                Representation::Literal(indexing) => {
+                    let prefix = if indexing == Indexing::Incremental { 6 } else { 4 };
                     let (index, used) = integer::decode(rest, prefix)?;
                     pos += used;
-                    let name = match index {
+                    let (name, name_huffman) = match index {
                         0 => read_string(block, &mut pos, &mut name_buf)?,
-                        index => self.table.get(index as usize)?.0,
+                        index => (self.table.get(index as usize)?.0, false),
                     };
-                    let value = read_string(block, &mut pos, &mut value_buf)?;
-                    Field { name, value, never_indexed: literal == Literal::Never }
+                    let (value, value_huffman) = read_string(block, &mut pos, &mut value_buf)?;
+                    let field = Field { name, value, never_indexed: indexing == Indexing::Never };
+                    let repr =
+                        Repr::Literal { name: index, name_huffman, value_huffman, indexing, added: false, evicted: 0 };
+                    (field, repr)
                 }
             };
             list_size = list_size.saturating_add(entry_size(field.name, field.value));
@@ -215,9 +249,18 @@ impl Decoder {
                 return Err(Error::HeaderListTooLarge);
             }
             emit(field);
-            if representation == Representation::Literal(Literal::Incremental) {
+            if representation == Representation::Literal(Indexing::Incremental) {
+                let before = self.table.len();
+                let fits = entry_size(field.name, field.value) <= self.table.max_size();
                 let entry = (field.name.to_vec(), field.value.to_vec());
                 self.table.insert(entry.0, entry.1);
+                if let Repr::Literal { added, evicted: count, .. } = &mut repr {
+                    *added = fits;
+                    *count = evicted(before + usize::from(fits), self.table.len());
+                }
+            }
+            if let Some(reprs) = reprs.as_deref_mut() {
+                reprs.push(repr);
             }
         }
         if at_start {
@@ -244,17 +287,22 @@ impl Decoder {
 
 /// Reads the string literal at `block[*pos..]` (§5.2) and moves `pos` past
 /// it: raw bytes are borrowed from the block, Huffman-coded ones decoded
-/// into `buf`.
-fn read_string<'a>(block: &'a [u8], pos: &mut usize, buf: &'a mut Vec<u8>) -> Result<&'a [u8], Error> {
+/// into `buf`. The flag says which it was.
+fn read_string<'a>(block: &'a [u8], pos: &mut usize, buf: &'a mut Vec<u8>) -> Result<(&'a [u8], bool), Error> {
     let rest = block.get(*pos..).unwrap_or_default();
     let huffman = rest.first().is_some_and(|first| first & 0x80 != 0);
     let (len, used) = integer::decode(rest, 7)?;
     let bytes = rest.get(used..).and_then(|after| after.get(..len as usize)).ok_or(Error::Truncated)?;
     *pos += used + bytes.len();
     if !huffman {
-        return Ok(bytes);
+        return Ok((bytes, false));
     }
     buf.clear();
     huffman::decode(bytes, buf)?;
-    Ok(buf)
+    Ok((buf, true))
+}
+
+/// How many entries went, from `before` (counting one just added) to `after`.
+fn evicted(before: usize, after: usize) -> u32 {
+    u32::try_from(before.saturating_sub(after)).unwrap_or(u32::MAX)
 }

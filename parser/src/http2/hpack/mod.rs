@@ -31,7 +31,8 @@
 //!    SETTINGS_HEADER_TABLE_SIZE (§4.2, §6.3), and the decoded list is
 //!    counted as it grows, so a small block that expands into megabytes of
 //!    fields (an "HPACK bomb") is refused when it passes our
-//!    SETTINGS_MAX_HEADER_LIST_SIZE, not after.
+//!    SETTINGS_MAX_HEADER_LIST_SIZE, not after. [`Decoder::decode_traced`]
+//!    also reports how each field was sent ([`repr`]), for a trace.
 //! 5. [`encoder`]: [`Encoder::encode`] writes a response's fields into a
 //!    block: indexes where the tables hold the field, literals otherwise,
 //!    never indexed for credentials, Huffman where it is shorter, and a size
@@ -59,10 +60,12 @@ pub mod decoder;
 pub mod encoder;
 pub mod huffman;
 pub mod integer;
+pub mod repr;
 pub mod table;
 
 pub use decoder::{Decoder, Field, OwnedField};
 pub use encoder::{Encoder, Indexing};
+pub use repr::Repr;
 pub use table::Table;
 
 #[cfg(test)]

@@ -232,6 +232,130 @@ fn c6_responses_with_huffman_and_evictions() {
     decode_sequence(&C6, Some(256));
 }
 
+/// How each block of C.3 was sent, as the RFC's commentary describes it
+/// ("indexed 2", "literal with incremental indexing, indexed name 1", ...).
+/// C.4 is the same with every string Huffman-coded.
+const C3_REPRS: [&[&str]; 3] = [
+    &["indexed 2 (static)", "indexed 6 (static)", "indexed 4 (static)", "literal, name 1 (static), raw, indexed as 62"],
+    &[
+        "indexed 2 (static)",
+        "indexed 6 (static)",
+        "indexed 4 (static)",
+        "indexed 62 (dynamic)",
+        "literal, name 24 (static), raw, indexed as 62",
+    ],
+    &[
+        "indexed 2 (static)",
+        "indexed 7 (static)",
+        "indexed 5 (static)",
+        "indexed 63 (dynamic)",
+        "literal, new name, raw, indexed as 62",
+    ],
+];
+
+/// C.5, opened by the size update to 256; the evictions are the ones the
+/// RFC lists after each block. C.6 is the same, Huffman-coded.
+const C5_REPRS: [&[&str]; 3] = [
+    &[
+        "table size update to 256 (§6.3)",
+        "literal, name 8 (static), raw, indexed as 62",
+        "literal, name 24 (static), raw, indexed as 62",
+        "literal, name 33 (static), raw, indexed as 62",
+        "literal, name 46 (static), raw, indexed as 62",
+    ],
+    // (:status, 302) goes to make room for (:status, 307).
+    &[
+        "literal, name 8 (static), raw, indexed as 62 (1 evicted)",
+        "indexed 65 (dynamic)",
+        "indexed 64 (dynamic)",
+        "indexed 63 (dynamic)",
+    ],
+    // cache-control, the old date, then location and :status 307 go.
+    &[
+        "indexed 8 (static)",
+        "indexed 65 (dynamic)",
+        "literal, name 33 (static), raw, indexed as 62 (1 evicted)",
+        "indexed 64 (dynamic)",
+        "literal, name 26 (static), raw, indexed as 62 (1 evicted)",
+        "literal, name 55 (static), raw, indexed as 62 (2 evicted)",
+    ],
+];
+
+/// Decodes a sequence with [`Decoder::decode_traced`]: the representations
+/// must read as `expected` (with "huffman" for "raw" when `huffman`), and
+/// the fields and tables must be those [`Decoder::decode`] gives.
+fn trace_sequence(steps: &[Step], table_size: Option<u32>, expected: &[&[&str]; 3], huffman: bool) {
+    let mut decoder = decoder_for(table_size);
+    for (i, step) in steps.iter().enumerate() {
+        let mut block = hex(step.block);
+        if i == 0 && table_size.is_some() {
+            block.splice(0..0, UPDATE_TO_256);
+        }
+        let (mut fields, mut reprs) = (Vec::new(), Vec::new());
+        decoder.decode_traced(&block, |f| fields.push(OwnedField::from(f)), &mut reprs).unwrap();
+        let got: Vec<String> = reprs.iter().map(Repr::to_string).collect();
+        let want: Vec<String> =
+            expected[i].iter().map(|r| if huffman { r.replace(", raw", ", huffman") } else { r.to_string() }).collect();
+        assert_eq!(got, want, "block {}", i + 1);
+        assert_eq!(reprs.iter().filter(|r| r.is_field()).count(), fields.len());
+        assert_eq!(pairs(&fields), owned(step.fields), "block {}", i + 1);
+        assert_eq!(entries(decoder.table()), owned(step.table), "table after block {}", i + 1);
+        assert_eq!(decoder.table().size(), step.size);
+    }
+}
+
+#[test]
+fn c3_and_c4_representations_with_their_indexes() {
+    trace_sequence(&C3, None, &C3_REPRS, false);
+    trace_sequence(&C4, None, &C3_REPRS, true);
+}
+
+#[test]
+fn c5_and_c6_representations_with_their_evictions() {
+    trace_sequence(&C5, Some(256), &C5_REPRS, false);
+    trace_sequence(&C6, Some(256), &C5_REPRS, true);
+}
+
+fn reprs_of(decoder: &mut Decoder, block: &[u8]) -> Vec<String> {
+    let mut reprs = Vec::new();
+    decoder.decode_traced(block, |_| {}, &mut reprs).unwrap();
+    reprs.iter().map(Repr::to_string).collect()
+}
+
+#[test]
+fn c2_representations_and_the_rarer_cases() {
+    let mut decoder = Decoder::new();
+    // §C.2.2 and §C.2.3: the two literals the table never sees.
+    assert_eq!(
+        reprs_of(&mut decoder, &hex("040c 2f73 616d 706c 652f 7061 7468")),
+        ["literal, name 4 (static), raw, not indexed"]
+    );
+    assert_eq!(
+        reprs_of(&mut decoder, &hex("1008 7061 7373 776f 7264 0673 6563 7265 74")),
+        ["literal, new name, raw, never indexed (§6.2.3)"]
+    );
+    // A new name sent raw with a Huffman value ("0" is the 5 bits 00000, then padding).
+    assert_eq!(
+        reprs_of(&mut decoder, &[0x00, 0x01, b'a', 0x81, 0x07]),
+        ["literal, new name, name raw, value huffman, not indexed"]
+    );
+    assert!(decoder.table().is_empty());
+
+    // Two entries of 34 bytes, then a size update that keeps one, then a
+    // field larger than the table, which empties it and is not added.
+    assert_eq!(
+        reprs_of(&mut decoder, &[0x40, 0x01, b'a', 0x01, b'1', 0x40, 0x01, b'b', 0x01, b'2']),
+        ["literal, new name, raw, indexed as 62", "literal, new name, raw, indexed as 62"]
+    );
+    assert_eq!(reprs_of(&mut decoder, &size_update(40)), ["table size update to 40, 1 evicted (§6.3)"]);
+    assert_eq!(entries(decoder.table()), owned(&[("b", "2")]));
+    assert_eq!(
+        reprs_of(&mut decoder, &[0x40, 0x02, b'x', b'y', 0x07, b'a', b'b', b'c', b'd', b'e', b'f', b'g']),
+        ["literal, new name, raw, larger than the table: not added, 1 evicted (§4.4)"]
+    );
+    assert!(decoder.table().is_empty());
+}
+
 /// Indexes the RFC's way: every literal goes into the table.
 fn always_index(_: &[u8], _: &[u8]) -> Indexing {
     Indexing::Incremental
