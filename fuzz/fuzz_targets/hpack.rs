@@ -21,6 +21,10 @@
 //!   a block made only of size updates (nothing in §4.2 or §6.3 forbids it).
 //!
 //! On any of these the sequence stops, since the two tables may now differ.
+//!
+//! A third decoder reads every block with `decode_traced` (what `--trace`
+//! uses): it must decode exactly what the plain decode does, error for
+//! error, and report one representation per field.
 #![no_main]
 
 use std::panic::{self, AssertUnwindSafe};
@@ -133,6 +137,9 @@ fuzz_target!(|data: &[u8]| {
 
     let mut wired = Decoder::new();
     wired.set_max_header_list_size(list_limit);
+    let mut traced = Decoder::new();
+    traced.set_max_header_list_size(list_limit);
+    let mut reprs = Vec::new();
     let mut oracle = fluke_hpack::Decoder::new();
     oracle.set_max_allowed_table_size(4096);
 
@@ -148,7 +155,19 @@ fuzz_target!(|data: &[u8]| {
     }
 
     for block in blocks(rest) {
-        let mine = wired_outcome(wired.decode_to_vec(block));
+        let plain = wired.decode_to_vec(block);
+        let mut fields = Vec::new();
+        reprs.clear();
+        let with_trace = traced.decode_traced(block, |f| fields.push(OwnedField::from(f)), &mut reprs).map(|()| fields);
+        match (&plain, &with_trace) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a, b, "decode_traced decodes differently");
+                assert!(reprs.len() >= a.len(), "a field without its representation");
+            }
+            (Err(a), Err(b)) => assert_eq!(a, b, "decode_traced fails differently"),
+            _ => panic!("decode_traced and decode disagree: {plain:?} / {with_trace:?}"),
+        }
+        let mine = wired_outcome(plain);
         let theirs = oracle_outcome(&mut oracle, block);
         let agreed = compare(&mine, &theirs, block);
         let Outcome::Fields(list) = mine else { return };
