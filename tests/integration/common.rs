@@ -18,7 +18,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The first `--listen-tls` listener, if any.
     pub tls_addr: Option<SocketAddr>,
-    /// In the TLS run, wired's own plain listener (`addr` is then the TLS shim's).
+    /// In the TLS and HTTP/2 runs, wired's own plain listener (`addr` is
+    /// then the shim's).
     pub plain_addr: Option<SocketAddr>,
     pub root: PathBuf,
     /// Every line the server has written to stderr so far (they are echoed
@@ -36,6 +37,23 @@ impl Server {
             args.extend(["--workers".into(), "1".into()]);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
+        if crate::h2_shim::h2_mode() && !extra.contains(&"--http2") {
+            // The HTTP/2 run: the same test, every request an HTTP/2 stream
+            // (over TLS with ALPN h2 when the TLS run is asked for too). A
+            // test that passes `--http2` itself speaks HTTP/2 already.
+            args.push("--http2".into());
+            let tls = crate::tls_shim::tls_mode() && !extra.contains(&"--listen-tls");
+            if tls {
+                args.extend(crate::tls_shim::tls_args());
+            }
+            let mut server = Server::start_args(root, &args, None);
+            let target = if tls { server.tls_addr } else { Some(server.addr) };
+            if let Some(target) = target {
+                server.plain_addr = Some(server.addr);
+                server.addr = crate::h2_shim::start(target, tls);
+            }
+            return server;
+        }
         if crate::tls_shim::tls_mode() && !extra.contains(&"--listen-tls") {
             // The second run: the same test, through a TLS client.
             args.extend(crate::tls_shim::tls_args());
