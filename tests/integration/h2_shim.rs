@@ -67,6 +67,10 @@ const IN_FLIGHT: usize = 8;
 /// Most fields in one request the shim parses.
 const MAX_FIELDS: usize = 128;
 
+/// Why a test of CGI or a proxy is not repeated over HTTP/2.
+pub const NOT_OVER_H2_YET: &str =
+    "wired answers CGI, FastCGI and proxied locations over HTTP/2 with HTTP_1_1_REQUIRED: not carried over streams yet";
+
 /// True when the suites run over HTTP/2 (`WIRED_TEST_H2=1`).
 pub fn h2_mode() -> bool {
     std::env::var_os("WIRED_TEST_H2").is_some_and(|v| v == "1")
