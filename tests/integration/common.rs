@@ -18,7 +18,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The first `--listen-tls` listener, if any.
     pub tls_addr: Option<SocketAddr>,
-    /// In the TLS run, wired's own plain listener (`addr` is then the TLS shim's).
+    /// In the TLS and HTTP/2 runs, wired's own plain listener (`addr` is
+    /// then the shim's).
     pub plain_addr: Option<SocketAddr>,
     pub root: PathBuf,
     /// Every line the server has written to stderr so far (they are echoed
@@ -36,6 +37,10 @@ impl Server {
             args.extend(["--workers".into(), "1".into()]);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
+        if crate::h2_shim::h2_mode() && !extra.contains(&"--http2") {
+            let tls = crate::tls_shim::tls_mode() && !extra.contains(&"--listen-tls");
+            return Server::start_h2(root, args, tls);
+        }
         if crate::tls_shim::tls_mode() && !extra.contains(&"--listen-tls") {
             // The second run: the same test, through a TLS client.
             args.extend(crate::tls_shim::tls_args());
@@ -47,6 +52,26 @@ impl Server {
             return server;
         }
         Server::start_args(root, &args, None)
+    }
+
+    /// The HTTP/2 run (`WIRED_TEST_H2=1`): wired with these arguments and
+    /// `--http2`, and `addr` the HTTP/2 shim's (`h2_shim.rs`), so that every
+    /// request the test writes reaches wired as an HTTP/2 stream; with `tls`,
+    /// over a TLS listener added with the test certificate, by ALPN h2.
+    /// `start` comes here unless the test passes `--http2` itself (it
+    /// speaks HTTP/2 already); a test that writes its own command line may too.
+    pub fn start_h2(root: &Path, mut args: Vec<String>, tls: bool) -> Server {
+        args.push("--http2".into());
+        if tls {
+            args.extend(crate::tls_shim::tls_args());
+        }
+        let mut server = Server::start_args(root, &args, None);
+        let target = if tls { server.tls_addr } else { Some(server.addr) };
+        if let Some(target) = target {
+            server.plain_addr = Some(server.addr);
+            server.addr = crate::h2_shim::start(target, tls);
+        }
+        server
     }
 
     /// Start with exactly these arguments, and optionally a file descriptor limit.

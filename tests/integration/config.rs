@@ -3,7 +3,9 @@
 //! into a temporary tree, starts the real binary on an ephemeral port
 //! (`--listen 127.0.0.1:0` overrides the file's `listen`), and speaks raw
 //! HTTP/1.1 to it, naming the host it wants in `Host` or in an
-//! absolute-form target.
+//! absolute-form target. In the HTTP/2 run (`WIRED_TEST_H2=1`) each request
+//! reaches wired as an HTTP/2 stream through the shim (`h2_shim.rs`), the
+//! host as `:authority`.
 //!
 //! - [`check`]: `--check-config`'s routes and its errors (file:line:column),
 //!   the example `contrib/wired.toml`, and docs/configuration.md against
@@ -75,6 +77,10 @@ impl Site {
         let mut args: Vec<String> = vec!["--config".into(), self.path("wired.toml").display().to_string()];
         args.extend(["--listen", "127.0.0.1:0", "--workers", "1"].map(String::from));
         args.extend(extra.iter().map(|s| s.to_string()));
+        if crate::h2_shim::h2_mode() {
+            // The HTTP/2 run, over h2c: these tests do not run over TLS.
+            return Server::start_h2(&self.tree.0, args, false);
+        }
         Server::start_args(&self.tree.0, &args, None)
     }
 }

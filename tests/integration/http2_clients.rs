@@ -1,7 +1,9 @@
 //! HTTP/2 (`--http2`) as two clients wired's authors did not write see it:
 //! `nghttp`, nghttp2's own command-line client, whose `-v` prints every
 //! frame it sends and receives, and headless Chromium loading a page of
-//! 100 assets over HTTPS.
+//! 100 assets over HTTPS. A third, hyper's `h2` crate, carries the
+//! static-file suite in its HTTP/2 run (`WIRED_TEST_H2=1`, `h2_shim.rs`);
+//! the last test here checks that shim itself.
 //!
 //! nghttp is read frame by frame: each assertion names the frame and the
 //! RFC 9113 rule it shows. Chromium is read from three places that do not
@@ -11,6 +13,7 @@
 //! connection each stream came on).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -380,4 +383,51 @@ fn chromium_loads_a_page_and_its_hundred_assets_over_h2_on_one_connection() {
     for (c, lines) in conns.iter().filter(|(c, _)| c != conn) {
         assert!(lines.iter().any(|l| l.contains("] closed after 0 requests")), "{c}:\n{}", lines.join("\n"));
     }
+}
+
+/// The third client, hyper's `h2` crate, through the test shim that
+/// `WIRED_TEST_H2=1` puts in front of wired (`h2_shim.rs`), tried here in
+/// every run: HTTP/1.1 requests written back to back reach wired as HTTP/2
+/// streams (its access log says `HTTP/2.0`), with the connection-specific
+/// fields HTTP/2 forbids dropped (wired would reset a stream that carried
+/// one), and the answers come back in order, a HEAD's without a body, then
+/// the close the test asked for.
+#[test]
+fn the_shim_carries_http_1_1_requests_as_http2_streams() {
+    let tree = TempTree::new("h2-shim");
+    std::fs::write(tree.join("a.txt"), "over h2\n").unwrap();
+    let log = tree.join("access.log");
+    let args: Vec<String> = ["--http2", "--workers", "1", "--listen", "127.0.0.1:0", "--root"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([tree.0.display().to_string(), "--access-log".into(), log.display().to_string()])
+        .collect();
+    let mut server = Server::start_args(&tree.0, &args, None);
+    let shim = crate::h2_shim::start(server.addr, false);
+    let mut s = std::net::TcpStream::connect(shim).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(
+        b"GET /a.txt HTTP/1.1\r\nHost: t\r\nConnection: keep-alive, x-hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nTE: gzip\r\n\r\n\
+          HEAD /a.txt HTTP/1.1\r\nHost: t\r\n\r\n\
+          GET /missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let raw = read_to_close(&mut s);
+    let answers = parse_all(&raw, &[false, true, false]);
+    let got: Vec<(u16, &[u8])> = answers.iter().map(|r| (r.status, r.body.as_slice())).collect();
+    assert_eq!(got[..2], [(200, &b"over h2\n"[..]), (200, &b""[..])], "{}", String::from_utf8_lossy(&raw));
+    assert_eq!((answers.len(), answers[2].status), (3, 404), "{}", String::from_utf8_lossy(&raw));
+    assert_eq!(answers[1].header("content-length"), Some("8"), "the HEAD's length is the GET's");
+    // A chunked request body is HTTP/1.1 framing: the shim says it does not carry it.
+    let mut s = std::net::TcpStream::connect(shim).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"POST /a.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n").unwrap();
+    let refused = read_response(&mut s, false).unwrap();
+    assert_eq!(refused.status, 502);
+    assert!(refused.header("x-h2-shim").is_some_and(|why| why.contains("Transfer-Encoding")));
+    // The log is buffered per worker and flushed at exit.
+    assert!(server.terminate(Duration::from_secs(10)).expect("exited").success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let requests: Vec<&str> = text.lines().filter_map(|l| l.split('"').nth(1)).collect();
+    assert_eq!(requests, ["GET /a.txt HTTP/2.0", "HEAD /a.txt HTTP/2.0", "GET /missing HTTP/2.0"], "{text}");
 }

@@ -5,6 +5,7 @@ mod cgi;
 mod common;
 mod config;
 mod core;
+mod h2_shim;
 mod hostile;
 mod http2;
 mod http2_clients;

@@ -13,6 +13,9 @@
 
 #[path = "../integration/common.rs"]
 mod common;
+#[path = "../integration/h2_shim.rs"]
+#[allow(dead_code)]
+mod h2_shim;
 #[path = "../integration/tls_shim.rs"]
 #[allow(dead_code)]
 mod tls_shim;

@@ -59,7 +59,12 @@ impl Conn {
             (svc.handlers.redirect_https(&req, self.local, port), None)
         } else {
             let d = svc.handlers.dispatch(&req, svc.clock.secs(), self.peer, self.local);
+            // The location's own body limit, as over HTTP/1.1 (RFC 9110 §15.5.14).
+            let limit = d.applied.as_ref().and_then(|a| a.max_body_bytes());
             match d.action {
+                _ if limit.is_some_and(|l| matches!(req.body, ReqBody::Length(n) if n > l)) => {
+                    (svc.handlers.error_reply(413), d.applied)
+                }
                 Action::Reply(reply) => (reply, d.applied),
                 _ => {
                     // A program or an upstream answers: through a secondary

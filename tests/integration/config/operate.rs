@@ -39,6 +39,11 @@ fn security_headers_and_a_csp_on_every_response() {
 
 #[test]
 fn the_access_log_can_be_json() {
+    if crate::h2_shim::h1_only(
+        "its target holds a raw '\"', which the h2 client's URI type (the http crate's) refuses to send",
+    ) {
+        return;
+    }
     let site = Site::new("operate-json-log", &["www"]);
     site.write("www/index.html", "hi\n");
     site.config("access_log = \"@/access.json\"\naccess_log_format = \"json\"\n[[server]]\nroot = \"@/www\"\n");
@@ -247,6 +252,9 @@ fn page_upstream(page: &'static str) -> std::net::SocketAddr {
 
 #[test]
 fn compression_of_cgi_and_proxied_responses_as_they_stream() {
+    if crate::h2_shim::h1_only(crate::h2_shim::NOT_OVER_H2_YET) {
+        return;
+    }
     const PAGE: &str = "<li>the quick brown fox jumps over the lazy dog</li>\n";
     let page: &'static str = PAGE.repeat(800).leak();
     let upstream = page_upstream(page);
