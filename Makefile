@@ -22,9 +22,9 @@ test: test-deps
 	$(CARGO) test --workspace
 	# The raw-socket suites again, every connection through a TLS client
 	WIRED_TEST_TLS=1 $(CARGO) test --test integration -- core:: static_files:: hostile:: cgi:: upstream:: websocket::
-	# The static-file and configuration suites again, every request an HTTP/2
+	# The static-file, configuration, CGI and upstream suites again, every request an HTTP/2
 	# stream from hyper's h2 crate (tests/integration/h2_shim.rs): h2c, then h2 over TLS
-	WIRED_TEST_H2=1 $(CARGO) test --test integration -- static_files:: config::
+	WIRED_TEST_H2=1 $(CARGO) test --test integration -- static_files:: config:: cgi:: upstream::
 	WIRED_TEST_H2=1 WIRED_TEST_TLS=1 $(CARGO) test --test integration -- static_files::
 	# Autobahn|Testsuite, a sample of every section, plain and compressed
 	tests/autobahn/run.sh --cases quick --binary target/debug/wired

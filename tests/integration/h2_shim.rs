@@ -67,13 +67,15 @@ const IN_FLIGHT: usize = 8;
 /// Most fields in one request the shim parses.
 const MAX_FIELDS: usize = 128;
 
-/// Why a test of CGI or a proxy is not repeated over HTTP/2.
-pub const NOT_OVER_H2_YET: &str =
-    "wired answers CGI, FastCGI and proxied locations over HTTP/2 with HTTP_1_1_REQUIRED: not carried over streams yet";
-
 /// True when the suites run over HTTP/2 (`WIRED_TEST_H2=1`).
 pub fn h2_mode() -> bool {
     std::env::var_os("WIRED_TEST_H2").is_some_and(|v| v == "1")
+}
+
+/// The protocol wired sees the test's requests come in: what its access
+/// log and a program's SERVER_PROTOCOL say.
+pub fn client_protocol() -> &'static str {
+    if h2_mode() { "HTTP/2.0" } else { "HTTP/1.1" }
 }
 
 /// In HTTP/2 mode, say that this test is about HTTP/1.1 itself and is not
@@ -167,7 +169,8 @@ where
     });
     let (down_read, down_write) = down.into_split();
     let (answers, queue) = mpsc::channel(IN_FLIGHT);
-    let reader = tokio::spawn(requests(Down { read: down_read, gone }, send, answers, scheme));
+    let down = Down { read: down_read, gone, driver: driver.abort_handle() };
+    let reader = tokio::spawn(requests(down, send, answers, scheme));
     let result = responses(down_write, queue).await;
     // The test's connection is closed (or done with): stop reading it, and
     // let the HTTP/2 connection go.
@@ -182,14 +185,25 @@ where
 struct Down {
     read: OwnedReadHalf,
     gone: Arc<Notify>,
+    /// The HTTP/2 connection's task: a reset from the test ends it, so
+    /// wired sees its connection end as a reset client's would.
+    driver: tokio::task::AbortHandle,
 }
 
 impl Down {
     /// The test's next bytes; `None` once the test half-closed or wired's
-    /// connection ended.
+    /// connection ended. A reset from the test takes the HTTP/2
+    /// connection down with it.
     async fn read(&mut self, buf: &mut [u8]) -> Option<usize> {
         tokio::select! {
-            read = self.read.read(buf) => read.ok().filter(|n| *n > 0),
+            read = self.read.read(buf) => match read {
+                Ok(n) if n > 0 => Some(n),
+                Ok(_) => None,
+                Err(_) => {
+                    self.driver.abort();
+                    None
+                }
+            },
             _ = self.gone.notified() => None,
         }
     }
@@ -216,7 +230,7 @@ async fn requests(mut down: Down, mut h2: SendRequest<Bytes>, answers: mpsc::Sen
                 Err(_) => return,
             };
             h2 = ready;
-            let end = parsed.body_len == 0;
+            let end = parsed.body_len == 0 && !parsed.chunked;
             let (response, mut stream) = match h2.send_request(parsed.request, end) {
                 Ok(sent) => sent,
                 Err(e) => {
@@ -231,10 +245,27 @@ async fn requests(mut down: Down, mut h2: SendRequest<Bytes>, answers: mpsc::Sen
             }
             // The body, as it arrives. h2 holds what exceeds wired's window
             // (the bodies tests send here are small).
+            if parsed.chunked {
+                // HTTP/1.1's framing undone: each chunk's bytes become DATA,
+                // the last chunk END_STREAM (trailers are dropped).
+                if send_chunked(&mut down, &mut buf, &mut chunk, &mut stream).await.is_none() {
+                    // The test left mid-body: the request can never end.
+                    stream.send_reset(h2::Reason::CANCEL);
+                    return;
+                }
+                if close {
+                    return;
+                }
+                continue;
+            }
             let mut left = parsed.body_len;
             while left > 0 {
                 if buf.is_empty() {
-                    let Some(n) = down.read(&mut chunk).await else { return };
+                    let Some(n) = down.read(&mut chunk).await else {
+                        // The test left mid-body: the request can never end.
+                        stream.send_reset(h2::Reason::CANCEL);
+                        return;
+                    };
                     buf.extend_from_slice(&chunk[..n]);
                 }
                 let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
@@ -261,6 +292,8 @@ struct Parsed {
     request: Request<()>,
     head_len: usize,
     body_len: u64,
+    /// The body comes chunked (`body_len` is then 0).
+    chunked: bool,
     head: bool,
     close: bool,
 }
@@ -284,6 +317,7 @@ fn parse(buf: &[u8], scheme: &Scheme) -> Result<Option<Parsed>, String> {
     let (mut close, mut keep_alive) = (minor == 0, false);
     let mut host = None;
     let mut body_len = 0u64;
+    let mut chunked = false;
     for f in req.headers.iter() {
         let value = String::from_utf8_lossy(f.value);
         if f.name.eq_ignore_ascii_case("connection") {
@@ -297,7 +331,10 @@ fn parse(buf: &[u8], scheme: &Scheme) -> Result<Option<Parsed>, String> {
         } else if f.name.eq_ignore_ascii_case("content-length") {
             body_len = value.trim().parse().map_err(|_| format!("Content-Length {value:?}"))?;
         } else if f.name.eq_ignore_ascii_case("transfer-encoding") {
-            return Err("a Transfer-Encoding request body is HTTP/1.1 framing: not carried".into());
+            if !value.trim().eq_ignore_ascii_case("chunked") {
+                return Err(format!("Transfer-Encoding {value:?}: only chunked is carried"));
+            }
+            chunked = true;
         }
     }
     if minor == 0 && keep_alive {
@@ -340,7 +377,66 @@ fn parse(buf: &[u8], scheme: &Scheme) -> Result<Option<Parsed>, String> {
         let value = HeaderValue::from_bytes(f.value).map_err(|e| format!("field {name}: {e}"))?;
         request.headers_mut().append(name, value);
     }
-    Ok(Some(Parsed { request, head_len, body_len, head, close }))
+    Ok(Some(Parsed { request, head_len, body_len, chunked, head, close }))
+}
+
+/// Carry a chunked body from the test's bytes to the stream as DATA
+/// frames; `None` when the test's side ends first or the framing breaks.
+async fn send_chunked(
+    down: &mut Down,
+    buf: &mut Vec<u8>,
+    chunk: &mut [u8],
+    stream: &mut h2::SendStream<Bytes>,
+) -> Option<()> {
+    loop {
+        let (used, size) = loop {
+            match httparse::parse_chunk_size(buf) {
+                Ok(httparse::Status::Complete(found)) => break found,
+                Ok(httparse::Status::Partial) => fill(down, buf, chunk).await?,
+                Err(_) => return None,
+            }
+        };
+        buf.drain(..used);
+        if size == 0 {
+            // The trailer section, up to its empty line: dropped.
+            loop {
+                match buf.windows(2).position(|w| w == b"\r\n") {
+                    Some(0) => {
+                        buf.drain(..2);
+                        let _ = stream.send_data(Bytes::new(), true);
+                        return Some(());
+                    }
+                    Some(i) => drop(buf.drain(..i + 2)),
+                    None => fill(down, buf, chunk).await?,
+                }
+            }
+        }
+        let mut left = size;
+        while left > 0 {
+            if buf.is_empty() {
+                fill(down, buf, chunk).await?;
+            }
+            let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let data = Bytes::copy_from_slice(&buf[..n]);
+            buf.drain(..n);
+            left -= n as u64;
+            let _ = stream.send_data(data, false);
+        }
+        while buf.len() < 2 {
+            fill(down, buf, chunk).await?;
+        }
+        if &buf[..2] != b"\r\n" {
+            return None;
+        }
+        buf.drain(..2);
+    }
+}
+
+/// Read more of the test's bytes onto `buf`.
+async fn fill(down: &mut Down, buf: &mut Vec<u8>, chunk: &mut [u8]) -> Option<()> {
+    let n = down.read(chunk).await?;
+    buf.extend_from_slice(&chunk[..n]);
+    Some(())
 }
 
 /// Write wired's answers to the test as HTTP/1.1, in request order; then
@@ -397,7 +493,10 @@ async fn responses(mut down: OwnedWriteHalf, mut queue: mpsc::Receiver<Answer>) 
                     break;
                 }
             };
-            if bodiless {
+            // (An empty DATA frame, such as one carrying only END_STREAM,
+            // is no chunk: written as one it would end the body early.)
+            if bodiless || data.is_empty() {
+                let _ = body.flow_control().release_capacity(data.len());
                 continue;
             }
             let written = if chunked {

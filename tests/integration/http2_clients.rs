@@ -418,10 +418,16 @@ fn the_shim_carries_http_1_1_requests_as_http2_streams() {
     assert_eq!(got[..2], [(200, &b"over h2\n"[..]), (200, &b""[..])], "{}", String::from_utf8_lossy(&raw));
     assert_eq!((answers.len(), answers[2].status), (3, 404), "{}", String::from_utf8_lossy(&raw));
     assert_eq!(answers[1].header("content-length"), Some("8"), "the HEAD's length is the GET's");
-    // A chunked request body is HTTP/1.1 framing: the shim says it does not carry it.
+    // A chunked request body: its chunks are carried as DATA (a file takes
+    // no body: 405), and a transfer coding the shim cannot undo is refused
+    // by the shim, saying so.
     let mut s = std::net::TcpStream::connect(shim).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(b"POST /a.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n").unwrap();
+    s.write_all(b"POST /a.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut s, false).unwrap().status, 405);
+    let mut s = std::net::TcpStream::connect(shim).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"POST /a.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n").unwrap();
     let refused = read_response(&mut s, false).unwrap();
     assert_eq!(refused.status, 502);
     assert!(refused.header("x-h2-shim").is_some_and(|why| why.contains("Transfer-Encoding")));
@@ -429,5 +435,9 @@ fn the_shim_carries_http_1_1_requests_as_http2_streams() {
     assert!(server.terminate(Duration::from_secs(10)).expect("exited").success());
     let text = std::fs::read_to_string(&log).unwrap();
     let requests: Vec<&str> = text.lines().filter_map(|l| l.split('"').nth(1)).collect();
-    assert_eq!(requests, ["GET /a.txt HTTP/2.0", "HEAD /a.txt HTTP/2.0", "GET /missing HTTP/2.0"], "{text}");
+    assert_eq!(
+        requests,
+        ["GET /a.txt HTTP/2.0", "HEAD /a.txt HTTP/2.0", "GET /missing HTTP/2.0", "POST /a.txt HTTP/2.0"],
+        "{text}"
+    );
 }

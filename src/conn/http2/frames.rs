@@ -182,7 +182,18 @@ impl Conn {
                             h2.reset(id, ErrorCode::ProtocolError);
                             return Ok(());
                         }
-                        if let Some(sec) = st.secondary.as_mut() {
+                        if let Some(drained) = st.draining.as_mut() {
+                            // Answered already: dropped, its window given back.
+                            *drained += n as u64;
+                            if *drained > DRAIN_LIMIT {
+                                // §8.1: enough; the client may stop without error.
+                                h2.reset(id, ErrorCode::NoError);
+                                return Ok(());
+                            }
+                            if n > 0 && !end_stream {
+                                encode_window_update(&mut h2.out, id, n as u32);
+                            }
+                        } else if let Some(sec) = st.secondary.as_mut() {
                             // A program's or an upstream's body: the stream's
                             // window is given back as it is read (§6.9).
                             sec.body(data, end_stream);
@@ -199,6 +210,7 @@ impl Conn {
                         if end_stream {
                             st.remote_closed = true;
                             if st.body.is_none() && st.secondary.is_none() {
+                                // (A draining stream is closed now too.)
                                 h2.remove_stream(id);
                             }
                         }

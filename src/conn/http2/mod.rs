@@ -75,6 +75,11 @@ const DATA_FRAME: usize = 16 * 1024;
 /// opens and cancels streams to make a server start work it never sends.
 const RESETS_ALLOWED: u32 = 100;
 
+/// How much of a request body nobody wants is read and dropped, after
+/// its response is complete, before the stream is reset: as much as an
+/// HTTP/1.1 connection drops for the same reason.
+const DRAIN_LIMIT: u64 = 1024 * 1024;
+
 /// The largest window §6.9.1 allows.
 const MAX_WINDOW: i64 = (1 << 31) - 1;
 
@@ -165,6 +170,9 @@ struct Stream {
     body: Option<Cursor>,
     /// The secondary connection answering it, for CGI, FastCGI or a proxy.
     secondary: Option<Box<secondary::Secondary>>,
+    /// The response is complete and the client's body is being dropped:
+    /// how much of it so far ([`Http2::response_done`]).
+    draining: Option<u64>,
     /// In `ready`.
     queued: bool,
     /// The client has sent END_STREAM.
@@ -177,7 +185,7 @@ struct Stream {
 impl Stream {
     /// The response waits for the client: to read, or to open a window.
     fn waits_on_client(&self) -> bool {
-        self.body.is_some() || self.secondary.as_ref().is_some_and(|s| s.has_body_bytes())
+        self.body.is_some() || self.draining.is_some() || self.secondary.as_ref().is_some_and(|s| s.has_body_bytes())
     }
 }
 
@@ -269,6 +277,27 @@ impl Http2 {
             self.retired.push(*sec);
         }
         busy
+    }
+
+    /// A stream's response is complete. If the client has sent its whole
+    /// request too, the stream is closed (§5.1); if not, its body is now
+    /// nobody's: it is read and dropped, its window given back, up to
+    /// [`DRAIN_LIMIT`], so that the client finishes sending and reads the
+    /// answer; past that, RST_STREAM with NO_ERROR asks it to stop (§8.1).
+    /// (A reset at once is what §8.1 allows, but curl 7.88 and hyper's h2
+    /// then drop the complete response they have not read yet.)
+    fn response_done(&mut self, id: u32) {
+        self.answered += 1;
+        let Some(st) = self.streams.get_mut(&id) else { return };
+        if st.remote_closed {
+            self.remove_stream(id);
+            return;
+        }
+        st.body = None;
+        if let Some(sec) = st.secondary.take() {
+            self.retired.push(*sec);
+        }
+        st.draining = Some(0);
     }
 
     /// Give back every secondary connection's buffers: the connection is closing.

@@ -34,6 +34,7 @@ impl Conn {
             window: h2.peer_initial_window,
             body: None,
             secondary: None,
+            draining: None,
             queued: false,
             remote_closed: end_stream,
             expected,
@@ -122,15 +123,12 @@ impl Conn {
             self.trace_fmt(svc, format_args!("h2: stream {id}: {status}, HEADERS of {} bytes (HPACK)", block.len()));
         }
         h2.block_out = block;
+        let mut stream = stream;
         if ends {
-            h2.answered += 1;
-            if !end_stream {
-                // §8.1: the response is complete; the client need send no more.
-                h2.reset(id, ErrorCode::NoError);
-            }
+            h2.streams.insert(id, stream);
+            h2.response_done(id);
             return;
         }
-        let mut stream = stream;
         stream.body = Some(Cursor::new(reply.body));
         stream.queued = true;
         h2.streams.insert(id, stream);

@@ -440,12 +440,7 @@ impl Conn {
             if sec.is_done() {
                 // A head without a body: the stream is answered.
                 st.secondary = Some(sec);
-                h2.answered += 1;
-                if st.remote_closed {
-                    h2.remove_stream(id);
-                } else {
-                    h2.reset(id, ErrorCode::NoError);
-                }
+                h2.response_done(id);
                 continue;
             }
             if !st.queued && st.window > 0 && sec.has_body_bytes() {

@@ -71,13 +71,7 @@ impl Conn {
             st.window -= n as i64;
             h2.send_window -= n as i64;
             if done {
-                h2.answered += 1;
-                if st.remote_closed {
-                    h2.remove_stream(id);
-                } else {
-                    // §8.1: the response is complete; the client need send no more.
-                    h2.reset(id, ErrorCode::NoError);
-                }
+                h2.response_done(id);
             } else if st.body.is_some() || st.secondary.as_ref().is_some_and(|s| s.has_body_bytes()) {
                 st.queued = true;
                 h2.ready.push_back(id);

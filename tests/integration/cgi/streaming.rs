@@ -38,6 +38,11 @@ fn a_chunked_post_gets_its_exact_content_length() {
 
 #[test]
 fn expect_100_continue_gets_100_then_the_program_s_answer() {
+    if crate::h2_shim::h1_only(
+        "100 Continue between the client and wired is HTTP/1.1's handshake; the shim's HTTP/2 client sends its body at once",
+    ) {
+        return;
+    }
     let site = site("expect");
     let server = start(&site, &[]);
     let mut s = connect(&server);
@@ -212,6 +217,11 @@ fn keep_alive_carries_on_after_cgi_responses() {
 
 #[test]
 fn http_1_0_gets_close_delimited_or_sized_output_never_chunked() {
+    if crate::h2_shim::h1_only(
+        "HTTP/1.0 framing (the close, never chunked) has no HTTP/2 counterpart: DATA frames carry any body",
+    ) {
+        return;
+    }
     let site = site("http10");
     let server = start(&site, &[]);
     // Length unknown: the body ends when the connection does.
@@ -235,6 +245,11 @@ fn http_1_0_gets_close_delimited_or_sized_output_never_chunked() {
 
 #[test]
 fn expect_100_continue_with_a_chunked_body() {
+    if crate::h2_shim::h1_only(
+        "100 Continue between the client and wired is HTTP/1.1's handshake; the shim's HTTP/2 client sends its body at once",
+    ) {
+        return;
+    }
     let site = site("expect-chunked");
     let server = start(&site, &[]);
     let mut s = connect(&server);
@@ -294,6 +309,11 @@ fn a_204_from_a_program_carries_no_body() {
 
 #[test]
 fn a_program_s_content_length_is_held_to() {
+    if crate::h2_shim::h1_only(
+        "a program's short body can only end an HTTP/1.1 response by the close; over HTTP/2 its stream is reset instead",
+    ) {
+        return;
+    }
     let site = site("program-length");
     let server = start(&site, &[]);
     // More than promised: cut at the promise, the connection goes on.

@@ -132,9 +132,6 @@ status = 204
 
 #[test]
 fn proxy_locations_share_an_upstream_group_by_name() {
-    if crate::h2_shim::h1_only(crate::h2_shim::NOT_OVER_H2_YET) {
-        return;
-    }
     let upstream = echo_upstream();
     let site = Site::new("actions-proxy", &[]);
     site.config(&format!(
@@ -173,9 +170,6 @@ proxy = "http://echo"
 
 #[test]
 fn cgi_locations_run_programs_with_their_servers_document_root() {
-    if crate::h2_shim::h1_only(crate::h2_shim::NOT_OVER_H2_YET) {
-        return;
-    }
     let site = Site::new("actions-cgi", &["croot", "bin"]);
     site.write(
         "bin/env.sh",

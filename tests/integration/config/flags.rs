@@ -24,9 +24,6 @@ fn flags_override_the_files_settings() {
 
 #[test]
 fn a_file_of_settings_alone_takes_the_route_flags() {
-    if crate::h2_shim::h1_only(crate::h2_shim::NOT_OVER_H2_YET) {
-        return;
-    }
     let upstream = echo_upstream();
     let site = Site::new("flags-routes", &["www"]);
     site.config(&format!("root = \"@/www\"\n[upstream.echo]\nservers = [\"{upstream}\"]\n"));
@@ -48,9 +45,6 @@ fn a_file_with_servers_refuses_the_route_flags() {
 
 #[test]
 fn an_upstream_flag_replaces_the_files_group_of_that_name() {
-    if crate::h2_shim::h1_only(crate::h2_shim::NOT_OVER_H2_YET) {
-        return;
-    }
     let upstream = echo_upstream();
     let site = Site::new("flags-upstream", &[]);
     site.config(

@@ -252,9 +252,6 @@ fn page_upstream(page: &'static str) -> std::net::SocketAddr {
 
 #[test]
 fn compression_of_cgi_and_proxied_responses_as_they_stream() {
-    if crate::h2_shim::h1_only(crate::h2_shim::NOT_OVER_H2_YET) {
-        return;
-    }
     const PAGE: &str = "<li>the quick brown fox jumps over the lazy dog</li>\n";
     let page: &'static str = PAGE.repeat(800).leak();
     let upstream = page_upstream(page);
@@ -300,8 +297,12 @@ fn compression_of_cgi_and_proxied_responses_as_they_stream() {
         // take chunked framing): as they come.
         let plain = fetch(&format!("GET {path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"));
         assert_eq!((plain.header("content-encoding"), plain.body.len()), (None, page.len()), "{path}");
-        let old = fetch(&format!("GET {path} HTTP/1.0\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n"));
-        assert_eq!((old.header("content-encoding"), old.body.len()), (None, page.len()), "{path}");
+        // (Over HTTP/2, the shim's run, there is no HTTP/1.0 client: DATA
+        // frames carry a stream of unknown length to anyone.)
+        if !crate::h2_shim::h2_mode() {
+            let old = fetch(&format!("GET {path} HTTP/1.0\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n"));
+            assert_eq!((old.header("content-encoding"), old.body.len()), (None, page.len()), "{path}");
+        }
     }
     // HEAD: the fields a GET would get, and no body.
     let head = fetch("HEAD /app/ HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n");

@@ -218,12 +218,16 @@ fn stream_states_identifiers_priority_errors_and_extensions() {
     c.alive("§5.1 closed: PRIORITY, WINDOW_UPDATE and RST_STREAM are ignored");
 
     // §5.1 closed by the server's RST_STREAM: the client's frames in flight
-    // are ignored. Here wired answered a POST before reading its body, and
-    // reset the stream with NO_ERROR (§8.1).
+    // are ignored. Here wired answered a POST before reading its body,
+    // dropped 1 MiB more of that body, and then reset the stream with
+    // NO_ERROR (§8.1).
     let mut c = H2::open(&server);
     post(&mut c, 1, "/index.html", None);
     c.response(1, "setup: an early answer");
-    c.stream_error(1, &[NO_ERROR], "setup: the early answer's RST_STREAM NO_ERROR");
+    for _ in 0..65 {
+        c.send_frame(DATA, 0, 1, &[b'x'; 16384]);
+    }
+    c.stream_error(1, &[NO_ERROR], "setup: the early answer's RST_STREAM NO_ERROR, past 1 MiB of body");
     c.send_frame(DATA, 0, 1, b"late body");
     let b = c.block(&[("x-trailer", "1")]);
     c.send_frame(HEADERS, END_STREAM | END_HEADERS, 1, &b);

@@ -97,6 +97,11 @@ fn uvicorn_on_a_unix_socket_answers_through_the_proxy() {
 
 #[test]
 fn uvicorn_s_streamed_response_is_chunked_for_http_1_1_and_closed_for_http_1_0() {
+    if crate::h2_shim::h1_only(
+        "a body of unknown length framed for HTTP/1.1 (chunked) or HTTP/1.0 (the close) is HTTP/1.1's matter; over HTTP/2 it is DATA frames (upstream::http2 checks them)",
+    ) {
+        return;
+    }
     let app = Uvicorn::start();
     let (_root, server) = proxy_to(&format!("http://unix:{}:/", app.socket.display()), &[]);
     let body = "asgi part 0\nasgi part 1\nasgi part 2\nasgi part 3\n";
