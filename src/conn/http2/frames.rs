@@ -177,6 +177,13 @@ impl Conn {
                 match h2.streams.get_mut(&id) {
                     Some(st) if !st.remote_closed => {
                         st.received += data.len() as u64;
+                        // §6.9.1: a sender must not pass the stream's window;
+                        // one that does could fill a program's pipe without end.
+                        st.recv_window -= n;
+                        if st.recv_window < 0 {
+                            h2.reset(id, ErrorCode::FlowControlError);
+                            return Ok(());
+                        }
                         if st.expected.is_some_and(|e| st.received > e || (end_stream && st.received != e)) {
                             // §8.1.1: content-length must match the DATA.
                             h2.reset(id, ErrorCode::ProtocolError);
@@ -192,6 +199,7 @@ impl Conn {
                             }
                             if n > 0 && !end_stream {
                                 encode_window_update(&mut h2.out, id, n as u32);
+                                st.recv_window += n;
                             }
                         } else if let Some(sec) = st.secondary.as_mut() {
                             // A program's or an upstream's body: the stream's
@@ -201,11 +209,13 @@ impl Conn {
                             let padding = n as u64 - data.len() as u64;
                             if padding > 0 && !end_stream {
                                 encode_window_update(&mut h2.out, id, padding as u32);
+                                st.recv_window += padding as i64;
                             }
                         } else if n > 0 && !end_stream {
                             // Nobody wants it: given back at once, so the
                             // client can finish.
                             encode_window_update(&mut h2.out, id, n as u32);
+                            st.recv_window += n;
                         }
                         if end_stream {
                             st.remote_closed = true;

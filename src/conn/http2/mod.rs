@@ -177,6 +177,9 @@ struct Stream {
     queued: bool,
     /// The client has sent END_STREAM.
     remote_closed: bool,
+    /// How much more DATA the client may send on it (§6.9.1): 65,535, the
+    /// initial window wired never changes, moved by its WINDOW_UPDATEs.
+    recv_window: i64,
     /// The request's content-length, and the DATA received (§8.1.1).
     expected: Option<u64>,
     received: u64,

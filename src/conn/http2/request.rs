@@ -35,6 +35,7 @@ impl Conn {
             body: None,
             secondary: None,
             draining: None,
+            recv_window: i64::from(wired_parser::http2::settings::DEFAULT_WINDOW_SIZE),
             queued: false,
             remote_closed: end_stream,
             expected,

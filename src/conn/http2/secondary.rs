@@ -425,6 +425,7 @@ impl Conn {
             };
             if credit > 0 && !st.remote_closed {
                 encode_window_update(&mut h2.out, id, credit);
+                st.recv_window += i64::from(credit);
                 moved = true;
             }
             match heads {

@@ -99,3 +99,39 @@ fn a_stream_reset_by_the_client_takes_its_program_with_it_and_the_connection_goe
     assert_eq!(body.as_deref(), Some(&b"sized\n"[..]), "the same connection still serves");
     assert_no_zombies(&server);
 }
+
+#[test]
+fn a_client_past_its_stream_window_is_reset_and_cannot_fill_a_program_s_pipe() {
+    let site = site("h2-window");
+    let server = start(&site, &["--http2"]);
+    let mut s = open(&server);
+    let mut enc = Encoder::new();
+    let post = block(
+        &mut enc,
+        &[
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":authority", "t"),
+            (":path", "/cgi-bin/hang.sh"),
+            ("content-length", "1000000"),
+        ],
+    );
+    s.write_all(&frame(HEADERS, END_HEADERS, 1, &post)).unwrap();
+    let pids = script_pids(&site, "hang.sh");
+    // hang.sh never reads: once its stdin pipe and wired's buffers are
+    // full, no window comes back, and the client that sends on regardless
+    // passes the stream's window (RFC 9113 §6.9.1).
+    for _ in 0..16 {
+        s.write_all(&frame(DATA, 0, 1, &[b'x'; 16384])).unwrap();
+    }
+    assert_eq!(crate::http2::reset_code(&mut s, 1), Some(FLOW_CONTROL_ERROR));
+    assert_dead(&server, pids, Duration::from_secs(5), "outlived its reset stream");
+    let get =
+        block(&mut enc, &[(":method", "GET"), (":scheme", "http"), (":authority", "t"), (":path", "/some/file.txt")]);
+    s.write_all(&frame(HEADERS, END_STREAM | END_HEADERS, 3, &get)).unwrap();
+    let body = until(&mut s, |kind, _, id, p| (kind == DATA && id == 3).then(|| p.to_vec()));
+    assert_eq!(body.as_deref(), Some(&b"a static file\n"[..]), "the connection goes on");
+}
+
+/// RFC 9113 §7.
+const FLOW_CONTROL_ERROR: u32 = 0x3;
