@@ -103,6 +103,8 @@ pub struct Http2 {
     block: Vec<u8>,
     block_stream: u32,
     block_end_stream: bool,
+    /// The last field block's fields, decoded (reused).
+    fields: request::FieldList,
     /// Open streams by id.
     streams: BTreeMap<u32, Stream>,
     /// Streams with DATA to send, in turn.
@@ -214,6 +216,7 @@ impl Http2 {
             block: Vec::new(),
             block_stream: 0,
             block_end_stream: false,
+            fields: request::FieldList::default(),
             streams: BTreeMap::new(),
             ready: VecDeque::new(),
             last_stream: 0,
@@ -416,6 +419,7 @@ impl Conn {
                     h2.out = Vec::new();
                     h2.scratch = Vec::new();
                     h2.block_out = Vec::new();
+                    h2.fields = request::FieldList::default();
                     if h2.frames.open_field_block().is_none() {
                         // (A field block still waiting for its
                         // CONTINUATION is kept, of course.)
