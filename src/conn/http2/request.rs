@@ -42,7 +42,7 @@ impl Conn {
         if svc.trace.is_some() {
             self.trace_fmt(svc, format_args!("h2: stream {id}: {} {}", req.method.as_str(), req.target));
             for f in fields.iter() {
-                let (name, value) = (String::from_utf8_lossy(&f.name), String::from_utf8_lossy(&f.value));
+                let (name, value) = (String::from_utf8_lossy(f.name), String::from_utf8_lossy(f.value));
                 let never = if f.never_indexed { "  (never indexed, RFC 7541 §6.2.3)" } else { "" };
                 self.trace_fmt(svc, format_args!("    | {name}: {value}{never}"));
             }
