@@ -130,7 +130,7 @@ pub struct Http2 {
     /// Field names lowered for HPACK (reused).
     names: Vec<u8>,
     /// Secondary connections of streams gone, to give their buffers back.
-    retired: Vec<Box<secondary::Secondary>>,
+    retired: Vec<secondary::Secondary>,
     /// The connection's own deadline, in wheel ticks (0: none), apart from
     /// its secondary connections'.
     own_deadline: u64,
@@ -265,7 +265,7 @@ impl Http2 {
         let Some(mut st) = self.streams.remove(&stream) else { return false };
         let busy = st.body.is_some() || st.secondary.is_some();
         if let Some(sec) = st.secondary.take() {
-            self.retired.push(sec);
+            self.retired.push(*sec);
         }
         busy
     }

@@ -415,7 +415,7 @@ impl Conn {
             let heads = sec.heads(svc, h2, id, &mut notes);
             let credit = sec.window_to_credit();
             let Some(st) = h2.streams.get_mut(&id) else {
-                h2.retired.push(sec);
+                h2.retired.push(*sec);
                 continue;
             };
             if credit > 0 && !st.remote_closed {
