@@ -7,7 +7,7 @@ use wired_parser::http2::{
     encode_window_update, preface,
 };
 
-use super::request::trailers;
+use super::request::{FieldList, trailers};
 use super::*;
 use crate::conn::Conn;
 use crate::services::Services;
@@ -262,20 +262,29 @@ impl Conn {
     /// A whole field block: decode it (always, to keep HPACK's tables in
     /// step, RFC 7541 §2.2), then open a stream or take trailers.
     fn http2_block(&mut self, svc: &mut Services, h2: &mut Http2) -> Result<(), ConnError> {
-        let id = h2.block_stream;
-        let fields = match h2.decode_block(svc.trace.is_some()) {
-            Ok(f) => f,
+        let mut fields = std::mem::take(&mut h2.fields);
+        fields.clear();
+        let decoded = h2.decode_block(svc.trace.is_some(), &mut fields);
+        let result = match decoded {
+            Ok(()) => self.http2_fields(svc, h2, &fields),
             Err(hpack::Error::HeaderListTooLarge) => {
-                return Err(conn_error(ErrorCode::EnhanceYourCalm, "a header list past SETTINGS_MAX_HEADER_LIST_SIZE"));
+                Err(conn_error(ErrorCode::EnhanceYourCalm, "a header list past SETTINGS_MAX_HEADER_LIST_SIZE"))
             }
-            Err(e) => return Err(conn_error(ErrorCode::CompressionError, format!("HPACK: {}", e.reason()))),
+            Err(e) => Err(conn_error(ErrorCode::CompressionError, format!("HPACK: {}", e.reason()))),
         };
+        h2.fields = fields;
+        result
+    }
+
+    /// A field block's fields, decoded: a new stream's request, or trailers.
+    fn http2_fields(&mut self, svc: &mut Services, h2: &mut Http2, fields: &FieldList) -> Result<(), ConnError> {
+        let id = h2.block_stream;
         h2.block.clear();
         if let Some(st) = h2.streams.get_mut(&id) {
             if st.remote_closed {
                 // §5.1: the client ended this stream already.
                 h2.reset(id, ErrorCode::StreamClosed);
-            } else if let Err(why) = trailers(&fields, h2.block_end_stream, st) {
+            } else if let Err(why) = trailers(fields, h2.block_end_stream, st) {
                 self.trace_fmt(svc, format_args!("h2: stream {id} malformed trailers: {why}"));
                 h2.reset(id, ErrorCode::ProtocolError);
             } else {
@@ -313,7 +322,7 @@ impl Conn {
             h2.reset(id, ErrorCode::RefusedStream);
             return Ok(());
         }
-        self.http2_request(svc, h2, id, &fields);
+        self.http2_request(svc, h2, id, fields);
         Ok(())
     }
 }

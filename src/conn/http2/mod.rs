@@ -23,10 +23,11 @@
 //! 3. DATA goes out as the flow-control windows allow (§5.2, §6.9): the
 //!    connection's and each stream's, opened by the client's WINDOW_UPDATE
 //!    frames. Streams with data take turns, a frame each, so one large file
-//!    does not hold back a page's small ones. File bodies are read in
-//!    frame-sized pieces (`pread`) only when a frame can be sent, so a
-//!    client that never opens its window costs no more than the buffer it
-//!    has not read.
+//!    does not hold back a page's small ones. File bodies are read
+//!    (`pread`) only when a frame can be sent, so a client that never opens
+//!    its window costs no more than the buffer it has not read; on a
+//!    cleartext connection a file's DATA payload is not read at all but
+//!    sent by `sendfile` after its 9-byte frame header (`send.rs`).
 //! 4. SETTINGS, PING, WINDOW_UPDATE, RST_STREAM and GOAWAY are answered or
 //!    applied as they come (§6).
 //!
@@ -53,7 +54,7 @@ mod secondary;
 mod send;
 mod trace;
 
-use send::Cursor;
+use send::{Cursor, FileOut};
 
 /// Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS,
 /// §6.5.2): beyond it a new stream is refused (§5.1.2). 100 is the value
@@ -109,6 +110,8 @@ pub struct Http2 {
     block: Vec<u8>,
     block_stream: u32,
     block_end_stream: bool,
+    /// The last field block's fields, decoded (reused).
+    fields: request::FieldList,
     /// Open streams by id.
     streams: BTreeMap<u32, Stream>,
     /// Streams with DATA to send, in turn.
@@ -127,6 +130,10 @@ pub struct Http2 {
     /// Frames to send, how much of them has gone, and how much `--trace`
     /// has shown.
     out: Vec<u8>,
+    /// A DATA payload to send by `sendfile` after `out` up to its header.
+    file_out: Option<FileOut>,
+    /// File bodies may go by `sendfile` (cleartext, `--sendfile on`, no `--trace`).
+    sendfile: bool,
     /// A file's bytes for the DATA frames of one turn, read at once.
     scratch: Vec<u8>,
     /// A response's field block, encoded (reused).
@@ -228,6 +235,7 @@ impl Http2 {
             block: Vec::new(),
             block_stream: 0,
             block_end_stream: false,
+            fields: request::FieldList::default(),
             streams: BTreeMap::new(),
             ready: VecDeque::new(),
             last_stream: 0,
@@ -236,6 +244,8 @@ impl Http2 {
             send_window: i64::from(h2::settings::DEFAULT_WINDOW_SIZE),
             recv_window: i64::from(h2::settings::DEFAULT_WINDOW_SIZE),
             out,
+            file_out: None,
+            sendfile: false,
             scratch: Vec::new(),
             block_out: Vec::new(),
             names: Vec::new(),
@@ -255,7 +265,7 @@ impl Http2 {
     }
 
     fn pending(&self) -> usize {
-        self.out.len() - self.sent
+        self.out.len() - self.sent + self.file_out.as_ref().map_or(0, |f| f.slice.len as usize)
     }
 
     /// Queue RST_STREAM and forget the stream (§5.4.2): nothing more is
@@ -360,6 +370,7 @@ impl Conn {
     pub(super) fn start_http2(&mut self, slot: usize, svc: &mut Services) -> Step {
         self.trace_note(svc, "HTTP/2: the client speaks h2 (RFC 9113 §3); our SETTINGS go first");
         let mut h2 = Http2::new(svc.config.limits.max_head_bytes);
+        h2.sendfile = self.io.zero_copy() && svc.config.sendfile && svc.trace.is_none();
         self.http2_arm(slot, svc, &mut h2, Some(svc.config.head_timeout));
         self.h2 = Some(h2);
         self.phase = Phase::Http2;
@@ -463,6 +474,7 @@ impl Conn {
                     h2.out = Vec::new();
                     h2.scratch = Vec::new();
                     h2.block_out = Vec::new();
+                    h2.fields = request::FieldList::default();
                     if h2.frames.open_field_block().is_none() {
                         // (A field block still waiting for its
                         // CONTINUATION is kept, of course.)
@@ -509,19 +521,33 @@ impl Conn {
         self.run_http2(slot, svc)
     }
 
-    /// Send queued frames until done or the socket is full.
+    /// Send queued frames until done or the socket is full: `out` up to a
+    /// DATA payload that goes by `sendfile`, that payload, then the rest
+    /// (and the next such frame, queued as soon as one is sent).
     fn http2_flush(&mut self, h2: &mut Http2) -> std::io::Result<usize> {
         let mut total = 0;
-        while h2.sent < h2.out.len() {
-            let n = self.io.send(h2.out.get(h2.sent..).unwrap_or_default(), false)?;
-            if n == 0 {
+        loop {
+            let upto = h2.file_out.as_ref().map_or(h2.out.len(), |f| f.at);
+            while h2.sent < upto {
+                let n = self.io.send(h2.out.get(h2.sent..upto).unwrap_or_default(), h2.file_out.is_some())?;
+                if n == 0 {
+                    break;
+                }
+                h2.sent += n;
+                total += n;
+            }
+            let Some(file) = h2.file_out.as_mut() else { break };
+            if h2.sent < upto {
                 break;
             }
-            h2.sent += n;
-            total += n;
+            total += self.io.send_file(&mut file.slice, &mut [])?;
+            if file.slice.len == 0 {
+                h2.file_out = None;
+                self.http2_data(h2);
+            }
         }
         // (`--trace` has shown every queued frame before this flush.)
-        if h2.sent == h2.out.len() {
+        if h2.sent == h2.out.len() && h2.file_out.is_none() {
             h2.out.clear();
             h2.sent = 0;
             h2.traced = 0;

@@ -20,7 +20,7 @@ impl Conn {
     pub(super) fn http2_data(&mut self, h2: &mut Http2) -> bool {
         let frame_max = (h2.peer_max_frame as usize).clamp(1, DATA_FRAME);
         let mut took = false;
-        while h2.pending() < HIGH_WATER && h2.send_window > 0 {
+        while h2.pending() < HIGH_WATER && h2.send_window > 0 && h2.file_out.is_none() {
             let Some(id) = h2.ready.pop_front() else { break };
             let Some(st) = h2.streams.get_mut(&id) else { continue };
             st.queued = false;
@@ -29,6 +29,31 @@ impl Conn {
                 continue;
             }
             let budget = (st.window as usize).min(h2.send_window as usize).min(BURST);
+            if h2.sendfile
+                && let Some(slice) = st.body.as_mut().and_then(|c| c.take_file(budget.min(frame_max)))
+            {
+                // Cleartext: the frame header is queued, its payload goes
+                // from the page cache by `sendfile` once `out` is sent up
+                // to here (`http2_flush`); one such frame at a time.
+                let n = slice.len as usize;
+                let done = st.body.as_ref().is_some_and(Cursor::is_done);
+                h2.out.extend_from_slice(&data_header(id, n as u32, done));
+                h2.file_out = Some(FileOut { at: h2.out.len(), slice });
+                st.window -= n as i64;
+                h2.send_window -= n as i64;
+                if done {
+                    h2.answered += 1;
+                    if st.remote_closed {
+                        h2.remove_stream(id);
+                    } else {
+                        h2.reset(id, ErrorCode::NoError);
+                    }
+                } else {
+                    st.queued = true;
+                    h2.ready.push_back(id);
+                }
+                break;
+            }
             let mut chunk = std::mem::take(&mut h2.scratch);
             chunk.clear();
             let filled = if let Some(cursor) = st.body.as_mut() {
@@ -86,6 +111,14 @@ impl Conn {
 /// with one system call.
 const BURST: usize = 64 * 1024;
 
+/// A DATA frame's payload to go by `sendfile` once `Http2::out` has been
+/// sent up to `at`, where its frame header ends.
+#[derive(Debug)]
+pub(super) struct FileOut {
+    pub(super) at: usize,
+    pub(super) slice: FileSlice,
+}
+
 /// A response body being sent, a frame at a time.
 #[derive(Debug)]
 pub(super) struct Cursor {
@@ -108,6 +141,23 @@ impl Cursor {
 
     fn is_done(&self) -> bool {
         self.parts.is_empty()
+    }
+
+    /// Up to `max` bytes of the front part, when it is a file not held in
+    /// memory: for `sendfile`. The cursor moves past them.
+    fn take_file(&mut self, max: usize) -> Option<FileSlice> {
+        let Some(Part::File(f)) = self.parts.front_mut() else { return None };
+        if f.memory.is_some() || f.len == 0 || max == 0 {
+            return None;
+        }
+        let mut piece = f.clone();
+        piece.len = f.len.min(max as u64);
+        f.advance(piece.len as usize);
+        if f.len == 0 {
+            self.parts.pop_front();
+            self.offset = 0;
+        }
+        Some(piece)
     }
 
     /// Append up to `max` bytes of the body to `out`.

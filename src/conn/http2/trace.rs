@@ -23,6 +23,7 @@ use wired_parser::http2::hpack::{self, OwnedField, Repr};
 use wired_parser::http2::{Frame, Payload};
 
 use super::Http2;
+use super::request::FieldList;
 use crate::conn::Conn;
 use crate::services::Services;
 
@@ -53,24 +54,22 @@ impl Http2 {
     /// Decode the gathered field block with the connection's decoder;
     /// while `tracing`, keep how each field was sent, for
     /// [`Conn::trace_h2_fields`].
-    pub(super) fn decode_block(&mut self, tracing: bool) -> Result<Vec<OwnedField>, hpack::Error> {
+    pub(super) fn decode_block(&mut self, tracing: bool, fields: &mut FieldList) -> Result<(), hpack::Error> {
         if !tracing {
-            return self.hpack_in.decode_to_vec(&self.block);
+            return self.hpack_in.decode(&self.block, |f| fields.push(f));
         }
         let trace = self.trace.get_or_insert_with(Box::default);
         trace.received.clear();
-        let mut fields = Vec::new();
-        self.hpack_in.decode_traced(&self.block, |f| fields.push(f.into()), &mut trace.received)?;
-        Ok(fields)
+        self.hpack_in.decode_traced(&self.block, |f| fields.push(f), &mut trace.received)
     }
 }
 
 impl Conn {
     /// The fields of the block just received, one `|` line each, with
     /// their representations.
-    pub(super) fn trace_h2_fields(&self, svc: &mut Services, h2: &Http2, fields: &[OwnedField]) {
+    pub(super) fn trace_h2_fields(&self, svc: &mut Services, h2: &Http2, fields: &FieldList) {
         let reprs = h2.trace.as_ref().map(|t| t.received.as_slice()).unwrap_or_default();
-        self.trace_block(svc, fields, reprs);
+        self.trace_block(svc, fields.iter().map(|f| (f.name, f.value, f.never_indexed)), reprs);
     }
 
     /// A frame wired queued, just traced as `h2 send:`: a HEADERS or
@@ -93,7 +92,11 @@ impl Conn {
         let Some(decoder) = trace.sent.as_mut() else { return };
         let (mut fields, mut reprs) = (Vec::new(), Vec::new());
         match decoder.decode_traced(&trace.sent_block, |f| fields.push(OwnedField::from(f)), &mut reprs) {
-            Ok(()) => self.trace_block(svc, &fields, &reprs),
+            Ok(()) => self.trace_block(
+                svc,
+                fields.iter().map(|f| (f.name.as_slice(), f.value.as_slice(), f.never_indexed)),
+                &reprs,
+            ),
             Err(e) => {
                 trace.sent = None;
                 self.trace_fmt(svc, format_args!("    | (our block does not decode: {e}; no more fields shown)"));
@@ -105,20 +108,25 @@ impl Conn {
     /// `    | name: value   [representation]`, and a size update on a line
     /// of its own. Without representations (none were kept), the fields
     /// alone.
-    fn trace_block(&self, svc: &mut Services, fields: &[OwnedField], reprs: &[Repr]) {
-        let mut fields = fields.iter();
+    fn trace_block<'f>(
+        &self,
+        svc: &mut Services,
+        fields: impl Iterator<Item = (&'f [u8], &'f [u8], bool)>,
+        reprs: &[Repr],
+    ) {
+        let mut fields = fields;
         for repr in reprs {
             if !repr.is_field() {
                 self.trace_fmt(svc, format_args!("    | [{repr}]"));
                 continue;
             }
-            let Some(f) = fields.next() else { break };
-            let (name, value) = (String::from_utf8_lossy(&f.name), String::from_utf8_lossy(&f.value));
+            let Some((name, value, _)) = fields.next() else { break };
+            let (name, value) = (String::from_utf8_lossy(name), String::from_utf8_lossy(value));
             self.trace_fmt(svc, format_args!("    | {name}: {value}   [{repr}]"));
         }
-        for f in fields {
-            let (name, value) = (String::from_utf8_lossy(&f.name), String::from_utf8_lossy(&f.value));
-            let never = if f.never_indexed { "  (never indexed, RFC 7541 §6.2.3)" } else { "" };
+        for (name, value, never_indexed) in fields {
+            let (name, value) = (String::from_utf8_lossy(name), String::from_utf8_lossy(value));
+            let never = if never_indexed { "  (never indexed, RFC 7541 §6.2.3)" } else { "" };
             self.trace_fmt(svc, format_args!("    | {name}: {value}{never}"));
         }
     }

@@ -195,20 +195,28 @@ impl Table {
     /// dynamic one (its indexes never move, and it is what the examples of
     /// Appendix C choose).
     pub fn find(&self, name: &[u8], value: &[u8]) -> Found {
-        let in_static = STATIC.iter().position(|(n, v)| n.as_bytes() == name && v.as_bytes() == value);
-        let in_dynamic = self.dynamic.iter().position(|(n, v)| n == name && v == value);
-        if let Some(i) = in_static {
-            return Found::Field(i + 1);
+        // The static entries of this name, then one pass over the dynamic
+        // table for both an exact match and the first of the name.
+        let first = static_name(name);
+        if let Some(first) = first {
+            let mut same_name =
+                STATIC.iter().enumerate().skip(first - 1).take_while(|(_, (n, _))| n.as_bytes() == name);
+            if let Some((i, _)) = same_name.find(|(_, (_, v))| v.as_bytes() == value) {
+                return Found::Field(i + 1);
+            }
         }
-        if let Some(i) = in_dynamic {
-            return Found::Field(i + 1 + STATIC.len());
+        let mut name_at = None;
+        for (i, (n, v)) in self.dynamic.iter().enumerate() {
+            if n.as_slice() == name {
+                if v.as_slice() == value {
+                    return Found::Field(i + 1 + STATIC.len());
+                }
+                name_at.get_or_insert(i + 1 + STATIC.len());
+            }
         }
-        if let Some(i) = STATIC.iter().position(|(n, _)| n.as_bytes() == name) {
-            return Found::Name(i + 1);
-        }
-        match self.dynamic.iter().position(|(n, _)| n == name) {
-            Some(i) => Found::Name(i + 1 + STATIC.len()),
-            None => Found::Nothing,
+        match (first, name_at) {
+            (Some(i), _) | (None, Some(i)) => Found::Name(i),
+            (None, None) => Found::Nothing,
         }
     }
 
@@ -236,6 +244,72 @@ impl Table {
     pub fn entries(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         self.dynamic.iter().map(|(n, v)| (n.as_slice(), v.as_slice()))
     }
+}
+
+/// The first static index (Appendix A) with this name, if any. Entries
+/// of one name are adjacent (`:status` holds 8 to 14), so the rest follow.
+/// A `match` on the bytes, which the compiler turns into a switch on the
+/// length and a few comparisons, where a scan of the table would compare
+/// against all 61 entries, twice (once for the field, once for the name),
+/// for every field of every response. A test keeps it in step with
+/// [`STATIC`].
+fn static_name(name: &[u8]) -> Option<usize> {
+    let index = match name {
+        b":authority" => 1,
+        b":method" => 2,
+        b":path" => 4,
+        b":scheme" => 6,
+        b":status" => 8,
+        b"accept-charset" => 15,
+        b"accept-encoding" => 16,
+        b"accept-language" => 17,
+        b"accept-ranges" => 18,
+        b"accept" => 19,
+        b"access-control-allow-origin" => 20,
+        b"age" => 21,
+        b"allow" => 22,
+        b"authorization" => 23,
+        b"cache-control" => 24,
+        b"content-disposition" => 25,
+        b"content-encoding" => 26,
+        b"content-language" => 27,
+        b"content-length" => 28,
+        b"content-location" => 29,
+        b"content-range" => 30,
+        b"content-type" => 31,
+        b"cookie" => 32,
+        b"date" => 33,
+        b"etag" => 34,
+        b"expect" => 35,
+        b"expires" => 36,
+        b"from" => 37,
+        b"host" => 38,
+        b"if-match" => 39,
+        b"if-modified-since" => 40,
+        b"if-none-match" => 41,
+        b"if-range" => 42,
+        b"if-unmodified-since" => 43,
+        b"last-modified" => 44,
+        b"link" => 45,
+        b"location" => 46,
+        b"max-forwards" => 47,
+        b"proxy-authenticate" => 48,
+        b"proxy-authorization" => 49,
+        b"range" => 50,
+        b"referer" => 51,
+        b"refresh" => 52,
+        b"retry-after" => 53,
+        b"server" => 54,
+        b"set-cookie" => 55,
+        b"strict-transport-security" => 56,
+        b"transfer-encoding" => 57,
+        b"user-agent" => 58,
+        b"vary" => 59,
+        b"via" => 60,
+        b"www-authenticate" => 61,
+        _ => return None,
+    };
+    Some(index)
 }
 
 #[cfg(test)]
@@ -339,5 +413,17 @@ mod tests {
         assert_eq!(table.find(b"x-custom", b"2"), Found::Name(63));
         assert_eq!(table.find(b"date", b"Mon"), Found::Field(62));
         assert_eq!(table.find(b"date", b"Tue"), Found::Name(33), "the static name, as §C.6.3 does");
+        assert_eq!(table.find(b":status", b"404"), Found::Field(13));
+        assert_eq!(table.find(b"accept-ranges", b""), Found::Field(18));
+    }
+
+    #[test]
+    fn static_name_agrees_with_the_static_table() {
+        for (i, (name, _)) in STATIC.iter().enumerate() {
+            let first = STATIC.iter().position(|(n, _)| n == name).map(|p| p + 1);
+            assert_eq!(static_name(name.as_bytes()), first, "{name} (index {})", i + 1);
+        }
+        assert_eq!(static_name(b"x-custom"), None);
+        assert_eq!(static_name(b"Date"), None, "names are compared as sent");
     }
 }
