@@ -484,6 +484,40 @@ fn the_readmes_two_site_configuration_serves_php_and_a_proxied_app() {
     assert_eq!(ask("app.example.com", "/healthz").text(), "ok\n");
 }
 
+/// The reload tests' configuration: `top` (global keys), then `groups`,
+/// then the `php` group and a site sending `.php` to it.
+fn write_group_config(tree: &TempTree, fpm: &PhpFpm, root: &Path, top: &str, groups: &str) {
+    let text = format!(
+        "{top}{groups}[upstream.php]\nservers = [\"{}\"]\n\n[[server]]\nroot = \"{}\"\n[[server.location]]\n\
+         path = \"/\"\nfastcgi = \"php\"\nfastcgi_ext = [\".php\"]\n",
+        fpm.addr(),
+        root.display()
+    );
+    fs::write(tree.join("wired.toml"), text).unwrap();
+}
+
+/// Mid-request: rewrite the configuration with a group named before `php`
+/// (and a dead one), which takes `php`'s number 0, reload, and wait for it.
+fn reload_with_a_group_before_php(server: &Server, write_config: &dyn Fn(&str)) {
+    std::thread::sleep(Duration::from_millis(200));
+    write_config("[upstream.aaa]\nservers = [\"unix:/nonexistent/wired-test.sock\"]\n\n");
+    signal(server.pid(), libc::SIGHUP);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.stderr.lock().unwrap().iter().any(|l| l.contains("configuration reloaded")) {
+        assert!(Instant::now() < deadline, "no reload");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+}
+
+/// wired on `tree`'s configuration file, first written with no extra group.
+fn start_from_config(tree: &TempTree, root: &Path, write_config: &dyn Fn(&str)) -> Server {
+    write_config("");
+    let config = tree.join("wired.toml").display().to_string();
+    let args = ["--config", &config, "--listen", "127.0.0.1:0", "--workers", "1"].map(String::from);
+    Server::start_args(root, &args, None)
+}
+
 /// A reload while a chunked upload is being spooled for php-fpm, with a new
 /// group that takes the old group's number: the request still goes to the
 /// group it was routed to (by name), not to whatever has its number now.
@@ -493,33 +527,13 @@ fn a_reload_during_a_spooled_upload_keeps_its_upstream_group() {
     let root = tree.0.canonicalize().unwrap().join("root");
     copy_tree(&fixtures().join("php"), &root);
     let fpm = PhpFpm::start(&tree.join("fpm"));
-    let write_config = |groups: &str| {
-        let text = format!(
-            "{groups}[upstream.php]\nservers = [\"{}\"]\n\n[[server]]\nroot = \"{}\"\n[[server.location]]\npath = \"/\"\n\
-             fastcgi = \"php\"\nfastcgi_ext = [\".php\"]\n",
-            fpm.addr(),
-            root.display()
-        );
-        fs::write(tree.join("wired.toml"), text).unwrap();
-    };
-    write_config("");
-    let config = tree.join("wired.toml").display().to_string();
-    let args = ["--config", &config, "--listen", "127.0.0.1:0", "--workers", "1"].map(String::from);
-    let server = Server::start_args(&root, &args, None);
+    let write_config = |groups: &str| write_group_config(&tree, &fpm, &root, "", groups);
+    let server = start_from_config(&tree, &root, &write_config);
 
     let mut s = connect(&server);
     s.write_all(b"POST /input_sha256.php HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n")
         .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    // A group named before `php` (and a dead one): it is now group 0.
-    write_config("[upstream.aaa]\nservers = [\"unix:/nonexistent/wired-test.sock\"]\n\n");
-    signal(server.pid(), libc::SIGHUP);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !server.stderr.lock().unwrap().iter().any(|l| l.contains("configuration reloaded")) {
-        assert!(Instant::now() < deadline, "no reload");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(200));
+    reload_with_a_group_before_php(&server, &write_config);
     s.write_all(b"6\r\n world\r\n0\r\n\r\n").unwrap();
     let r = read_response(&mut s, false).unwrap();
     // sha256("hello world")
@@ -538,19 +552,8 @@ fn a_reload_during_an_h2_upload_keeps_its_upstream_group() {
     let root = tree.0.canonicalize().unwrap().join("root");
     copy_tree(&fixtures().join("php"), &root);
     let fpm = PhpFpm::start(&tree.join("fpm"));
-    let write_config = |groups: &str| {
-        let text = format!(
-            "http2 = true\n{groups}[upstream.php]\nservers = [\"{}\"]\n\n[[server]]\nroot = \"{}\"\n[[server.location]]\n\
-             path = \"/\"\nfastcgi = \"php\"\nfastcgi_ext = [\".php\"]\n",
-            fpm.addr(),
-            root.display()
-        );
-        fs::write(tree.join("wired.toml"), text).unwrap();
-    };
-    write_config("");
-    let config = tree.join("wired.toml").display().to_string();
-    let args = ["--config", &config, "--listen", "127.0.0.1:0", "--workers", "1"].map(String::from);
-    let server = Server::start_args(&root, &args, None);
+    let write_config = |groups: &str| write_group_config(&tree, &fpm, &root, "http2 = true\n", groups);
+    let server = start_from_config(&tree, &root, &write_config);
 
     let mut s = open(&server);
     let mut enc = wired_parser::http2::hpack::Encoder::new();
@@ -560,16 +563,7 @@ fn a_reload_during_an_h2_upload_keeps_its_upstream_group() {
     );
     s.write_all(&frame(HEADERS, END_HEADERS, 1, &head)).unwrap();
     s.write_all(&frame(DATA, 0, 1, b"hello")).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    // A group named before `php` (and a dead one): it is now group 0.
-    write_config("[upstream.aaa]\nservers = [\"unix:/nonexistent/wired-test.sock\"]\n\n");
-    signal(server.pid(), libc::SIGHUP);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !server.stderr.lock().unwrap().iter().any(|l| l.contains("configuration reloaded")) {
-        assert!(Instant::now() < deadline, "no reload");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(200));
+    reload_with_a_group_before_php(&server, &write_config);
     s.write_all(&frame(DATA, END_STREAM, 1, b" world")).unwrap();
     let mut body = Vec::new();
     until(&mut s, |kind, flags, id, p| {
