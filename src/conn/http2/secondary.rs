@@ -124,7 +124,8 @@ impl Secondary {
         let Some(pipe) = self.pipe() else { return };
         if chunked {
             if !data.is_empty() {
-                pipe.request.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+                let mut line = [0u8; 20];
+                pipe.request.extend_from_slice(crate::conn::gateway::hex_line(data.len(), &mut line));
                 pipe.request.extend_from_slice(data);
                 pipe.request.extend_from_slice(b"\r\n");
             }
