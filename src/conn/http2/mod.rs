@@ -36,7 +36,7 @@
 //! connection in memory that runs the same phases as a socket's
 //! (`secondary.rs`), and its response is framed into HEADERS and DATA.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::ErrorKind;
 
 use wired_parser::http2::hpack::{self};
@@ -52,9 +52,11 @@ mod frames;
 mod request;
 mod secondary;
 mod send;
+mod streams;
 mod trace;
 
 use send::{Cursor, FileOut};
+use streams::Streams;
 
 /// Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS,
 /// §6.5.2): beyond it a new stream is refused (§5.1.2). 100 is the value
@@ -113,7 +115,7 @@ pub struct Http2 {
     /// The last field block's fields, decoded (reused).
     fields: request::FieldList,
     /// Open streams by id.
-    streams: BTreeMap<u32, Stream>,
+    streams: Streams,
     /// Streams with DATA to send, in turn.
     ready: VecDeque<u32>,
     /// The highest stream id the client has opened (§5.1.1: ids only grow).
@@ -236,7 +238,7 @@ impl Http2 {
             block_stream: 0,
             block_end_stream: false,
             fields: request::FieldList::default(),
-            streams: BTreeMap::new(),
+            streams: Streams::default(),
             ready: VecDeque::new(),
             last_stream: 0,
             peer_initial_window: i64::from(h2::settings::DEFAULT_WINDOW_SIZE),
@@ -315,7 +317,7 @@ impl Http2 {
 
     /// Give back every secondary connection's buffers: the connection is closing.
     pub(super) fn release_all(&mut self, svc: &mut Services) {
-        for (_, mut st) in std::mem::take(&mut self.streams) {
+        for (_, mut st) in self.streams.drain() {
             if let Some(mut sec) = st.secondary.take() {
                 sec.release(svc);
             }
