@@ -11,7 +11,7 @@ use std::time::Duration;
 use wired::config::routes::{WsEndpoint, WsRoute};
 use wired::config::{AccessLog, CgiDir, CgiExt, Config, TraceTarget, file, routes};
 use wired::control::Control;
-use wired::{conn, handler, sys, tls, token, worker};
+use wired::{conn, sys, tls, token, worker};
 
 const USAGE: &str = "Usage: wired [OPTIONS]";
 
@@ -402,10 +402,10 @@ fn parse_config(args: &[String]) -> Result<Option<Parsed>, Failure> {
         Some(other) => return Err(Usage(format!("--sendfile: '{other}' is neither on nor off")).into()),
     }
     if let Some(path) = m.opt_str("mime-types") {
-        c.mime_types = handler::mime::load_mime_types(Path::new(&path))
+        c.mime_types = wired::config::mime_types::load_mime_types(Path::new(&path))
             .map_err(|e| Usage(format!("--mime-types: cannot read {path}: {e}")))?;
     } else if let Some(path) = file_mime_types {
-        c.mime_types = handler::mime::load_mime_types(&path)
+        c.mime_types = wired::config::mime_types::load_mime_types(&path)
             .map_err(|e| Failure::Config(format!("mime_types: cannot read {}: {e}", path.display())))?;
     }
     let mut pages = Vec::new();

@@ -11,6 +11,7 @@ use std::time::Duration;
 use wired_parser::Limits;
 
 pub mod file;
+pub mod mime_types;
 pub mod routes;
 pub mod rules;
 mod servers;
