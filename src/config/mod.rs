@@ -1,5 +1,5 @@
 //! The server's configuration: read from a file (`file.rs`, `--config`)
-//! and from the command line by `main.rs`, whose flags override the file.
+//! and from the command line (`flags.rs`), whose flags override the file.
 //! What answers each request is one route table (`routes.rs`), whichever way
 //! it was configured.
 
@@ -11,6 +11,8 @@ use std::time::Duration;
 use wired_parser::Limits;
 
 pub mod file;
+pub mod flags;
+pub mod mime_types;
 pub mod routes;
 pub mod rules;
 mod servers;
