@@ -25,9 +25,9 @@
 //!    frames. Streams with data take turns, a frame each, so one large file
 //!    does not hold back a page's small ones. File bodies are read
 //!    (`pread`) only when a frame can be sent, so a client that never opens
-//!    its window costs no more than the buffer it has not read; on a
-//!    cleartext connection a file's DATA payload is not read at all but
-//!    sent by `sendfile` after its 9-byte frame header (`send.rs`).
+//!    its window costs no more than the buffer it has not read; each
+//!    payload is read straight into place behind its frame header
+//!    (`send.rs`).
 //! 4. SETTINGS, PING, WINDOW_UPDATE, RST_STREAM and GOAWAY are answered or
 //!    applied as they come (§6).
 //!
@@ -55,7 +55,7 @@ mod send;
 mod streams;
 mod trace;
 
-use send::{Cursor, FileOut};
+use send::Cursor;
 use streams::Streams;
 
 /// Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS,
@@ -67,6 +67,19 @@ const MAX_CONCURRENT_STREAMS: u32 = 100;
 /// stops reading: a client that sends requests or PINGs without reading
 /// the answers is slowed by TCP, not buffered for (§10.5).
 const HIGH_WATER: usize = 256 * 1024;
+
+/// On cleartext, DATA is queued until this much waits to be sent, then
+/// written (about 64 KiB per `send`, as h2o writes), and a connection that
+/// has written this much in a turn lets the others run (it runs again
+/// after the next poll), so connections sending large bodies take turns a
+/// write each. Measured on loopback (h2c-10m: eight connections each
+/// fetching 10 MiB, h2load on the other core): with 256 KiB writes and a
+/// connection writing its whole file in one turn (loopback's send buffers
+/// never fill), 4 ms of CPU per response; like this, 2.6 ms, the
+/// difference in the kernel's transmit path (pacing timers, wake-ups) and
+/// in caches a quarter-megabyte write overruns before the reader copies
+/// it out.
+const WRITE_UNIT: usize = 64 * 1024;
 
 /// The largest DATA payload sent: the frame size every peer accepts
 /// (§4.2); larger frames would need the peer's SETTINGS_MAX_FRAME_SIZE and
@@ -132,12 +145,12 @@ pub struct Http2 {
     /// Frames to send, how much of them has gone, and how much `--trace`
     /// has shown.
     out: Vec<u8>,
-    /// A DATA payload to send by `sendfile` after `out` up to its header.
-    file_out: Option<FileOut>,
-    /// File bodies may go by `sendfile` (cleartext, `--sendfile on`, no `--trace`).
-    sendfile: bool,
-    /// A file's bytes for the DATA frames of one turn, read at once.
-    scratch: Vec<u8>,
+    /// DATA queued before a write, and written before other connections
+    /// get a turn: [`WRITE_UNIT`] on cleartext, [`HIGH_WATER`] and no limit
+    /// under TLS, where each write is encrypted whole and larger ones
+    /// measured faster.
+    write_unit: usize,
+    turn_bytes: usize,
     /// A response's field block, encoded (reused).
     block_out: Vec<u8>,
     /// Field names lowered for HPACK (reused).
@@ -246,9 +259,8 @@ impl Http2 {
             send_window: i64::from(h2::settings::DEFAULT_WINDOW_SIZE),
             recv_window: i64::from(h2::settings::DEFAULT_WINDOW_SIZE),
             out,
-            file_out: None,
-            sendfile: false,
-            scratch: Vec::new(),
+            write_unit: HIGH_WATER,
+            turn_bytes: usize::MAX,
             block_out: Vec::new(),
             names: Vec::new(),
             retired: Vec::new(),
@@ -267,7 +279,7 @@ impl Http2 {
     }
 
     fn pending(&self) -> usize {
-        self.out.len() - self.sent + self.file_out.as_ref().map_or(0, |f| f.slice.len as usize)
+        self.out.len() - self.sent
     }
 
     /// Queue RST_STREAM and forget the stream (§5.4.2): nothing more is
@@ -372,7 +384,10 @@ impl Conn {
     pub(super) fn start_http2(&mut self, slot: usize, svc: &mut Services) -> Step {
         self.trace_note(svc, "HTTP/2: the client speaks h2 (RFC 9113 §3); our SETTINGS go first");
         let mut h2 = Http2::new(svc.config.limits.max_head_bytes);
-        h2.sendfile = self.io.zero_copy() && svc.config.sendfile && svc.trace.is_none();
+        if self.io.zero_copy() {
+            h2.write_unit = WRITE_UNIT;
+            h2.turn_bytes = WRITE_UNIT;
+        }
         self.http2_arm(slot, svc, &mut h2, Some(svc.config.head_timeout));
         self.h2 = Some(h2);
         self.phase = Phase::Http2;
@@ -417,7 +432,13 @@ impl Conn {
         if svc.draining {
             h2.go_away(ErrorCode::NoError, "server shutting down");
         }
+        let mut written = 0;
         for _ in 0..64 {
+            if written >= h2.turn_bytes {
+                // Other connections' turn (this one is run again after
+                // the next poll): see `WRITE_UNIT`.
+                return Step::Yield;
+            }
             let mut progress = false;
             // Read while there is room to answer.
             if h2.pending() < HIGH_WATER && !h2.close_after_flush {
@@ -447,7 +468,10 @@ impl Conn {
                 self.trace_http2_out(svc, h2);
             }
             match self.http2_flush(h2) {
-                Ok(n) if n > 0 => progress = true,
+                Ok(n) if n > 0 => {
+                    written += n;
+                    progress = true
+                }
                 Ok(_) => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
                 Err(_) => return self.close_because("a write failed: the client went away"),
@@ -474,7 +498,6 @@ impl Conn {
                     // Idle: give back what only a busy connection needs, as
                     // an HTTP/1.1 connection gives its buffers to the pool.
                     h2.out = Vec::new();
-                    h2.scratch = Vec::new();
                     h2.block_out = Vec::new();
                     h2.fields = request::FieldList::default();
                     if h2.frames.open_field_block().is_none() {
@@ -523,33 +546,23 @@ impl Conn {
         self.run_http2(slot, svc)
     }
 
-    /// Send queued frames until done or the socket is full: `out` up to a
-    /// DATA payload that goes by `sendfile`, that payload, then the rest
-    /// (and the next such frame, queued as soon as one is sent).
+    /// Send queued frames until done or the socket is full. DATA payloads
+    /// are copied into `out`, never sent by `sendfile`: that was built and
+    /// measured (h2c-10m on loopback) and lost, because a frame's 16 KiB
+    /// is too small a piece for it and the reader then copies the file's
+    /// pages cold out of memory (docs/http2.md §4).
     fn http2_flush(&mut self, h2: &mut Http2) -> std::io::Result<usize> {
         let mut total = 0;
-        loop {
-            let upto = h2.file_out.as_ref().map_or(h2.out.len(), |f| f.at);
-            while h2.sent < upto {
-                let n = self.io.send(h2.out.get(h2.sent..upto).unwrap_or_default(), h2.file_out.is_some())?;
-                if n == 0 {
-                    break;
-                }
-                h2.sent += n;
-                total += n;
-            }
-            let Some(file) = h2.file_out.as_mut() else { break };
-            if h2.sent < upto {
+        while h2.sent < h2.out.len() {
+            let n = self.io.send(h2.out.get(h2.sent..).unwrap_or_default(), false)?;
+            if n == 0 {
                 break;
             }
-            total += self.io.send_file(&mut file.slice, &mut [])?;
-            if file.slice.len == 0 {
-                h2.file_out = None;
-                self.http2_data(h2);
-            }
+            h2.sent += n;
+            total += n;
         }
         // (`--trace` has shown every queued frame before this flush.)
-        if h2.sent == h2.out.len() && h2.file_out.is_none() {
+        if h2.sent == h2.out.len() {
             h2.out.clear();
             h2.sent = 0;
             h2.traced = 0;
