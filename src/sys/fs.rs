@@ -180,3 +180,25 @@ mod tests {
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 }
+
+/// `pread(2)` of up to `want` bytes at `offset`, appended to `out` without
+/// zero-filling the room first (as `Vec::resize` and `read_at` would: a
+/// second pass over every byte of a file body sent over HTTP/2).
+pub fn pread_append(file: &impl AsRawFd, out: &mut Vec<u8>, want: usize, offset: u64) -> io::Result<usize> {
+    let off = libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    out.reserve(want);
+    let spare = out.spare_capacity_mut();
+    let want = want.min(spare.len());
+    // SAFETY: `spare` is the vector's reserved, unused capacity, at least
+    // `want` bytes, valid for writes for the call; the kernel writes at most
+    // `want` bytes there and reads nothing from it.
+    let ret = unsafe { libc::pread(file.as_raw_fd(), spare.as_mut_ptr().cast(), want, off) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let got = (ret as usize).min(want);
+    // SAFETY: the kernel initialised the first `got` bytes of the spare
+    // capacity (pread returns how many it wrote, never more than `want`).
+    unsafe { out.set_len(out.len() + got) };
+    Ok(got)
+}

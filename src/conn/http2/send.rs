@@ -171,17 +171,7 @@ fn read_file(f: &mut FileSlice, max: usize, out: &mut Vec<u8>) -> std::io::Resul
         f.advance(n);
         return Ok(n);
     }
-    let start = out.len();
-    out.resize(start + want, 0);
-    let got = std::os::unix::fs::FileExt::read_at(&*f.file, out.get_mut(start..).unwrap_or_default(), f.offset);
-    let got = match got {
-        Ok(n) => n,
-        Err(e) => {
-            out.truncate(start);
-            return Err(e);
-        }
-    };
-    out.truncate(start + got);
+    let got = crate::sys::fs::pread_append(&*f.file, out, want, f.offset)?;
     if got == 0 {
         // The file shrank after its length was announced.
         return Err(std::io::Error::new(ErrorKind::UnexpectedEof, "file shrank while being sent"));
