@@ -132,6 +132,28 @@ impl Drop for Dir {
     }
 }
 
+/// `pread(2)` of up to `want` bytes at `offset`, appended to `out` without
+/// zero-filling the room first (as `Vec::resize` and `read_at` would: a
+/// second pass over every byte of a file body sent over HTTP/2).
+pub fn pread_append(file: &impl AsRawFd, out: &mut Vec<u8>, want: usize, offset: u64) -> io::Result<usize> {
+    let off = libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    out.reserve(want);
+    let spare = out.spare_capacity_mut();
+    let want = want.min(spare.len());
+    // SAFETY: `spare` is the vector's reserved, unused capacity, at least
+    // `want` bytes, valid for writes for the call; the kernel writes at most
+    // `want` bytes there and reads nothing from it.
+    let ret = unsafe { libc::pread(file.as_raw_fd(), spare.as_mut_ptr().cast(), want, off) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let got = (ret as usize).min(want);
+    // SAFETY: the kernel initialised the first `got` bytes of the spare
+    // capacity (pread returns how many it wrote, never more than `want`).
+    unsafe { out.set_len(out.len() + got) };
+    Ok(got)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +163,22 @@ mod tests {
         use std::os::unix::fs::OpenOptionsExt;
         let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY).open(path).unwrap();
         OwnedFd::from(file)
+    }
+
+    #[test]
+    fn pread_append_adds_only_what_was_read() {
+        let path = std::env::temp_dir().join(format!("wired-sys-pread-{}", std::process::id()));
+        std::fs::write(&path, b"0123456789").unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let mut out = b"head:".to_vec();
+        assert_eq!(pread_append(&file, &mut out, 4, 3).unwrap(), 4);
+        assert_eq!(out, b"head:3456");
+        // Past the end: fewer bytes than asked, then none.
+        assert_eq!(pread_append(&file, &mut out, 100, 8).unwrap(), 2);
+        assert_eq!(out, b"head:345689");
+        assert_eq!(pread_append(&file, &mut out, 100, 10).unwrap(), 0);
+        assert_eq!(out.len(), 11);
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
@@ -179,26 +217,4 @@ mod tests {
         assert!(crate::sys::nofile_limit().is_ok_and(|(soft, hard)| soft > 0 && soft <= hard));
         std::fs::remove_dir_all(&tmp).unwrap();
     }
-}
-
-/// `pread(2)` of up to `want` bytes at `offset`, appended to `out` without
-/// zero-filling the room first (as `Vec::resize` and `read_at` would: a
-/// second pass over every byte of a file body sent over HTTP/2).
-pub fn pread_append(file: &impl AsRawFd, out: &mut Vec<u8>, want: usize, offset: u64) -> io::Result<usize> {
-    let off = libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    out.reserve(want);
-    let spare = out.spare_capacity_mut();
-    let want = want.min(spare.len());
-    // SAFETY: `spare` is the vector's reserved, unused capacity, at least
-    // `want` bytes, valid for writes for the call; the kernel writes at most
-    // `want` bytes there and reads nothing from it.
-    let ret = unsafe { libc::pread(file.as_raw_fd(), spare.as_mut_ptr().cast(), want, off) };
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let got = (ret as usize).min(want);
-    // SAFETY: the kernel initialised the first `got` bytes of the spare
-    // capacity (pread returns how many it wrote, never more than `want`).
-    unsafe { out.set_len(out.len() + got) };
-    Ok(got)
 }
