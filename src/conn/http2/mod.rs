@@ -153,6 +153,9 @@ pub struct Http2 {
     turn_bytes: usize,
     /// A response's field block, encoded (reused).
     block_out: Vec<u8>,
+    /// Where each response field's name and value lie in its head's text
+    /// (name start, name end, value start, value end; reused).
+    spans: Vec<(usize, usize, usize, usize)>,
     /// Field names lowered for HPACK (reused).
     names: Vec<u8>,
     /// Secondary connections of streams gone, to give their buffers back.
@@ -262,6 +265,7 @@ impl Http2 {
             write_unit: HIGH_WATER,
             turn_bytes: usize::MAX,
             block_out: Vec::new(),
+            spans: Vec::new(),
             names: Vec::new(),
             retired: Vec::new(),
             own_deadline: 0,
@@ -499,6 +503,7 @@ impl Conn {
                     // an HTTP/1.1 connection gives its buffers to the pool.
                     h2.out = Vec::new();
                     h2.block_out = Vec::new();
+                    h2.spans = Vec::new();
                     h2.fields = request::FieldList::default();
                     if h2.frames.open_field_block().is_none() {
                         // (A field block still waiting for its

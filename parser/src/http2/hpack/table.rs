@@ -139,18 +139,18 @@ pub struct Table {
     max_size: usize,
 }
 
-/// A dynamic table entry, with hashes of its name and of the whole field
-/// so that the encoder's search ([`Table::find`]) compares one number per
-/// entry and the bytes only when the numbers agree. Names of one length
-/// are common among response fields (`content-type`, `accept-ranges`,
-/// `last-modified`; a date in `date` and in `last-modified`), and a byte
-/// comparison of each against each was a tenth of a small response's CPU.
+/// A dynamic table entry, with a hash of its name so that the encoder's
+/// search ([`Table::find`]) compares one number per entry and the bytes
+/// only when the numbers agree. Names of one length are common among
+/// response fields (`content-type`, `accept-ranges`, `last-modified`), and
+/// a byte comparison of each against each was a tenth of a small
+/// response's CPU. (A hash of the whole field as well cost more than the
+/// comparisons it saved: the table rarely holds two entries of a name.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
     name: Vec<u8>,
     value: Vec<u8>,
     name_hash: u64,
-    field_hash: u64,
 }
 
 /// A fast, non-cryptographic hash of `bytes`, continuing from `seed`:
@@ -203,8 +203,7 @@ impl Table {
         self.evict_to(self.max_size - size);
         self.size += size;
         let name_hash = hash(0, &name);
-        let field_hash = hash(name_hash, &value);
-        self.dynamic.push_front(Entry { name, value, name_hash, field_hash });
+        self.dynamic.push_front(Entry { name, value, name_hash });
     }
 
     /// Sets a new maximum size (§4.3, from a size update, §6.3), evicting
@@ -243,16 +242,16 @@ impl Table {
             return first.map_or(Found::Nothing, |(i, _)| Found::Name(i));
         }
         let name_hash = hash(0, name);
-        let field_hash = hash(name_hash, value);
         let mut name_at = None;
         for (i, e) in self.dynamic.iter().enumerate() {
-            if e.field_hash == field_hash && e.name == name && e.value == value {
-                return Found::Field(i + 1 + STATIC.len());
-            }
-            if first.is_none() && name_at.is_none() && e.name_hash == name_hash && e.name == name {
-                name_at = Some(i + 1 + STATIC.len());
+            if e.name_hash == name_hash && e.name == name {
+                if e.value == value {
+                    return Found::Field(i + 1 + STATIC.len());
+                }
+                name_at.get_or_insert(i + 1 + STATIC.len());
             }
         }
+        // The static table's index for a name alone, as Appendix C does.
         let first = first.map(|(i, _)| i);
         match (first, name_at) {
             (Some(i), _) | (None, Some(i)) => Found::Name(i),

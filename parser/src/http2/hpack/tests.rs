@@ -1,7 +1,7 @@
 //! HPACK against RFC 7541 Appendix C, byte for byte, then the errors, the
 //! limits, and the encoder and decoder against each other.
 
-use super::encoder::{SENSITIVE, default_indexing};
+use super::encoder::{Indexing, SENSITIVE, UNIQUE, default_indexing};
 use super::*;
 
 /// Bytes from the RFC's hex dumps, spaces and all.
@@ -664,4 +664,17 @@ fn a_field_larger_than_the_table_is_sent_without_indexing() {
     let big = "v".repeat(5000);
     round_trip(&mut encoder, &mut decoder, &[list(&[("x-small", "1"), ("x-big", &big)])]);
     assert_eq!(entries(encoder.table()), owned(&[("x-small", "1")]), "not flushed by the big one");
+}
+
+#[test]
+fn default_indexing_agrees_with_its_lists() {
+    for name in SENSITIVE {
+        assert_eq!(default_indexing(name.as_bytes(), b"x"), Indexing::Never, "{name}");
+    }
+    for name in UNIQUE {
+        assert_eq!(default_indexing(name.as_bytes(), b"1"), Indexing::Without, "{name}");
+    }
+    for name in ["content-type", "date", "etag", "server", "cookies", "Cookie"] {
+        assert_eq!(default_indexing(name.as_bytes(), b"v"), Indexing::Incremental, "{name}");
+    }
 }
