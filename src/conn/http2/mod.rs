@@ -444,12 +444,22 @@ impl Conn {
                 return Step::Yield;
             }
             let mut progress = false;
-            // Read while there is room to answer.
-            if h2.pending() < HIGH_WATER && !h2.close_after_flush {
+            // Read while there is room to answer, and not after a read
+            // found the socket empty: edge-triggered epoll says when more
+            // comes (a read that only said WouldBlock, once per write, was
+            // 6% of what sending a large file cost). A short read is not
+            // taken as proof here, unlike in the HTTP/1.1 phases: the
+            // client's next requests often arrive while the answers to the
+            // last ones are written, and reading them in the same turn
+            // saves a trip through `epoll_wait`.
+            if h2.pending() < HIGH_WATER && !h2.close_after_flush && !self.read_drained {
                 match self.fill(svc) {
                     Ok(0) => return self.close_because("the client closed the HTTP/2 connection"),
-                    Ok(_) => progress = true,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Ok(_) => {
+                        self.read_drained = false;
+                        progress = true
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => self.read_drained = true,
                     Err(e) if e.kind() == ErrorKind::Interrupted => progress = true,
                     Err(e) if e.kind() == ErrorKind::OutOfMemory => {}
                     Err(_) => return self.close_because("recvfrom() failed: the connection was reset"),

@@ -102,35 +102,39 @@ impl Conn {
 /// turn: 64 KiB, four frames of the size every peer takes.
 const BURST: usize = 64 * 1024;
 
-/// A response body being sent, a frame at a time.
+/// A response body being sent, a frame at a time. The part being sent is
+/// held apart from the rest, so the usual body of one part (a file, a
+/// page) costs no allocation for a queue.
 #[derive(Debug)]
 pub(super) struct Cursor {
-    parts: VecDeque<Part>,
+    front: Option<Part>,
+    rest: VecDeque<Part>,
     /// How far into the front part.
     offset: usize,
 }
 
 impl Cursor {
     pub(super) fn new(body: Body) -> Cursor {
-        let parts: VecDeque<Part> = match body {
-            Body::Empty => VecDeque::new(),
-            Body::Static(b) => VecDeque::from([Part::Bytes(b.to_vec())]),
-            Body::Owned(v) => VecDeque::from([Part::Bytes(v)]),
-            Body::File(f) => VecDeque::from([Part::File(f)]),
-            Body::Parts(p) => p.into(),
+        let (front, mut rest) = match body {
+            Body::Empty => (None, VecDeque::new()),
+            Body::Static(b) => (Some(Part::Bytes(b.to_vec())), VecDeque::new()),
+            Body::Owned(v) => (Some(Part::Bytes(v)), VecDeque::new()),
+            Body::File(f) => (Some(Part::File(f)), VecDeque::new()),
+            Body::Parts(p) => (None, VecDeque::from(p)),
         };
-        Cursor { parts, offset: 0 }
+        let front = front.or_else(|| rest.pop_front());
+        Cursor { front, rest, offset: 0 }
     }
 
     fn is_done(&self) -> bool {
-        self.parts.is_empty()
+        self.front.is_none()
     }
 
     /// Append up to `max` bytes of the body to `out`.
     fn fill(&mut self, max: usize, out: &mut Vec<u8>) -> std::io::Result<usize> {
         let mut n = 0;
         while n < max {
-            let Some(front) = self.parts.front_mut() else { break };
+            let Some(front) = self.front.as_mut() else { break };
             let took = match front {
                 Part::Bytes(b) => {
                     let piece = b.get(self.offset..).unwrap_or_default();
@@ -147,7 +151,7 @@ impl Cursor {
             };
             n += took.0;
             if took.1 {
-                self.parts.pop_front();
+                self.front = self.rest.pop_front();
                 self.offset = 0;
             } else if took.0 == 0 {
                 break;
