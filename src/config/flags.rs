@@ -184,6 +184,16 @@ fn parse_duration(name: &str, s: &str) -> Result<Duration, Usage> {
         .ok_or_else(|| Usage(format!("--{name}: '{s}' is not a duration (examples: 10, 10s, 500ms, 2m)")))
 }
 
+/// Each flag given of these duration flags, into its setting.
+fn parse_durations<const N: usize>(m: &getopts::Matches, slots: [(&str, &mut Duration); N]) -> Result<(), Usage> {
+    for (name, slot) in slots {
+        if let Some(v) = m.opt_str(name) {
+            *slot = parse_duration(name, &v)?;
+        }
+    }
+    Ok(())
+}
+
 fn parse_number<T: std::str::FromStr>(name: &str, s: &str) -> Result<T, Usage> {
     s.parse().map_err(|_| Usage(format!("--{name}: '{s}' is not a valid number")))
 }
@@ -238,18 +248,17 @@ fn parse_upstreams(m: &getopts::Matches, c: &mut Config) -> Result<Vec<super::Fa
     }
     let t = &mut c.upstream_timeouts;
     let pool = &mut c.upstream_pool;
-    for (name, slot) in [
-        ("upstream-connect-timeout", &mut t.connect),
-        ("upstream-send-timeout", &mut t.send),
-        ("upstream-header-timeout", &mut t.header),
-        ("upstream-read-timeout", &mut t.read),
-        ("upstream-keepalive-timeout", &mut pool.keepalive_timeout),
-        ("upstream-fail-timeout", &mut pool.fail_timeout),
-    ] {
-        if let Some(v) = m.opt_str(name) {
-            *slot = parse_duration(name, &v)?;
-        }
-    }
+    parse_durations(
+        m,
+        [
+            ("upstream-connect-timeout", &mut t.connect),
+            ("upstream-send-timeout", &mut t.send),
+            ("upstream-header-timeout", &mut t.header),
+            ("upstream-read-timeout", &mut t.read),
+            ("upstream-keepalive-timeout", &mut pool.keepalive_timeout),
+            ("upstream-fail-timeout", &mut pool.fail_timeout),
+        ],
+    )?;
     if let Some(v) = m.opt_str("upstream-keepalive") {
         pool.keepalive = parse_number("upstream-keepalive", &v)?;
     }
@@ -362,19 +371,18 @@ pub fn parse_config(args: &[String]) -> Result<Option<Parsed>, Failure> {
             return Err(Usage("--max-connections: must be at least 1".into()).into());
         }
     }
-    for (name, slot) in [
-        ("head-timeout", &mut c.head_timeout),
-        ("body-timeout", &mut c.body_timeout),
-        ("keepalive-timeout", &mut c.keepalive_timeout),
-        ("send-timeout", &mut c.send_timeout),
-        ("drain-timeout", &mut c.drain_timeout),
-        ("cgi-timeout", &mut c.cgi_timeout),
-        ("handshake-timeout", &mut c.handshake_timeout),
-    ] {
-        if let Some(v) = m.opt_str(name) {
-            *slot = parse_duration(name, &v)?;
-        }
-    }
+    parse_durations(
+        &m,
+        [
+            ("head-timeout", &mut c.head_timeout),
+            ("body-timeout", &mut c.body_timeout),
+            ("keepalive-timeout", &mut c.keepalive_timeout),
+            ("send-timeout", &mut c.send_timeout),
+            ("drain-timeout", &mut c.drain_timeout),
+            ("cgi-timeout", &mut c.cgi_timeout),
+            ("handshake-timeout", &mut c.handshake_timeout),
+        ],
+    )?;
     if let Some(v) = m.opt_str("max-header-bytes") {
         let n: usize = parse_number("max-header-bytes", &v)?;
         if !(256..=1024 * 1024).contains(&n) {
