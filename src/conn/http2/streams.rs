@@ -32,15 +32,13 @@ impl Streams {
         self.streams.get_mut(at)
     }
 
-    /// Adds a stream, or replaces the one of this id.
+    /// Adds a stream. Its id is new: a stream is opened only from idle,
+    /// with an id above every earlier one (RFC 9113 §5.1.1,
+    /// `Http2::idle`), so there is none to look for and replace.
     pub(super) fn insert(&mut self, id: u32, stream: Stream) {
-        match self.position(id).and_then(|at| self.streams.get_mut(at)) {
-            Some(slot) => *slot = stream,
-            None => {
-                self.ids.push(id);
-                self.streams.push(stream);
-            }
-        }
+        debug_assert!(self.position(id).is_none(), "stream {id} opened twice");
+        self.ids.push(id);
+        self.streams.push(stream);
     }
 
     pub(super) fn remove(&mut self, id: &u32) -> Option<Stream> {
