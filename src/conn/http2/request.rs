@@ -127,10 +127,8 @@ impl Conn {
             if let Some(colon) = line.get(..text).and_then(|l| l.iter().position(|&b| b == b':')) {
                 line.get_mut(..colon).unwrap_or_default().make_ascii_lowercase();
                 let value = line.get(colon + 1..text).unwrap_or_default();
-                let lead = value.iter().take_while(|b| b.is_ascii_whitespace()).count();
-                let trail = value.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
-                let value_end = (at + text).saturating_sub(trail).max(at + colon + 1 + lead);
-                spans.push((at, at + colon, at + colon + 1 + lead, value_end));
+                let start = at + colon + 1 + (value.len() - value.trim_ascii_start().len());
+                spans.push((at, at + colon, start, start + value.trim_ascii().len()));
             }
             at += end;
         }
@@ -143,13 +141,7 @@ impl Conn {
             .map(|&(n, n_end, v, v_end)| {
                 (lines.get(n..n_end).unwrap_or_default(), lines.get(v..v_end).unwrap_or_default())
             })
-            .filter(|(name, _)| {
-                // §8.2.2: no connection-specific fields in HTTP/2.
-                !matches!(
-                    *name,
-                    b"connection" | b"keep-alive" | b"proxy-connection" | b"transfer-encoding" | b"upgrade"
-                )
-            });
+            .filter(|(name, _)| !connection_specific(name));
         // RFC 9110 §8.6, as for HTTP/1.1: a length on every response with content.
         let length =
             (!(status < 200 || status == 204 || status == 304)).then_some((&b"content-length"[..], length_text));
@@ -378,12 +370,19 @@ fn check_regular(name: &[u8], value: &[u8]) -> Result<(), &'static str> {
         return Err("a field name not a lower-case token (RFC 9113 §8.2)");
     }
     // §8.2.2: connection-specific fields are malformed; TE only "trailers".
-    if matches!(name, b"connection" | b"keep-alive" | b"proxy-connection" | b"transfer-encoding" | b"upgrade")
-        || (name == b"te" && value != b"trailers")
-    {
+    if connection_specific(name) || (name == b"te" && value != b"trailers") {
         return Err("a connection-specific field (RFC 9113 §8.2.2)");
     }
     Ok(())
+}
+
+/// §8.2.2: the fields HTTP/1.1 uses for its connection, which HTTP/2 does
+/// not carry (a request with one is malformed; a response loses them on
+/// the way to HTTP/2). Any case, for HTTP/1.1 heads.
+pub(super) fn connection_specific(name: &[u8]) -> bool {
+    [&b"connection"[..], b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
 }
 
 /// RFC 9110 §5.6.2's tchar: a table, as it is asked of every byte of

@@ -258,14 +258,8 @@ impl Secondary {
             // §8.2: lower-case names; §8.2.2: no connection-specific fields.
             let mut names = std::mem::take(&mut h2.names);
             names.clear();
-            let kept: Vec<_> = resp
-                .end_to_end()
-                .filter(|f| {
-                    !["keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "connection"]
-                        .iter()
-                        .any(|n| f.name.eq_ignore_ascii_case(n))
-                })
-                .collect();
+            let kept: Vec<_> =
+                resp.end_to_end().filter(|f| !super::request::connection_specific(f.name.as_bytes())).collect();
             let mut spans = Vec::with_capacity(kept.len());
             for f in &kept {
                 let start = names.len();
