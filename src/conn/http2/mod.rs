@@ -154,6 +154,8 @@ pub struct Http2 {
     turn_bytes: usize,
     /// A response's field block, encoded (reused).
     block_out: Vec<u8>,
+    /// The last response head encoded, to send again if the next repeats it.
+    last_head: LastHead,
     /// How large `out` had grown when the connection last went idle and
     /// gave it back: reserved at once when it wakes, so a burst of answers
     /// costs one allocation, not a chain of reallocations each copying
@@ -189,6 +191,19 @@ pub struct Http2 {
     resets: u32,
     /// `--trace` only: how HPACK sent each field, both ways (`trace.rs`).
     trace: Option<Box<trace::HpackTrace>>,
+}
+
+/// A response head as HPACK encoded it (`request.rs`), kept with what it
+/// was encoded from: the field lines, the status and the length, and the
+/// encoder's epoch, which the encoding did not move.
+#[derive(Debug, Default)]
+struct LastHead {
+    kept: bool,
+    epoch: u64,
+    status: u16,
+    length: u64,
+    lines: Vec<u8>,
+    block: Vec<u8>,
 }
 
 /// One stream (§5.1): open, or half-closed (remote) once the client's
@@ -272,6 +287,7 @@ impl Http2 {
             write_unit: HIGH_WATER,
             turn_bytes: usize::MAX,
             block_out: Vec::new(),
+            last_head: LastHead::default(),
             spans: Vec::new(),
             out_hint: 0,
             names: Vec::new(),
@@ -525,6 +541,7 @@ impl Conn {
                     h2.out_hint = h2.out.capacity().min(HIGH_WATER);
                     h2.out = Vec::new();
                     h2.block_out = Vec::new();
+                    h2.last_head = LastHead::default();
                     h2.spans = Vec::new();
                     h2.fields = request::FieldList::default();
                     if h2.frames.open_field_block().is_none() {

@@ -112,51 +112,38 @@ impl Conn {
         let mut lines = std::mem::take(&mut svc.head);
         lines.clear();
         crate::conn::write::response_fields(svc, applied.as_deref(), self.io.session().is_some(), status, &mut lines);
-        // §8.2: field names in lower case; the lines are our own scratch,
-        // so each name is lowered where it lies, with no copy, in the same
-        // one pass that finds where each name and value lie (`memchr` for
-        // a line's end; a byte-by-byte walk through every value was 4% of
-        // a small request's CPU, and a second pass to split the lines 3%).
-        let mut spans = std::mem::take(&mut h2.spans);
-        spans.clear();
-        let mut at = 0;
-        while let Some(rest) = lines.get_mut(at..).filter(|r| !r.is_empty()) {
-            let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
-            let line = rest.get_mut(..end).unwrap_or_default();
-            let text = line.strip_suffix(b"\n").and_then(|l| l.strip_suffix(b"\r")).map_or(0, <[u8]>::len);
-            if let Some(colon) = line.get(..text).and_then(|l| l.iter().position(|&b| b == b':')) {
-                line.get_mut(..colon).unwrap_or_default().make_ascii_lowercase();
-                let value = line.get(colon + 1..text).unwrap_or_default();
-                let start = at + colon + 1 + (value.len() - value.trim_ascii_start().len());
-                spans.push((at, at + colon, start, start + value.trim_ascii().len()));
-            }
-            at += end;
-        }
-        let mut status_digits = [0u8; 3];
-        let mut length_digits = [0u8; 20];
-        let status_text = digits(u64::from(status), &mut status_digits);
-        let length_text = digits(len, &mut length_digits);
-        let fields = spans
-            .iter()
-            .map(|&(n, n_end, v, v_end)| {
-                (lines.get(n..n_end).unwrap_or_default(), lines.get(v..v_end).unwrap_or_default())
-            })
-            .filter(|(name, _)| !connection_specific(name));
-        // RFC 9110 §8.6, as for HTTP/1.1: a length on every response with content.
-        let length =
-            (!(status < 200 || status == 204 || status == 304)).then_some((&b"content-length"[..], length_text));
-        let list = std::iter::once((&b":status"[..], status_text)).chain(fields).chain(length);
-        h2.block_out.clear();
-        h2.hpack_out.encode(list, &mut h2.block_out);
-        h2.spans = spans;
-        svc.head = lines;
-        let block = std::mem::take(&mut h2.block_out);
         let ends = no_body || len == 0;
-        encode_field_block(&mut h2.out, id, &block, ends, h2.peer_max_frame);
-        if svc.trace.is_some() {
-            self.trace_fmt(svc, format_args!("h2: stream {id}: {status}, HEADERS of {} bytes (HPACK)", block.len()));
+        // A head that repeats the last one, at the same encoder epoch, is
+        // the last block again byte for byte, and sending it again moves
+        // neither table (`hpack::Encoder::epoch`): the same resource asked
+        // for again and again on one connection (a poll, a load test).
+        // Encoding it took a tenth of a small response's CPU.
+        let epoch = h2.hpack_out.epoch();
+        let last = &h2.last_head;
+        let repeat =
+            last.kept && last.epoch == epoch && last.status == status && last.length == len && last.lines == lines;
+        if repeat {
+            encode_field_block(&mut h2.out, id, &h2.last_head.block, ends, h2.peer_max_frame);
+        } else {
+            h2.last_head.lines.clone_from(&lines);
+            encode_head(h2, &mut lines, status, len);
+            let last = &mut h2.last_head;
+            last.kept = h2.hpack_out.epoch() == epoch;
+            if last.kept {
+                (last.epoch, last.status, last.length) = (epoch, status, len);
+                last.block.clone_from(&h2.block_out);
+            }
+            encode_field_block(&mut h2.out, id, &h2.block_out, ends, h2.peer_max_frame);
         }
-        h2.block_out = block;
+        svc.head = lines;
+        if svc.trace.is_some() {
+            let (size, again) = if repeat {
+                (h2.last_head.block.len(), ", the last response's again")
+            } else {
+                (h2.block_out.len(), "")
+            };
+            self.trace_fmt(svc, format_args!("h2: stream {id}: {status}, HEADERS of {size} bytes (HPACK{again})"));
+        }
         let mut stream = stream;
         if ends {
             h2.streams.insert(id, stream);
@@ -168,6 +155,48 @@ impl Conn {
         h2.streams.insert(id, stream);
         h2.ready.push_back(id);
     }
+}
+
+/// Encodes a response head, given as the field lines an HTTP/1.1 response
+/// would carry, into `h2.block_out` as HPACK wants it: `:status` first,
+/// lower-case names (§8.2), no connection-specific fields (§8.2.2), and a
+/// content-length.
+fn encode_head(h2: &mut Http2, lines: &mut [u8], status: u16, len: u64) {
+    // §8.2: field names in lower case; the lines are our own scratch,
+    // so each name is lowered where it lies, with no copy, in the same
+    // one pass that finds where each name and value lie (`memchr` for
+    // a line's end; a byte-by-byte walk through every value was 4% of
+    // a small request's CPU, and a second pass to split the lines 3%).
+    let mut spans = std::mem::take(&mut h2.spans);
+    spans.clear();
+    let mut at = 0;
+    while let Some(rest) = lines.get_mut(at..).filter(|r| !r.is_empty()) {
+        let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+        let line = rest.get_mut(..end).unwrap_or_default();
+        let text = line.strip_suffix(b"\n").and_then(|l| l.strip_suffix(b"\r")).map_or(0, <[u8]>::len);
+        if let Some(colon) = line.get(..text).and_then(|l| l.iter().position(|&b| b == b':')) {
+            line.get_mut(..colon).unwrap_or_default().make_ascii_lowercase();
+            let value = line.get(colon + 1..text).unwrap_or_default();
+            let start = at + colon + 1 + (value.len() - value.trim_ascii_start().len());
+            spans.push((at, at + colon, start, start + value.trim_ascii().len()));
+        }
+        at += end;
+    }
+    let mut status_digits = [0u8; 3];
+    let mut length_digits = [0u8; 20];
+    let status_text = digits(u64::from(status), &mut status_digits);
+    let length_text = digits(len, &mut length_digits);
+    let lines = &*lines;
+    let fields = spans
+        .iter()
+        .map(|&(n, n_end, v, v_end)| (lines.get(n..n_end).unwrap_or_default(), lines.get(v..v_end).unwrap_or_default()))
+        .filter(|(name, _)| !connection_specific(name));
+    // RFC 9110 §8.6, as for HTTP/1.1: a length on every response with content.
+    let length = (!(status < 200 || status == 204 || status == 304)).then_some((&b"content-length"[..], length_text));
+    let list = std::iter::once((&b":status"[..], status_text)).chain(fields).chain(length);
+    h2.block_out.clear();
+    h2.hpack_out.encode(list, &mut h2.block_out);
+    h2.spans = spans;
 }
 
 /// How many request fields fit the stack array `http2_request` starts

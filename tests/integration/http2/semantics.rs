@@ -216,3 +216,54 @@ fn hpack_decoding_errors_end_the_connection() {
     c.send_frame(HEADERS, END_STREAM | END_HEADERS, 1, &b);
     assert_eq!(c.status(1, "RFC 7541 §6.3 a size update to 4,096, a Huffman value, a never-indexed field"), 200);
 }
+
+/// A response head that repeats the previous one goes out as the previous
+/// block again (wired keeps it while a burst of requests lasts; RFC 7541
+/// makes the same fields at the same table state the same bytes). What a
+/// client checks: every head decodes to the right fields, whatever came
+/// between, a repeat costs only index bytes, and once the client shrinks
+/// the table, the next head says so first (§4.2) instead of pointing at
+/// entries the client's decoder has evicted.
+#[test]
+fn repeated_response_heads_stay_right_around_other_heads_and_table_changes() {
+    let (_root, server) = server("h2c-repeat-heads");
+    let mut c = H2::open(&server);
+    let fields =
+        |f: &Frame| -> Vec<(String, String)> { f.fields.iter().filter(|(n, _)| n != "date").cloned().collect() };
+    // One write: the server answers them all in one turn.
+    let paths = ["/index.html", "/index.html", "/asset3.css", "/index.html", "/nothing-here"];
+    let paths: Vec<&str> = paths.into_iter().chain(["/index.html"; 4]).collect();
+    let mut burst = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        let b = c.get(path);
+        burst.extend(frame(HEADERS, END_STREAM | END_HEADERS, 1 + 2 * i as u32, &b));
+    }
+    // Then the table goes to 0, and the page once more, still in the burst.
+    burst.extend(frame(SETTINGS, 0, 0, &settings(&[(HEADER_TABLE_SIZE, 0)])));
+    let b = c.get("/index.html");
+    burst.extend(frame(HEADERS, END_STREAM | END_HEADERS, 19, &b));
+    c.send(&burst);
+    let mut heads = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        let id = 1 + 2 * i as u32;
+        heads.push(c.response(id, &format!("GET {path} as stream {id}")));
+    }
+    let page = fields(&heads[0]);
+    assert!(page.contains(&(":status".into(), "200".into())) && page.contains(&("content-length".into(), "23".into())));
+    for at in [1, 3, 5, 6, 7, 8] {
+        assert_eq!(fields(&heads[at]), page, "GET /index.html, request {}", at + 1);
+    }
+    assert_eq!(heads[2].field("content-type"), Some("text/css; charset=utf-8"));
+    assert_eq!(heads[4].field(":status"), Some("404"));
+    // The last four ask for the same page: their heads are the same few
+    // index bytes (the date may turn over once between two of them).
+    let repeat = heads[5..].windows(2).find(|pair| pair[0].payload == pair[1].payload);
+    let repeat = repeat.unwrap_or_else(|| panic!("no two repeated heads alike: {:?}", &heads[5..]));
+    assert!(repeat[1].payload.len() < 16, "a repeated head is index bytes: {:?}", repeat[1].payload);
+    // After SETTINGS_HEADER_TABLE_SIZE 0 the next block opens with a size
+    // update to 0 (RFC 7541 §6.3, 0x20) and decodes with an empty table.
+    c.set_table_limit(0);
+    let head = c.response(19, "GET /index.html after the table went to 0");
+    assert_eq!(head.payload.first(), Some(&0x20), "a size update to 0 opens the block");
+    assert_eq!(fields(&head), page);
+}

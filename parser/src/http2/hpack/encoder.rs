@@ -72,6 +72,10 @@ pub struct Encoder {
     lowest: usize,
     /// Chooses each field's [`Indexing`].
     rule: fn(&[u8], &[u8]) -> Indexing,
+    /// Moves whenever what the next block would say for the same fields
+    /// may change: an entry added, the table resized, a size update owed
+    /// ([`Encoder::epoch`]).
+    epoch: u64,
 }
 
 impl Default for Encoder {
@@ -90,7 +94,7 @@ impl Encoder {
     /// An encoder that asks `rule` how to send each field.
     pub fn with_rule(rule: fn(&[u8], &[u8]) -> Indexing) -> Self {
         let size = DEFAULT_MAX_SIZE;
-        Encoder { table: Table::new(size), own_limit: size, target: size, lowest: size, rule }
+        Encoder { table: Table::new(size), own_limit: size, target: size, lowest: size, rule, epoch: 0 }
     }
 
     /// Applies the peer's SETTINGS_HEADER_TABLE_SIZE: the table will use at
@@ -99,6 +103,7 @@ impl Encoder {
     pub fn set_peer_max_table_size(&mut self, size: u32) {
         self.target = (size as usize).min(self.own_limit);
         self.lowest = self.lowest.min(self.target);
+        self.epoch += 1;
     }
 
     /// Sets how large the encoder lets its table grow, below what the peer
@@ -107,6 +112,18 @@ impl Encoder {
         self.own_limit = size;
         self.target = self.target.min(size);
         self.lowest = self.lowest.min(self.target);
+        self.epoch += 1;
+    }
+
+    /// A count that moves whenever the encoder's state moves: an entry
+    /// added to the dynamic table, a size update owed or written. The
+    /// encoder is a function of its state and the fields, so the same
+    /// fields encoded at the same epoch give the same bytes; and if a
+    /// block left the epoch where it found it, it changed nothing, so
+    /// sending those bytes again tells the peer's decoder exactly what the
+    /// first time did (a repeated response's head, `wired`'s HTTP/2 layer).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// The tables as the peer's decoder will have built them.
@@ -137,10 +154,12 @@ impl Encoder {
         if self.lowest < self.table.max_size() && self.lowest < self.target {
             integer::encode(self.lowest, 5, 0x20, out);
             self.table.set_max_size(self.lowest);
+            self.epoch += 1;
         }
         if self.target != self.table.max_size() {
             integer::encode(self.target, 5, 0x20, out);
             self.table.set_max_size(self.target);
+            self.epoch += 1;
         }
         self.lowest = self.target;
     }
@@ -172,6 +191,7 @@ impl Encoder {
         write_string(value, out);
         if indexing == Indexing::Incremental {
             self.table.insert(name.to_vec(), value.to_vec());
+            self.epoch += 1;
         }
     }
 }

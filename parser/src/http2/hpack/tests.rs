@@ -587,6 +587,37 @@ fn encoder_and_decoder_agree_over_a_connection() {
     round_trip(&mut Encoder::new(), &mut Decoder::new(), &lists);
 }
 
+/// The promise `wired` leans on to send a repeated response head again
+/// without encoding it: at an unchanged epoch the same fields give the same
+/// bytes, and a block that left the epoch alone decodes, sent twice, to the
+/// same list with the tables still in step.
+#[test]
+fn a_block_at_an_unchanged_epoch_can_be_sent_again() {
+    let (mut encoder, mut decoder) = (Encoder::new(), Decoder::new());
+    let fields = list(&[(":status", "200"), ("content-type", "text/css"), ("content-length", "10"), ("date", DATE_21)]);
+    let encode = |encoder: &mut Encoder| {
+        let mut block = Vec::new();
+        encoder.encode(fields.iter().map(|(n, v)| (n, v)), &mut block);
+        block
+    };
+    let start = encoder.epoch();
+    let first = encode(&mut encoder);
+    assert_ne!(encoder.epoch(), start, "two entries went into the table");
+    let settled = encoder.epoch();
+    let second = encode(&mut encoder);
+    assert_eq!(encoder.epoch(), settled, "every field was an index or a literal not indexed");
+    assert_ne!(first, second);
+    for block in [&first, &second, &second, &second] {
+        let got = decoder.decode_to_vec(block).unwrap();
+        assert_eq!(got.iter().map(|f| (f.name.clone(), f.value.clone())).collect::<Vec<_>>(), fields);
+        assert!(decoder.table().entries().eq(encoder.table().entries()));
+    }
+    assert_eq!(encode(&mut encoder), second);
+    // A size update owed changes what the next block starts with.
+    encoder.set_peer_max_table_size(100);
+    assert_ne!(encoder.epoch(), settled);
+}
+
 #[test]
 fn the_default_rule_keeps_credentials_and_one_off_values_out_of_the_table() {
     let mut encoder = Encoder::new();
