@@ -132,7 +132,6 @@ pub struct FileSlice {
 }
 
 impl FileSlice {
-    /// The slice's bytes, when the file is held in memory.
     /// Mark `n` more bytes as sent.
     pub fn advance(&mut self, n: usize) {
         let n = (n as u64).min(self.len);
@@ -140,6 +139,7 @@ impl FileSlice {
         self.len -= n;
     }
 
+    /// The slice's bytes, when the file is held in memory.
     pub fn in_memory(&self) -> Option<&[u8]> {
         let memory = self.memory.as_deref()?;
         let start = usize::try_from(self.offset).ok()?;
@@ -195,6 +195,17 @@ impl Body {
     /// True when the body holds no bytes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The whole body as one slice, when it is in memory in one piece.
+    pub fn in_memory(&self) -> Option<&[u8]> {
+        match self {
+            Body::Empty => Some(&[]),
+            Body::Static(b) => Some(b),
+            Body::Owned(b) => Some(b),
+            Body::File(f) => f.in_memory(),
+            Body::Parts(_) => None,
+        }
     }
 }
 
