@@ -135,6 +135,14 @@ impl Transport {
         }
     }
 
+    /// Let the TLS session, if any, queue up to `limit` bytes of
+    /// ciphertext (`TlsStream::set_pending_limit`).
+    pub fn set_tls_pending_limit(&mut self, limit: usize) {
+        if let Kind::Socket { tls: Some(tls), .. } = &mut self.kind {
+            tls.set_pending_limit(limit);
+        }
+    }
+
     /// The client's bytes are encrypted: a TLS socket, or an HTTP/2
     /// stream that came over one (CGI's and FastCGI's `HTTPS`).
     pub fn is_tls(&self) -> bool {

@@ -25,7 +25,7 @@ use rustls::crypto::ring::{self as ring_provider, Ticketer};
 use rustls::server::{ClientHello, ResolvesServerCert, ServerSessionMemoryCache};
 use rustls::sign::CertifiedKey;
 use rustls::version::{TLS12, TLS13};
-use rustls::{ServerConfig, SupportedProtocolVersion};
+use rustls::{CipherSuite, ServerConfig, SupportedProtocolVersion};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -168,7 +168,21 @@ pub fn server_config_with_alpn(s: &TlsSettings, alpn: &[&[u8]]) -> Result<(Arc<S
     // cmake to build. Until that trade is revisited, ring's X25519, P-256 and
     // P-384 groups and its safe suites (AES-GCM, ChaCha20-Poly1305) are used.
     #[allow(deprecated)]
-    let provider = Arc::new(ring_provider::default_provider());
+    let mut provider = ring_provider::default_provider();
+    // AES-128-GCM first, for TLS 1.3 and 1.2 alike, then ring's order
+    // (AES-256-GCM, ChaCha20-Poly1305). It is the suite every TLS 1.3 peer
+    // must implement (RFC 8446 §9.1), the one browsers and Mozilla's
+    // recommended configurations list first, and ten AES rounds a block
+    // instead of fourteen: with ring's AES-256 first, each side spent about
+    // a tenth more CPU on a 10 MiB response (h2load against h2o, which
+    // takes the client's order and so AES-128).
+    provider.cipher_suites.sort_by_key(|s| match s.suite() {
+        CipherSuite::TLS13_AES_128_GCM_SHA256
+        | CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+        | CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 => 0,
+        _ => 1,
+    });
+    let provider = Arc::new(provider);
     let versions: &[&'static SupportedProtocolVersion] = &[&TLS13, &TLS12];
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)

@@ -250,6 +250,15 @@ impl TlsStream {
         Ok(taken)
     }
 
+    /// Let up to `limit` bytes of ciphertext wait instead of
+    /// [`PENDING_LIMIT`]: for HTTP/2, whose connection queues as much of
+    /// its own frames.
+    pub fn set_pending_limit(&mut self, limit: usize) {
+        if let Session::Tls(conn) = &mut self.session {
+            conn.set_buffer_limit(Some(limit));
+        }
+    }
+
     /// Send pending ciphertext. `Ok(true)` when none is left.
     pub fn flush<S: Write>(&mut self, sock: &mut S) -> io::Result<bool> {
         match &mut self.session {
