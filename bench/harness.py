@@ -120,7 +120,8 @@ class Case:
         self.ws, self.ws_builtin = ws, ws_builtin
         self.close, self.pipeline, self.tls = close, pipeline, tls
         self.full_handshake = full_handshake
-        # wrk threads for this case (None: --wrk-threads).
+        # The client's threads for this case: wrk's (None: --wrk-threads)
+        # or h2load's (None: one).
         self.wrk_threads = wrk_threads
 
     @property
@@ -177,10 +178,16 @@ CASES = [
     # flight on many connections; a page of small files on one connection;
     # a large file, one stream on each of 8 connections (https-10m-c8's
     # shape).
+    # The two small-file cases as the handshake case above: with one thread
+    # h2load was at 100% of its core while the servers used 50-80% of
+    # theirs (wired 0.5-0.65, h2o 0.8-0.93 of a core), so every server got
+    # the same rate within a few percent, the client's. Two threads use
+    # both cores, and the server that spends less per request leaves more
+    # to the client (docs/benchmarks.md, "Two client threads").
     Case("h2-1k-m100-c64", "HTTP/2 (TLS) 1 KiB, 100 streams on each of 64 conns", "/index.html", 64,
-         h2="tls", streams=100),
+         h2="tls", streams=100, wrk_threads=2),
     Case("h2c-1k-m100-c64", "HTTP/2 (h2c) 1 KiB, 100 streams on each of 64 conns", "/index.html", 64,
-         h2="h2c", streams=100),
+         h2="h2c", streams=100, wrk_threads=2),
     Case("h2-page100", f"HTTP/2 (TLS) page of {PAGE_ASSETS} files (1-4 KiB), 100 streams, 1 conn", H2_PAGE, 1,
          h2="tls", streams=100),
     Case("h2c-page100", f"HTTP/2 (h2c) page of {PAGE_ASSETS} files (1-4 KiB), 100 streams, 1 conn", H2_PAGE, 1,
@@ -344,11 +351,13 @@ class Bench:
                      f"-w{WS_WINDOW}", f"ws://127.0.0.1:{srv.port}{case.path}"], None)
         if case.h2:
             # h2load: ALPN h2 for https, prior knowledge for http; one
-            # thread, as wrk; its default windows (1 GiB) so flow control
-            # never holds it back; -D: for the run's duration.
+            # thread, as wrk, unless the case says; its default windows
+            # (1 GiB) so flow control never holds it back; -D: for the
+            # run's duration.
             base = (f"https://127.0.0.1:{srv.h2_port}" if case.h2 == "tls"
                     else f"http://127.0.0.1:{srv.h2c_port}")
-            cmd = ["h2load", "-t1", f"-c{case.conns}", f"-m{case.streams}", "-D", str(a.duration)]
+            cmd = ["h2load", f"-t{case.wrk_threads or 1}", f"-c{case.conns}", f"-m{case.streams}",
+                   "-D", str(a.duration)]
             if case.path == H2_PAGE:
                 uris = os.path.join(a.work, f"h2-page-{srv.name}-{case.h2}.txt")
                 with open(uris, "w") as f:

@@ -383,7 +383,7 @@ def h2_part(meta, stats):
                           if m == "req_per_s" or m == "idle_kib_per_conn"
                           for s, cell in cells.items() if isinstance(cell, str) and cell.startswith(UNSUPPORTED)})
     lines = [
-        f"HTTP/2 ({h2.get('client', 'h2load')}, one thread, for the run's duration; "
+        f"HTTP/2 ({h2.get('client', 'h2load')}, one thread (two for the 1 KiB cases), for the run's duration; "
         "h2-*: h2 by ALPN over TLS, h2c-*: h2c by prior knowledge), medians. -m streams in "
         "flight on each connection, at most what the server allows (lighttpd 1.4.69 allows 8; "
         "each server's SETTINGS are in raw/h2-<server>.txt). The page cases fetch the 100 "
