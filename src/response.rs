@@ -197,6 +197,16 @@ impl Body {
         self.len() == 0
     }
 
+    /// Some of the body is read from disk as it is sent (a file, or a part
+    /// of one, not held in memory).
+    pub fn reads_disk(&self) -> bool {
+        match self {
+            Body::File(f) => f.memory.is_none(),
+            Body::Parts(parts) => parts.iter().any(|p| matches!(p, Part::File(f) if f.memory.is_none())),
+            _ => false,
+        }
+    }
+
     /// The whole body as one slice, when it is in memory in one piece.
     pub fn in_memory(&self) -> Option<&[u8]> {
         match self {
