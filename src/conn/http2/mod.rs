@@ -435,8 +435,8 @@ impl Conn {
             // connection queues frames (`tls::PENDING_LIMIT`, 64 KiB, is
             // for HTTP/1.1). With 64 KiB each write was four records, and
             // a 10 MiB response cost wired 5.1 ms of CPU and h2load 5.1;
-            // with 256 KiB, 4.8 and 4.5 ms, and h2-10m went from about
-            // ×0.97 of h2o to about ×1.05 (two workers, three runs of 5 s).
+            // with 256 KiB, 4.8 and 4.5 ms, and h2-10m went from ×0.97–1.00
+            // of h2o to ×0.98–1.11 (two workers, three runs of 5 s).
             self.io.set_tls_pending_limit(HIGH_WATER);
         }
         self.http2_arm(slot, svc, &mut h2, Some(svc.config.head_timeout));

@@ -11,14 +11,15 @@
 //! [`Indexing`] says. The rule that chooses it is a plain function
 //! ([`default_indexing`] unless [`Encoder::with_rule`] is given another):
 //! credentials are never indexed, values that change with every response
-//! are not indexed, everything else is. Each string is Huffman-coded unless
-//! that would make it longer.
+//! are not indexed, everything else is, and values that are one per
+//! resource (ETags) only once they come again. Each string is Huffman-coded
+//! unless that would make it longer.
 //!
 //! The peer limits the table with SETTINGS_HEADER_TABLE_SIZE; the encoder
 //! uses the smaller of that and its own limit, and tells the peer's decoder
 //! with a size update at the start of the next block (§4.2, §6.3).
 
-use super::table::{DEFAULT_MAX_SIZE, Found, Table, entry_size};
+use super::table::{DEFAULT_MAX_SIZE, Found, Table, entry_size, hash};
 use super::{huffman, integer};
 
 /// How the encoder sends a literal field, and whether it remembers it.
@@ -44,8 +45,29 @@ pub const SENSITIVE: [&str; 4] = ["authorization", "cookie", "proxy-authorizatio
 /// would only push fields that do repeat out of the table.
 pub const UNIQUE: [&str; 2] = ["content-length", "content-range"];
 
+/// Names whose values are one per resource: a page of many resources sends
+/// each value once, and a table entry for each would push out the fields
+/// that do repeat (a page of 100 files cycled 100 ETags through a 4 KiB
+/// table, each evicting an entry); but a resource fetched again and again
+/// (a poll, a load test, a revalidation) sends the same value each time.
+/// So the encoder adds one of these only when it comes again soon: the
+/// first time it is sent without indexing and remembered among the last
+/// [`RECENT`], the second time it is added ([`Encoder::encode`]).
+pub const REPEATING: [&str; 1] = ["etag"];
+
+/// How many recent [`REPEATING`] values the encoder remembers: about a
+/// quarter of the entries of that size a 4 KiB table holds.
+pub const RECENT: usize = 16;
+
+/// Whether `name` is one of [`REPEATING`] (a `match`, as in
+/// [`default_indexing`]).
+pub fn repeating(name: &[u8]) -> bool {
+    matches!(name, b"etag")
+}
+
 /// wired's rule: [`SENSITIVE`] fields never indexed, [`UNIQUE`] ones not
-/// indexed, the rest indexed. Names are compared as sent; HTTP/2 names are
+/// indexed, the rest indexed ([`REPEATING`] ones among them only once
+/// they repeat, which the encoder itself keeps track of). Names are compared as sent; HTTP/2 names are
 /// lower-case (RFC 9113 §8.2.1).
 pub fn default_indexing(name: &[u8], _value: &[u8]) -> Indexing {
     // A `match`, which compiles to a switch on the length, for every field
@@ -76,6 +98,11 @@ pub struct Encoder {
     /// may change: an entry added, the table resized, a size update owed
     /// ([`Encoder::epoch`]).
     epoch: u64,
+    /// Hashes of the last [`RECENT`] values of [`REPEATING`] fields sent
+    /// without indexing, and where the next one goes. (A collision only
+    /// adds a value to the table a first time, never a wrong index.)
+    recent: [u64; RECENT],
+    recent_at: usize,
 }
 
 impl Default for Encoder {
@@ -94,7 +121,16 @@ impl Encoder {
     /// An encoder that asks `rule` how to send each field.
     pub fn with_rule(rule: fn(&[u8], &[u8]) -> Indexing) -> Self {
         let size = DEFAULT_MAX_SIZE;
-        Encoder { table: Table::new(size), own_limit: size, target: size, lowest: size, rule, epoch: 0 }
+        Encoder {
+            table: Table::new(size),
+            own_limit: size,
+            target: size,
+            lowest: size,
+            rule,
+            epoch: 0,
+            recent: [0; RECENT],
+            recent_at: 0,
+        }
     }
 
     /// Applies the peer's SETTINGS_HEADER_TABLE_SIZE: the table will use at
@@ -164,6 +200,22 @@ impl Encoder {
         self.lowest = self.target;
     }
 
+    /// Whether this [`REPEATING`] field was sent lately; if not, it is
+    /// remembered now, which moves the epoch (the next block with it will
+    /// add it to the table).
+    fn seen_recently(&mut self, name: &[u8], value: &[u8]) -> bool {
+        let h = hash(hash(0, name), value);
+        if self.recent.contains(&h) {
+            return true;
+        }
+        if let Some(slot) = self.recent.get_mut(self.recent_at) {
+            *slot = h;
+        }
+        self.recent_at = (self.recent_at + 1) % RECENT;
+        self.epoch += 1;
+        false
+    }
+
     /// Appends one field as `indexing` asks (§6.1, §6.2).
     fn encode_field(&mut self, name: &[u8], value: &[u8], indexing: Indexing, out: &mut Vec<u8>) {
         let found = self.table.find(name, value);
@@ -174,6 +226,7 @@ impl Encoder {
         // An entry larger than the whole table would only empty it (§4.4).
         let indexing = match indexing {
             Indexing::Incremental if entry_size(name, value) > self.table.max_size() => Indexing::Without,
+            Indexing::Incremental if repeating(name) && !self.seen_recently(name, value) => Indexing::Without,
             other => other,
         };
         let (prefix, pattern) = match indexing {

@@ -157,7 +157,7 @@ struct Entry {
 /// eight bytes at a time, multiplied and rotated. Only ever compared with
 /// another such hash made in this process; an equal hash is confirmed by
 /// comparing the bytes, so a collision costs time, never a wrong index.
-fn hash(seed: u64, bytes: &[u8]) -> u64 {
+pub(super) fn hash(seed: u64, bytes: &[u8]) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut h = (seed ^ bytes.len() as u64).wrapping_mul(K);
     let mut words = bytes.chunks_exact(8);

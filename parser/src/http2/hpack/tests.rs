@@ -1,7 +1,7 @@
 //! HPACK against RFC 7541 Appendix C, byte for byte, then the errors, the
 //! limits, and the encoder and decoder against each other.
 
-use super::encoder::{Indexing, SENSITIVE, UNIQUE, default_indexing};
+use super::encoder::{Indexing, RECENT, REPEATING, SENSITIVE, UNIQUE, default_indexing, repeating};
 use super::*;
 
 /// Bytes from the RFC's hex dumps, spaces and all.
@@ -708,4 +708,36 @@ fn default_indexing_agrees_with_its_lists() {
     for name in ["content-type", "date", "etag", "server", "cookies", "Cookie"] {
         assert_eq!(default_indexing(name.as_bytes(), b"v"), Indexing::Incremental, "{name}");
     }
+    for name in REPEATING {
+        assert!(repeating(name.as_bytes()), "{name}");
+    }
+    for name in ["etags", "date", "Etag", "last-modified"] {
+        assert!(!repeating(name.as_bytes()), "{name}");
+    }
+}
+
+/// An ETag goes into the table only when it comes back soon: a resource
+/// asked for again gets its validator indexed from the second time on; a
+/// page of many resources, each once, leaves the table to what repeats.
+#[test]
+fn etags_are_indexed_only_when_they_repeat() {
+    let (mut encoder, mut decoder) = (Encoder::new(), Decoder::new());
+    let head = |etag: &str| list(&[(":status", "200"), ("server", "wired"), ("etag", etag)]);
+    round_trip(&mut encoder, &mut decoder, &[head("\"a\"")]);
+    assert_eq!(entries(encoder.table()), owned(&[("server", "wired")]), "the first time: not added");
+    round_trip(&mut encoder, &mut decoder, &[head("\"a\"")]);
+    assert_eq!(entries(encoder.table()), owned(&[("etag", "\"a\""), ("server", "wired")]), "the second: added");
+    let settled = encoder.epoch();
+    let mut block = Vec::new();
+    encoder.encode(head("\"a\"").iter().map(|(n, v)| (n, v)), &mut block);
+    assert_eq!(block, [0x88, 0xbf, 0xbe], "then three indexes");
+    assert_eq!(encoder.epoch(), settled);
+    decoder.decode_to_vec(&block).unwrap();
+
+    // More distinct ETags than the encoder remembers, in a cycle, twice
+    // over: none is added, and `server` stays where it was.
+    let many: Vec<String> = (0..RECENT + 1).map(|i| format!("\"{i}\"")).collect();
+    let lists: Vec<_> = many.iter().chain(&many).map(|e| head(e)).collect();
+    round_trip(&mut encoder, &mut decoder, &lists);
+    assert_eq!(entries(encoder.table()), owned(&[("etag", "\"a\""), ("server", "wired")]));
 }
