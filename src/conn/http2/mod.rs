@@ -625,13 +625,13 @@ impl Conn {
         self.run_http2(slot, svc)
     }
 
-    /// Send queued frames until done or the socket is full. DATA payloads
-    /// are copied into `out`, never sent by `sendfile`: that was built and
-    /// measured (h2c-10m on loopback) and lost, because a frame's 16 KiB
-    /// is too small a piece for it and the reader then copies the file's
-    /// pages cold out of memory (docs/http2.md §4).
-    /// Send queued frames: all of them, or with `whole_records` only as
-    /// many as fill whole TLS records (`Http2::record`).
+    /// Send queued frames until done or the socket is full: all of them,
+    /// or with `whole_records` only as many as fill whole TLS records
+    /// (`Http2::record`; on cleartext, all). DATA payloads are copied into
+    /// `out`, never sent by `sendfile`: that was built and measured
+    /// (h2c-10m on loopback) and lost, because a frame's 16 KiB is too
+    /// small a piece for it and the reader then copies the file's pages
+    /// cold out of memory (docs/http2.md §4).
     fn http2_flush(&mut self, h2: &mut Http2, whole_records: bool) -> std::io::Result<usize> {
         let mut total = 0;
         let end = if whole_records { h2.sent + h2.pending() / h2.record * h2.record } else { h2.out.len() };
@@ -649,8 +649,9 @@ impl Conn {
             h2.sent = 0;
             h2.traced = 0;
         } else if h2.sent >= HIGH_WATER {
-            // The rest of a record moves to the front, so that the buffer
-            // of a connection that always has some does not grow.
+            // What is left (the rest of a record, or what a full socket
+            // did not take) moves to the front, so that the buffer of a
+            // connection that always has some left does not grow.
             h2.out.drain(..h2.sent);
             h2.traced = h2.traced.saturating_sub(h2.sent);
             h2.sent = 0;

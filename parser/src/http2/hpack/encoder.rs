@@ -67,8 +67,8 @@ pub fn repeating(name: &[u8]) -> bool {
 
 /// wired's rule: [`SENSITIVE`] fields never indexed, [`UNIQUE`] ones not
 /// indexed, the rest indexed ([`REPEATING`] ones among them only once
-/// they repeat, which the encoder itself keeps track of). Names are compared as sent; HTTP/2 names are
-/// lower-case (RFC 9113 §8.2.1).
+/// they repeat, which the encoder itself keeps track of). Names are
+/// compared as sent; HTTP/2 names are lower-case (RFC 9113 §8.2.1).
 pub fn default_indexing(name: &[u8], _value: &[u8]) -> Indexing {
     // A `match`, which compiles to a switch on the length, for every field
     // of every block; a test keeps it in step with the two lists.
@@ -95,8 +95,8 @@ pub struct Encoder {
     /// Chooses each field's [`Indexing`].
     rule: fn(&[u8], &[u8]) -> Indexing,
     /// Moves whenever what the next block would say for the same fields
-    /// may change: an entry added, the table resized, a size update owed
-    /// ([`Encoder::epoch`]).
+    /// may change: an entry added, the table resized, a size update owed,
+    /// a [`REPEATING`] value remembered ([`Encoder::epoch`]).
     epoch: u64,
     /// Hashes of the last [`RECENT`] values of [`REPEATING`] fields sent
     /// without indexing, and where the next one goes. (A collision only
@@ -152,7 +152,8 @@ impl Encoder {
     }
 
     /// A count that moves whenever the encoder's state moves: an entry
-    /// added to the dynamic table, a size update owed or written. The
+    /// added to the dynamic table, a size update owed or written, a
+    /// [`REPEATING`] value remembered. The
     /// encoder is a function of its state and the fields, so the same
     /// fields encoded at the same epoch give the same bytes; and if a
     /// block left the epoch where it found it, it changed nothing, so
