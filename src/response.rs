@@ -157,6 +157,13 @@ pub enum Part {
     File(FileSlice),
 }
 
+impl Part {
+    /// A part of a file not held in memory: read from disk as it is sent.
+    pub fn reads_disk(&self) -> bool {
+        matches!(self, Part::File(f) if f.memory.is_none())
+    }
+}
+
 /// Where a response body comes from.
 #[derive(Debug, Clone, Default)]
 pub enum Body {
@@ -202,7 +209,7 @@ impl Body {
     pub fn reads_disk(&self) -> bool {
         match self {
             Body::File(f) => f.memory.is_none(),
-            Body::Parts(parts) => parts.iter().any(|p| matches!(p, Part::File(f) if f.memory.is_none())),
+            Body::Parts(parts) => parts.iter().any(Part::reads_disk),
             _ => false,
         }
     }

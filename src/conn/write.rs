@@ -50,7 +50,7 @@ impl Tail {
     fn reads_disk(&self) -> bool {
         match self {
             Tail::File(f) => f.memory.is_none(),
-            Tail::Parts(parts) => parts.iter().any(|p| matches!(p, Part::File(f) if f.memory.is_none())),
+            Tail::Parts(parts) => parts.iter().any(Part::reads_disk),
             _ => false,
         }
     }

@@ -320,6 +320,12 @@ impl Http2 {
         })
     }
 
+    /// The largest DATA payload wired sends: the peer's frame size, at
+    /// most [`DATA_FRAME`].
+    fn data_frame_max(&self) -> usize {
+        (self.peer_max_frame as usize).clamp(1, DATA_FRAME)
+    }
+
     fn pending(&self) -> usize {
         self.out.len() - self.sent
     }
@@ -540,8 +546,10 @@ impl Conn {
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
                 Err(_) => return self.close_because("a write failed: the client went away"),
             }
-            if !progress && h2.pending() > 0 {
-                // Nothing more is coming this turn: the rest of a record.
+            if !progress && h2.pending() > 0 && h2.pending() < h2.record {
+                // Nothing more is coming this turn: the rest of a record
+                // (on cleartext, or with a full socket, there is none to
+                // send apart, and no second write is tried).
                 match self.http2_flush(h2, false) {
                     Ok(n) if n > 0 => {
                         written += n;

@@ -163,7 +163,7 @@ impl Conn {
         // small responses took 0.79 µs of CPU each, against 0.66.)
         if stream.remote_closed
             && let Some(bytes) = reply.body.in_memory()
-            && bytes.len() <= (h2.peer_max_frame as usize).min(DATA_FRAME)
+            && bytes.len() <= h2.data_frame_max()
             && (bytes.len() as i64) <= stream.window.min(h2.send_window)
             && h2.pending() < h2.write_unit
         {

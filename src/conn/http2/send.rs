@@ -18,7 +18,7 @@ impl Conn {
     /// Returns whether a secondary connection's output was taken (it may
     /// now write more).
     pub(super) fn http2_data(&mut self, h2: &mut Http2) -> bool {
-        let frame_max = (h2.peer_max_frame as usize).clamp(1, DATA_FRAME);
+        let frame_max = h2.data_frame_max();
         let mut took = false;
         while h2.pending() < h2.write_unit && h2.send_window > 0 {
             let Some(id) = h2.ready.pop_front() else { break };
